@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Lacquer needs to build, test and run.
+# Idempotent: only calls apt-get when a package is missing. Needs root.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config clang
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  libwebp-dev libturbojpeg0-dev libspng-dev libcjson-dev
+  libwebsockets-dev libcurl4-openssl-dev libcmocka-dev
+  nodejs npm ca-certificates
+)
+# Extra packages used only by tests and benchmarks.
+if [ "${1:-}" = "--test" ]; then
+  PKGS+=(python3-websockets python3-pytest prometheus imagemagick)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages and not root; install them with apt-get: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -40,8 +40,12 @@ void lq_warp_affine_to_image(const lq_image *src, const lq_affine *M, lq_border 
 lq_affine lq_affine_letterbox(int src_w, int src_h, int size, float *pad_x, float *pad_y);
 
 /* The affine map for a rotated rectangle ROI in the source (centre cx,cy in
- * pixels, width w and height h in pixels, rotation in radians, counter-
- * clockwise positive as MediaPipe's NormalizedRect) sampled into out_w x out_h. */
+ * pixels, width w and height h in pixels, rotation r in radians as in
+ * MediaPipe's NormalizedRect) sampled into out_w x out_h. The output's x axis
+ * runs along (cos r, sin r) in source pixels (y down), its y axis along
+ * (-sin r, cos r): output (u,v) in [0,1]^2 maps to
+ *   src = (cx,cy) + w*(u-0.5)*(cos r, sin r) + h*(v-0.5)*(-sin r, cos r),
+ * which is MediaPipe's GetRotatedSubRectToRectTransformMatrix. */
 lq_affine lq_affine_roi(float cx, float cy, float w, float h, float rotation, int out_w,
                         int out_h);
 

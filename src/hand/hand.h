@@ -25,6 +25,15 @@ typedef struct lq_point3 {
     float x, y, z;
 } lq_point3;
 
+/* A rotated rectangle in normalized image coordinates, exactly MediaPipe's
+ * NormalizedRect: centre (x in [0,1] of the width, y of the height), width and
+ * height as fractions of the image width and height, rotation in radians
+ * (clockwise on screen, since y points down; 0 = upright). A hand ROI is
+ * square in pixels, so w * image_width == h * image_height. */
+typedef struct lq_hand_rect {
+    float cx, cy, w, h, rotation;
+} lq_hand_rect;
+
 /* Handedness as MediaPipe reports it: it assumes a mirrored (selfie) image,
  * so "Left" is the subject's right hand on an unmirrored camera frame. */
 enum lq_handedness { LQ_HAND_LEFT = 0, LQ_HAND_RIGHT = 1 };
@@ -40,11 +49,23 @@ typedef struct lq_hand {
     enum lq_handedness handedness;
     float detection_score;   /* palm detector score of the detection this track came from */
     int track_id;            /* stable while the hand is tracked */
+    lq_hand_rect roi;        /* the landmark model's input region for this frame */
 } lq_hand;
+
+/* Where the time of one frame went, in milliseconds (0 for stages not run). */
+typedef struct lq_hand_timings {
+    double palm_ms;          /* palm detector inference + decoding + NMS */
+    double landmark_ms;      /* landmark model inference + decoding, all hands */
+    double warp_ms;          /* affine warps into the model inputs, both stages */
+    double total_ms;         /* the whole frame, smoothing included */
+    int palm_runs;           /* 1 if the palm detector ran on this frame */
+    int landmark_runs;       /* landmark model invocations on this frame */
+} lq_hand_timings;
 
 typedef struct lq_hands {
     int count;
     lq_hand hand[LQ_HAND_MAX];
+    lq_hand_timings t;
 } lq_hands;
 
 #endif

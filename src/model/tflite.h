@@ -33,6 +33,7 @@
 #define TFL_MAX_FILE_BYTES (256u << 20)     /* refuse larger model files */
 #define TFL_MAX_TENSORS 65536
 #define TFL_MAX_OPS 65536
+#define TFL_MAX_GRAPH_IO 64                 /* graph inputs or outputs */
 
 /* TFLite TensorType values we understand (schema numbering). */
 enum tfl_type {
@@ -82,7 +83,9 @@ typedef struct tfl_tensor {
 } tfl_tensor;
 
 /* Options, decoded for the operators that have them; absent fields take the
- * schema defaults (SAME padding, no activation, stride/dilation 1). */
+ * schema defaults: SAME padding, no activation, dilation 1, and stride,
+ * filter size and depth multiplier 0 (converters always write these; the
+ * graph builder refuses a zero stride or filter). */
 typedef struct tfl_op_options {
     enum tfl_padding padding;
     int stride_w, stride_h;
@@ -100,8 +103,8 @@ typedef struct tfl_op_options {
 } tfl_op_options;
 
 typedef struct tfl_op {
-    int builtin;                       /* enum tfl_builtin value, possibly unknown */
-    const char *builtin_name;          /* "CONV_2D", or "UNKNOWN(123)" */
+    int builtin;                       /* enum tfl_builtin value (others are refused) */
+    const char *builtin_name;          /* "CONV_2D" (static storage) */
     int version;
     int ninputs, noutputs;
     int inputs[TFL_MAX_OP_IO];         /* tensor indices; -1 = optional absent */
@@ -112,8 +115,21 @@ typedef struct tfl_op {
 typedef struct tfl_model tfl_model;
 
 /* Loads and validates a model. On failure returns LQ_EFORMAT, LQ_EUNSUPPORTED,
- * LQ_ELIMIT, LQ_EIO or LQ_ENOMEM, writes a one-line reason into err (if
- * errlen > 0) and leaves *out untouched. */
+ * LQ_ELIMIT, LQ_EIO, LQ_ENOENT or LQ_ENOMEM, writes a one-line reason into
+ * err (if errlen > 0) and leaves *out untouched.
+ *
+ * What the reader checks: the "TFL3" identifier and schema version 3; every
+ * table, vtable, vector, string and buffer lies inside the file; tensor and
+ * operator indices are in range; shapes have at most TFL_MAX_DIMS
+ * non-negative dimensions; a constant buffer's size matches its tensor's
+ * shape and type. Refused with LQ_EUNSUPPORTED (and named in err): an
+ * operator outside enum tfl_builtin (e.g. "operator SOFTMAX (25) is not
+ * supported"), custom operators, tensor types outside enum tfl_type, sparse
+ * and variable tensors. Constant data stored outside the flatbuffer
+ * (Buffer.offset/size, used by models over 2 GB) is supported within the
+ * TFL_MAX_FILE_BYTES cap. Tensor names point into the model's copy of the
+ * file. The operator code is the larger of deprecated_builtin_code and
+ * builtin_code. */
 int tfl_model_load_file(const char *path, tfl_model **out, char *err, size_t errlen) LQ_NODISCARD;
 
 /* Same, from memory; the buffer is copied, the caller keeps ownership of buf. */
@@ -132,10 +148,13 @@ int tfl_model_num_outputs(const tfl_model *m);
 int tfl_model_input(const tfl_model *m, int i);    /* tensor index, -1 if out of range */
 int tfl_model_output(const tfl_model *m, int i);
 
+/* Number of elements of a tensor (product of dims; 1 for a scalar). */
+size_t tfl_tensor_count(const tfl_tensor *t);
+
 /* Index of the tensor with this name, or -1. */
 int tfl_model_find_tensor(const tfl_model *m, const char *name);
 
-/* "CONV_2D" for a builtin code; "UNKNOWN" for codes we do not name. */
+/* "CONV_2D" for a builtin code of the schema; "UNKNOWN" past its end. */
 const char *tfl_builtin_name(int builtin);
 
 /* Converts IEEE half floats to float32 (subnormals, inf and NaN preserved). */

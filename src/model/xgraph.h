@@ -59,8 +59,14 @@ size_t xg_net_input_size(const xg_net *net, int i);
 size_t xg_net_output_size(const xg_net *net, int i);
 /* Index of the graph output whose tensor has this name, or -1. */
 int xg_net_find_output(const xg_net *net, const char *name);
+/* Tensor name of graph output i (owned by the net), NULL if out of range. */
+const char *xg_net_output_name(const xg_net *net, int i);
 
-/* threads: 1 = run on the calling thread; n > 1 = a private pthreadpool. */
+/* threads: 1 = run on the calling thread; 2..64 = a private pthreadpool.
+ * Builds the runner's own XNNPACK subgraph and runtime (weights are packed
+ * per runner) and its input/output buffers, which are zeroed, 64-byte
+ * aligned and padded by XNN_EXTRA_BYTES. Returns LQ_EINVAL, LQ_ENOMEM or
+ * LQ_EMODEL (XNNPACK refused; the reason is logged). */
 int xg_runner_create(const xg_net *net, int threads, xg_runner **out) LQ_NODISCARD;
 void xg_runner_destroy(xg_runner *r);
 

@@ -13,7 +13,15 @@
  * caller's label. Dimensions are read from the header and checked against the
  * limits BEFORE any pixel memory is allocated, so an image that claims huge
  * dimensions costs nothing. JPEG EXIF orientation (tag 0x0112) is applied.
- * Alpha is dropped (frames are opaque).
+ * Alpha is dropped, not blended (frames are opaque).
+ *
+ * What is accepted: baseline and progressive JPEG in gray, YCbCr or RGB (not
+ * CMYK/YCCK: LQ_EUNSUPPORTED), decoded strictly (a truncated or corrupt
+ * stream, even one libjpeg would only warn about, is LQ_EFORMAT; at most 500
+ * progressive scans); PNG of every colour type and bit depth, interlaced or
+ * not, 16-bit reduced to 8, with CRCs checked and chunk sizes capped; still
+ * WebP, lossy or lossless, with or without alpha (animations:
+ * LQ_EUNSUPPORTED).
  *
  * Thread-safety: all functions are reentrant; no shared state.
  */
@@ -50,8 +58,9 @@ lq_format lq_format_parse(const char *name);      /* accepts "jpg" too; UNKNOWN 
 const char *lq_format_mime(lq_format f);          /* "image/webp", ... */
 
 /* Reads format and dimensions from the header only (after EXIF rotation for
- * JPEG). Returns LQ_EUNSUPPORTED for an unknown format, LQ_EFORMAT if the
- * header is broken. */
+ * JPEG: orientations 5-8 swap width and height). Returns LQ_EUNSUPPORTED for
+ * an unknown format, LQ_EFORMAT if the header is broken. No pixel memory is
+ * allocated; the outputs (any may be NULL) are written only on success. */
 int lq_image_probe(const uint8_t *buf, size_t len, lq_format *fmt, int *width,
                    int *height) LQ_NODISCARD;
 
@@ -62,7 +71,9 @@ int lq_image_probe(const uint8_t *buf, size_t len, lq_format *fmt, int *width,
 int lq_image_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
                     lq_image *out, char *err, size_t errlen) LQ_NODISCARD;
 
-/* Reads a whole file (at most lim->max_bytes) and decodes it. */
+/* Reads a whole file (at most lim->max_bytes) and decodes it. LQ_ENOENT if
+ * it does not exist, LQ_EIO if it cannot be read, else as lq_image_decode.
+ * lim may be NULL in both (LQ_DECODE_LIMITS_DEFAULT). */
 int lq_image_load(const char *path, const lq_decode_limits *lim, lq_image *out,
                   char *err, size_t errlen) LQ_NODISCARD;
 
@@ -72,15 +83,36 @@ typedef struct lq_encoded {
     size_t cap;        /* reusable: encoders grow data as needed */
 } lq_encoded;
 
+/* Frees the buffer and zeroes *e. Safe on a zeroed lq_encoded. */
 void lq_encoded_free(lq_encoded *e);
 
-/* Encodes img. quality 0..100 (JPEG, WebP lossy); effort 0..6 (WebP method,
- * PNG compression level mapped onto 0..9). out may be reused across calls:
- * its buffer is grown, not reallocated, when big enough. */
+/* Encodes img. quality 0..100 (JPEG, WebP lossy; ignored for PNG); effort
+ * 0..6 (WebP method; PNG zlib level effort*9/6 rounded down: 0,1,3,4,6,7,9;
+ * ignored for JPEG, which is always baseline 4:2:0). out may be reused across
+ * calls: it is overwritten (out->len is set), and its buffer is only grown
+ * when too small, never shrunk, so a steady stream of frames stops
+ * allocating after the first few. A JPEG encode needs cap >= the
+ * worst-case size of the frame (about 1.2 MB for 640x480). Returns LQ_EINVAL
+ * for a bad image, format or parameter, LQ_ENOMEM, or LQ_EINTERNAL if the
+ * library fails; on failure out->len is 0 and its buffer is kept. */
 int lq_image_encode(const lq_image *img, lq_format fmt, int quality, int effort,
                     lq_encoded *out) LQ_NODISCARD;
 
-/* Encodes by the file name's extension (.jpg/.jpeg/.png/.webp) and writes it. */
+/* The full set of encoder options (lq_image_encode is this with lossless 0). */
+typedef struct lq_encode_opts {
+    lq_format format;
+    int quality;    /* 0..100 */
+    int effort;     /* 0..6 */
+    int lossless;   /* WebP only: 1 selects lossless WebP (quality then trades
+                       speed for size, as in libwebp) */
+} lq_encode_opts;
+
+int lq_image_encode_opts(const lq_image *img, const lq_encode_opts *opts,
+                         lq_encoded *out) LQ_NODISCARD;
+
+/* Encodes by the file name's extension (.jpg/.jpeg/.png/.webp, any case) with
+ * effort 4 and writes it. LQ_EINVAL for another extension, LQ_EIO if the file
+ * cannot be written completely. */
 int lq_image_save(const lq_image *img, const char *path, int quality) LQ_NODISCARD;
 
 #endif

@@ -1,0 +1,98 @@
+/*
+ * codec_webp.c - still WebP (lossy VP8, lossless VP8L, with or without
+ * alpha) through libwebp. Decoding writes RGB straight into the lq_image;
+ * encoding streams into the caller's reusable lq_encoded.
+ */
+#include <webp/decode.h>
+#include <webp/encode.h>
+
+#include "image/codec_internal.h"
+
+static int features(const uint8_t *buf, size_t len, WebPBitstreamFeatures *f, char *err,
+                    size_t errlen)
+{
+    VP8StatusCode st = WebPGetFeatures(buf, len, f);
+    if (st == VP8_STATUS_NOT_ENOUGH_DATA)
+        return lq__codec_fail(err, errlen, LQ_EFORMAT, "truncated WebP header");
+    if (st != VP8_STATUS_OK)
+        return lq__codec_fail(err, errlen, LQ_EFORMAT, "bad WebP header (status %d)", (int)st);
+    if (f->has_animation)
+        return lq__codec_fail(err, errlen, LQ_EUNSUPPORTED, "animated WebP is not supported");
+    return 0;
+}
+
+int lq__webp_probe(const uint8_t *buf, size_t len, int *width, int *height, char *err,
+                   size_t errlen)
+{
+    WebPBitstreamFeatures f;
+    int rc = features(buf, len, &f, err, errlen);
+    if (rc < 0)
+        return rc;
+    *width = f.width;
+    *height = f.height;
+    return 0;
+}
+
+int lq__webp_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim, lq_image *out,
+                    char *err, size_t errlen)
+{
+    WebPBitstreamFeatures f;
+    int rc = features(buf, len, &f, err, errlen);
+    if (rc == 0)
+        rc = lq__check_dims(lim, f.width, f.height, err, errlen);
+    if (rc < 0)
+        return rc;
+    lq_image img;
+    rc = lq_image_alloc(&img, f.width, f.height);
+    if (rc < 0)
+        return lq__codec_fail(err, errlen, rc, "cannot allocate %dx%d pixels", f.width,
+                              f.height);
+    size_t size = (size_t)img.stride * (size_t)img.height;
+    if (!WebPDecodeRGBInto(buf, len, img.data, size, img.stride)) {
+        lq_image_free(&img);
+        return lq__codec_fail(err, errlen, LQ_EFORMAT, "corrupt or truncated WebP data");
+    }
+    *out = img;
+    return 0;
+}
+
+static int webp_write(const uint8_t *data, size_t n, const WebPPicture *pic)
+{
+    return lq__encoded_append(pic->custom_ptr, data, n) == 0;
+}
+
+int lq__webp_encode(const lq_image *img, int quality, int method, int lossless, lq_encoded *out)
+{
+    WebPConfig cfg;
+    WebPPicture pic;
+    if (!WebPConfigInit(&cfg) || !WebPPictureInit(&pic))
+        return LQ_EINTERNAL;
+    cfg.quality = (float)quality;
+    cfg.method = method;
+    cfg.lossless = lossless;
+    if (lossless)
+        cfg.exact = 1;
+    if (!WebPValidateConfig(&cfg))
+        return LQ_EINVAL;
+    pic.width = img->width;
+    pic.height = img->height;
+    pic.use_argb = lossless;
+    pic.writer = webp_write;
+    pic.custom_ptr = out;
+    /* A typical lossy frame is well under a bit per pixel: one reservation up
+     * front saves the writer a few doublings on the first frame. */
+    int rc = lq__encoded_reserve(out, (size_t)img->width * (size_t)img->height / 8 + 1024);
+    if (rc < 0)
+        return rc;
+    if (!WebPPictureImportRGB(&pic, img->data, img->stride)) {
+        WebPPictureFree(&pic);
+        return LQ_ENOMEM;
+    }
+    int ok = WebPEncode(&cfg, &pic);
+    WebPEncodingError e = pic.error_code;
+    WebPPictureFree(&pic);
+    if (!ok)
+        return e == VP8_ENC_ERROR_OUT_OF_MEMORY || e == VP8_ENC_ERROR_BAD_WRITE ? LQ_ENOMEM
+                                                                                 : LQ_EINTERNAL;
+    return 0;
+}

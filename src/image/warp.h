@@ -24,11 +24,16 @@ typedef struct lq_affine {
     float m[6];
 } lq_affine;
 
-/* Warps src through M into a out_w x out_h float RGB tensor at out. */
+/* Warps src through M into a out_w x out_h float RGB tensor at out (room for
+ * out_w*out_h*3 floats). Samples of BORDER_ZERO outside the source are byte 0,
+ * i.e. `bias`. Far-away or non-finite source positions are sampled as
+ * outside. Does nothing if M or out is NULL or a size is not positive; an
+ * empty src (no pixels) fills the tensor with `bias`. */
 void lq_warp_affine_to_tensor(const lq_image *src, const lq_affine *M, int out_w, int out_h,
                               float scale, float bias, lq_border border, float *out);
 
-/* Same, into an RGB8 image (out must be allocated with the output size). */
+/* Same, into an RGB8 image (out must be allocated with the output size; the
+ * bilinear value is rounded to nearest). An empty src gives a black image. */
 void lq_warp_affine_to_image(const lq_image *src, const lq_affine *M, lq_border border,
                              lq_image *out);
 
@@ -36,7 +41,9 @@ void lq_warp_affine_to_image(const lq_image *src, const lq_affine *M, lq_border 
  * into a size x size square, centred, with the padding on the short side.
  * pad_x/pad_y receive the normalised padding on each side (MediaPipe's
  * LETTERBOX_PADDING: left=right=pad_x, top=bottom=pad_y), used to map
- * detections back. */
+ * detections back. The map is lq_affine_roi of the whole frame padded to a
+ * square (MediaPipe's PadRoi). pad_x/pad_y may be NULL. Non-positive sizes
+ * give the identity and zero pads. */
 lq_affine lq_affine_letterbox(int src_w, int src_h, int size, float *pad_x, float *pad_y);
 
 /* The affine map for a rotated rectangle ROI in the source (centre cx,cy in
@@ -45,14 +52,18 @@ lq_affine lq_affine_letterbox(int src_w, int src_h, int size, float *pad_x, floa
  * runs along (cos r, sin r) in source pixels (y down), its y axis along
  * (-sin r, cos r): output (u,v) in [0,1]^2 maps to
  *   src = (cx,cy) + w*(u-0.5)*(cos r, sin r) + h*(v-0.5)*(-sin r, cos r),
- * which is MediaPipe's GetRotatedSubRectToRectTransformMatrix. */
+ * which is MediaPipe's GetRotatedSubRectToRectTransformMatrix (in pixels
+ * instead of normalised units). Output pixel (x,y) is at u = x/out_w, so a
+ * warp through this map samples the centres u = (x+0.5)/out_w. Non-positive
+ * output sizes give the identity. */
 lq_affine lq_affine_roi(float cx, float cy, float w, float h, float rotation, int out_w,
                         int out_h);
 
 /* Applies M to a point. */
 void lq_affine_apply(const lq_affine *M, float x, float y, float *ox, float *oy);
 
-/* Inverse of an affine map; returns LQ_EINVAL if singular. */
+/* Inverse of an affine map; returns LQ_EINVAL (and leaves *inv untouched) if
+ * it is singular or not finite. */
 int lq_affine_invert(const lq_affine *M, lq_affine *inv) LQ_NODISCARD;
 
 #endif

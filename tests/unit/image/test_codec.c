@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <turbojpeg.h>
 #include <webp/encode.h>
 
@@ -228,6 +229,53 @@ static void round_trips_a_real_frame(void **state)
         lq_image_free(&out);
         lq_encoded_free(&e);
     }
+    lq_image_free(&frame);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Not a pass/fail timing (machines differ): prints the per-frame costs the
+ * service pays, best of a few runs, for a real 640x480 frame. */
+static void reports_frame_codec_speed(void **state)
+{
+    (void)state;
+    const char *path = lq_test_data("video/palm_reach/0100.webp");
+    if (!lq_test_exists(path)) {
+        skip();
+        return;
+    }
+    lq_image frame;
+    char err[128];
+    assert_int_equal(lq_image_load(path, NULL, &frame, err, sizeof err), 0);
+    struct {
+        lq_format f;
+        int q, effort;
+    } cases[] = {{LQ_FMT_WEBP, 75, 4}, {LQ_FMT_WEBP, 75, 2}, {LQ_FMT_WEBP, 75, 0},
+                 {LQ_FMT_JPEG, 75, 0}, {LQ_FMT_JPEG, 90, 0}, {LQ_FMT_PNG, 0, 1}};
+    lq_encoded e = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double enc = 1e9, dec = 1e9;
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = now_ms();
+            assert_int_equal(lq_image_encode(&frame, cases[i].f, cases[i].q, cases[i].effort, &e),
+                             0);
+            double t1 = now_ms();
+            lq_image out;
+            assert_int_equal(lq_image_decode(e.data, e.len, NULL, &out, NULL, 0), 0);
+            double t2 = now_ms();
+            lq_image_free(&out);
+            enc = t1 - t0 < enc ? t1 - t0 : enc;
+            dec = t2 - t1 < dec ? t2 - t1 : dec;
+        }
+        print_message("640x480 %s q%d effort %d: %zu bytes, encode %.2f ms, decode %.2f ms\n",
+                      lq_format_name(cases[i].f), cases[i].q, cases[i].effort, e.len, enc, dec);
+    }
+    lq_encoded_free(&e);
     lq_image_free(&frame);
 }
 
@@ -966,6 +1014,7 @@ int main(void)
         cmocka_unit_test(sniffs_and_names_formats),
         cmocka_unit_test(round_trips_every_format),
         cmocka_unit_test(round_trips_a_real_frame),
+        cmocka_unit_test(reports_frame_codec_speed),
         cmocka_unit_test(encodes_strided_views),
         cmocka_unit_test(reuses_the_output_buffer),
         cmocka_unit_test(refuses_bad_encode_arguments),

@@ -7,6 +7,7 @@
 
 static const lq_cli_cmd commands[] = {
     {"version", "print the version and exit", lq_cmd_version},
+    {"detect", "find hands in images and print their landmarks as JSON", lq_cmd_detect},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

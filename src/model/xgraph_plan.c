@@ -911,39 +911,39 @@ static int plan_outputs(pb *b)
     return 0;
 }
 
-/* The forward pass: fold constants, plan the kept operators in order. */
+/* Refuses an operator that reads the output of a CONCATENATION. */
+static int check_no_concat_input(pb *b, int i)
+{
+    const tfl_op *op = tfl_model_op(b->m, i);
+    for (int k = 0; k < op->ninputs; k++) {
+        int t = op->inputs[k], pr = t >= 0 ? b->producer[t] : -1;
+        if (pr >= 0 && tfl_model_op(b->m, pr)->builtin == TFL_OP_CONCATENATION)
+            return pb_fail(b, LQ_EUNSUPPORTED, i,
+                           "reads the output of CONCATENATION %d; only graph outputs may be "
+                           "concatenated", pr);
+    }
+    return 0;
+}
+
+/* The forward pass: fold constants, plan the kept operators in order. A
+ * CONCATENATION is planned with the graph outputs. */
 static int plan_ops(pb *b)
 {
     for (int i = 0; i < tfl_model_num_ops(b->m); i++) {
         const tfl_op *op = tfl_model_op(b->m, i);
         int rc;
-        if (!b->kept[i])
+        if (!b->kept[i] || op->builtin == TFL_OP_CONCATENATION)
             continue;
+        if ((rc = check_no_concat_input(b, i)) < 0)
+            return rc;
         if (op->builtin == TFL_OP_DEQUANTIZE) {
             if ((rc = fold_dequantize(b, i)) < 0)
                 return rc;
             continue;
         }
-        if (op->builtin == TFL_OP_CONCATENATION) {
-            /* Planned with the graph outputs; here only check nothing reads it. */
-            b->avail[op->outputs[0]] = 0;
-            continue;
-        }
         if ((rc = plan_op(b, i)) < 0)
             return rc;
         b->avail[op->outputs[0]] = 1;
-    }
-    /* Any kept operator reading a CONCATENATION's output? */
-    for (int i = 0; i < tfl_model_num_ops(b->m); i++) {
-        const tfl_op *op = tfl_model_op(b->m, i);
-        if (!b->kept[i])
-            continue;
-        for (int k = 0; k < op->ninputs; k++) {
-            int t = op->inputs[k], pr = t >= 0 ? b->producer[t] : -1;
-            if (pr >= 0 && tfl_model_op(b->m, pr)->builtin == TFL_OP_CONCATENATION)
-                return pb_fail(b, LQ_EUNSUPPORTED, i,
-                               "reads a CONCATENATION; only graph outputs may be concatenated");
-        }
     }
     return 0;
 }

@@ -292,8 +292,7 @@ static uint8_t encode8_exact(float lin)
 
 nail_lin nail_rgb_to_linear(nail_rgb c)
 {
-    nail_lin l = {nail_srgb8_to_linear(c.r), nail_srgb8_to_linear(c.g),
-                  nail_srgb8_to_linear(c.b)};
+    nail_lin l = {nail_srgb8_to_linear(c.r), nail_srgb8_to_linear(c.g), nail_srgb8_to_linear(c.b)};
     return l;
 }
 

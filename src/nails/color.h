@@ -111,7 +111,7 @@ static inline uint8_t nail_linear_to_srgb8(float lin)
 }
 
 nail_lin nail_rgb_to_linear(nail_rgb c);
-nail_rgb nail_linear_to_rgb(nail_lin c);           /* clamps to 0..1 */
+nail_rgb nail_linear_to_rgb(nail_lin c); /* clamps to 0..1 */
 
 /* Relative luminance Y (0..1) of a linear colour (Rec. 709 / sRGB weights). */
 static inline float nail_linear_luminance(nail_lin c)
@@ -152,8 +152,8 @@ float nail_oklab_distance(nail_lab x, nail_lab y);
 /* ---- mixing ------------------------------------------------------------ */
 
 /* t = 0 gives a, t = 1 gives b (t is clamped to 0..1). */
-nail_lin nail_lin_mix(nail_lin a, nail_lin b, float t);   /* light: blends, edges */
-nail_rgb nail_color_mix(nail_rgb a, nail_rgb b, float t); /* in linear light */
+nail_lin nail_lin_mix(nail_lin a, nail_lin b, float t);         /* light: blends, edges */
+nail_rgb nail_color_mix(nail_rgb a, nail_rgb b, float t);       /* in linear light */
 nail_rgb nail_color_mix_oklab(nail_rgb a, nail_rgb b, float t); /* perceptual: gradients */
 
 /* Lightens (dL > 0) or darkens (dL < 0) in OKLab lightness (L is 0..1),

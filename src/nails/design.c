@@ -31,9 +31,12 @@ typedef struct value_name {
 } value_name;
 
 static const value_name shape_names[] = {
-    {"almond", NAIL_SHAPE_ALMOND},     {"square", NAIL_SHAPE_SQUARE},
-    {"oval", NAIL_SHAPE_OVAL},         {"stiletto", NAIL_SHAPE_STILETTO},
-    {"coffin", NAIL_SHAPE_COFFIN},     {"round", NAIL_SHAPE_ROUND},
+    {"almond", NAIL_SHAPE_ALMOND},
+    {"square", NAIL_SHAPE_SQUARE},
+    {"oval", NAIL_SHAPE_OVAL},
+    {"stiletto", NAIL_SHAPE_STILETTO},
+    {"coffin", NAIL_SHAPE_COFFIN},
+    {"round", NAIL_SHAPE_ROUND},
     {"squoval", NAIL_SHAPE_SQUOVAL},
     /* aliases: "ballerina" is the other trade name of coffin */
     {"ballerina", NAIL_SHAPE_COFFIN},
@@ -77,22 +80,26 @@ static const value_name finish_names[] = {
 };
 
 static const value_name finger_names[] = {
-    {"thumb", 0}, {"index", 1}, {"middle", 2}, {"ring", 3}, {"pinky", 4},
+    {"thumb", 0},
+    {"index", 1},
+    {"middle", 2},
+    {"ring", 3},
+    {"pinky", 4},
     /* aliases */
-    {"pinkie", 4}, {"little", 4},
+    {"pinkie", 4},
+    {"little", 4},
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 typedef struct value_table {
     const value_name *v;
-    int n;          /* all entries */
-    int ncanon;     /* canonical entries (the enum count) */
+    int n;      /* all entries */
+    int ncanon; /* canonical entries (the enum count) */
 } value_table;
 
 static const value_table shape_table = {shape_names, COUNT(shape_names), NAIL_SHAPE_COUNT};
-static const value_table pattern_table = {pattern_names, COUNT(pattern_names),
-                                          NAIL_PATTERN_COUNT};
+static const value_table pattern_table = {pattern_names, COUNT(pattern_names), NAIL_PATTERN_COUNT};
 static const value_table size_table = {size_names, COUNT(size_names), NAIL_SIZE_COUNT};
 static const value_table finish_table = {finish_names, COUNT(finish_names), NAIL_FINISH_COUNT};
 static const value_table finger_table = {finger_names, COUNT(finger_names), NAIL_FINGERS};
@@ -219,7 +226,10 @@ float nail_size_length(nail_size s)
     }
 }
 
-#define RGB(hex) {(uint8_t)((hex) >> 16), (uint8_t)(((hex) >> 8) & 0xff), (uint8_t)((hex)&0xff)}
+#define RGB(hex)                                                                                   \
+    {                                                                                              \
+        (uint8_t)((hex) >> 16), (uint8_t)(((hex) >> 8) & 0xff), (uint8_t)((hex)&0xff)              \
+    }
 
 static const nail_rgb c_classic_red = RGB(0xb11226);
 static const nail_rgb c_ballet_pink = RGB(0xf2d1d1);
@@ -518,8 +528,7 @@ static int parse_one_color(parse_ctx *c, const cJSON *v, const char *path, nail_
     return 0;
 }
 
-static int parse_colors(parse_ctx *c, const cJSON *v, const char *path, nail_rgb *out,
-                        int *n)
+static int parse_colors(parse_ctx *c, const cJSON *v, const char *path, nail_rgb *out, int *n)
 {
     char p[112];
     if (cJSON_IsString(v)) {
@@ -531,12 +540,12 @@ static int parse_colors(parse_ctx *c, const cJSON *v, const char *path, nail_rgb
     }
     if (!cJSON_IsArray(v))
         return fail(c, LQ_EINVAL,
-                    "%s: must be an array of 1 to %d colour strings (or one string), got %s",
-                    path, NAIL_MAX_COLORS, json_type_name(v));
+                    "%s: must be an array of 1 to %d colour strings (or one string), got %s", path,
+                    NAIL_MAX_COLORS, json_type_name(v));
     int count = cJSON_GetArraySize(v);
     if (count < 1 || count > NAIL_MAX_COLORS)
-        return fail(c, LQ_EINVAL, "%s: must list 1 to %d colours, got %d", path,
-                    NAIL_MAX_COLORS, count);
+        return fail(c, LQ_EINVAL, "%s: must list 1 to %d colours, got %d", path, NAIL_MAX_COLORS,
+                    count);
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         snprintf(p, sizeof p, "%s[%d]", path, i);
@@ -562,9 +571,8 @@ static enum key_id key_of(const char *k, int allow_fingers)
         const char *name;
         enum key_id id;
     } keys[] = {
-        {"shape", K_SHAPE},     {"size", K_SIZE},     {"length", K_LENGTH},
-        {"pattern", K_PATTERN}, {"colors", K_COLORS}, {"color", K_COLORS},
-        {"finish", K_FINISH},   {"fingers", K_FINGERS},
+        {"shape", K_SHAPE},   {"size", K_SIZE},    {"length", K_LENGTH}, {"pattern", K_PATTERN},
+        {"colors", K_COLORS}, {"color", K_COLORS}, {"finish", K_FINISH}, {"fingers", K_FINGERS},
     };
     if (!k)
         return K_UNKNOWN;
@@ -687,16 +695,17 @@ static int parse_fingers(parse_ctx *c, const cJSON *obj, style_in *fingers)
 static void tree_measure(const cJSON *v, int depth, int *max_depth, int *nodes)
 {
     (*nodes)++;
+    if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
+        return; /* depth counts containers, as the text scan counts brackets */
     if (depth > *max_depth)
         *max_depth = depth;
     if (depth > NAIL_DESIGN_MAX_DEPTH || *nodes > NAIL_DESIGN_MAX_NODES)
         return;
-    if (cJSON_IsArray(v) || cJSON_IsObject(v))
-        for (const cJSON *e = v->child; e; e = e->next) {
-            tree_measure(e, depth + 1, max_depth, nodes);
-            if (*max_depth > NAIL_DESIGN_MAX_DEPTH || *nodes > NAIL_DESIGN_MAX_NODES)
-                return;
-        }
+    for (const cJSON *e = v->child; e; e = e->next) {
+        tree_measure(e, depth + 1, max_depth, nodes);
+        if (*max_depth > NAIL_DESIGN_MAX_DEPTH || *nodes > NAIL_DESIGN_MAX_NODES)
+            return;
+    }
 }
 
 static int design_from_tree(parse_ctx *c, const cJSON *obj, nail_design *out)
@@ -789,8 +798,7 @@ static int text_depth_exceeds(const char *s, size_t n, int max)
     return 0;
 }
 
-int nail_design_parse_json(const char *json, size_t len, nail_design *out, char *err,
-                           size_t errlen)
+int nail_design_parse_json(const char *json, size_t len, nail_design *out, char *err, size_t errlen)
 {
     parse_ctx c = {err, errlen, 0};
     if (err && errlen)

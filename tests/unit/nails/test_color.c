@@ -88,7 +88,7 @@ static void css_names_have_css_values(void **state)
 static void polish_names_and_spellings(void **state)
 {
     (void)state;
-    const char *polish[] = {"nude", "rose_gold", "champagne", "burgundy", "mauve",
+    const char *polish[] = {"nude",  "rose_gold",   "champagne",   "burgundy",    "mauve",
                             "blush", "ballet_pink", "classic_red", "milky_white", "nude_pink"};
     for (size_t i = 0; i < sizeof polish / sizeof polish[0]; i++) {
         nail_rgb c;
@@ -216,8 +216,8 @@ static void lookup_tables_match_the_srgb_formula(void **state)
 static void assert_lab_near(nail_lab got, double L, double a, double b, double tol)
 {
     if (fabs(got.L - L) > tol || fabs(got.a - a) > tol || fabs(got.b - b) > tol)
-        fail_msg("got (%.5f, %.5f, %.5f), expected (%.5f, %.5f, %.5f)", got.L, got.a, got.b, L,
-                 a, b);
+        fail_msg("got (%.5f, %.5f, %.5f), expected (%.5f, %.5f, %.5f)", got.L, got.a, got.b, L, a,
+                 b);
 }
 
 static void cie_lab_reference_values(void **state)

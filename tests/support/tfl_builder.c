@@ -39,7 +39,19 @@ struct tflb {
     tensor_def t[TFLB_MAX_TENSORS];
     op_def op[TFLB_MAX_OPS];
     int in[TFL_MAX_GRAPH_IO], out[TFL_MAX_GRAPH_IO];
+    int opcode_style;
+    int external;
 };
+
+void tflb_set_opcode_style(tflb *b, int style)
+{
+    b->opcode_style = style;
+}
+
+void tflb_set_external_buffers(tflb *b, int on)
+{
+    b->external = on;
+}
 
 static void *xmalloc(size_t n)
 {
@@ -341,8 +353,16 @@ static size_t write_operator(wr *w, const op_def *op, int opcode)
     return tab;
 }
 
-static size_t write_buffer(wr *w, const tensor_def *t)
+/* With `ext`, writes Buffer.offset/size placeholders; *offset_at gets the
+ * position of the offset field to fill in once the data is placed. */
+static size_t write_buffer(wr *w, const tensor_def *t, int ext, size_t *offset_at)
 {
+    if (t && ext) {
+        wfield e[] = {{1, 8, 0, 0}, {2, 8, (uint64_t)t->len, 0}};
+        size_t tab = w_table(w, e, 2);
+        *offset_at = e[0].at;
+        return tab;
+    }
     wfield f[] = {{0, 0, 0, 0}};
     size_t tab = w_table(w, f, t ? 1 : 0);
     if (t) {
@@ -386,7 +406,9 @@ uint8_t *tflb_finish(tflb *b, size_t *len)
     for (int k = 0; k < ncodes; k++) {
         int dep = codes[k] < 127 ? codes[k] : 127;
         wfield oc[] = {{0, 1, (uint64_t)dep, 0}, {2, 4, 1, 0}, {3, 4, (uint64_t)codes[k], 0}};
-        set_ref(&w, el + 4 * (size_t)k, w_table(&w, oc, 3));
+        wfield *first = b->opcode_style == 2 ? oc + 1 : oc;
+        int n = b->opcode_style == 0 ? 3 : 2;
+        set_ref(&w, el + 4 * (size_t)k, w_table(&w, first, n));
     }
 
     el = w_table_vec(&w, model[2].at, 1);
@@ -402,12 +424,29 @@ uint8_t *tflb_finish(tflb *b, size_t *len)
         set_ref(&w, el + 4 * (size_t)i, write_operator(&w, &b->op[i], opcode[i]));
 
     el = w_table_vec(&w, model[3].at, nbuf);
-    set_ref(&w, el, write_buffer(&w, NULL));
+    size_t dummy, *offset_at = calloc((size_t)nbuf, sizeof *offset_at);
+    if (!offset_at)
+        abort();
+    set_ref(&w, el, write_buffer(&w, NULL, 0, &dummy));
     for (int i = 0, k = 1; i < b->ntensors; i++)
         if (b->t[i].data) {
-            set_ref(&w, el + 4 * (size_t)k, write_buffer(&w, &b->t[i]));
+            set_ref(&w, el + 4 * (size_t)k,
+                    write_buffer(&w, &b->t[i], b->external, &offset_at[k]));
             k++;
         }
+    if (b->external) {
+        for (int i = 0, k = 1; i < b->ntensors; i++)
+            if (b->t[i].data) {
+                w_align(&w, 16);
+                for (int j = 0; j < 8; j++)
+                    w.p[offset_at[k] + (size_t)j] = (uint8_t)((uint64_t)w.len >> (8 * j));
+                w_need(&w, b->t[i].len);
+                memcpy(w.p + w.len, b->t[i].data, b->t[i].len);
+                w.len += b->t[i].len;
+                k++;
+            }
+    }
+    free(offset_at);
     *len = w.len;
     return w.p;
 }

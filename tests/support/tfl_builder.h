@@ -62,6 +62,14 @@ int tflb_op(tflb *b, int builtin, const int *in, int nin, const int *out, int no
 
 void tflb_io(tflb *b, const int *in, int nin, const int *out, int nout);
 
+/* How operator codes are written: 0 = both fields (default), 1 = only the
+ * old byte deprecated_builtin_code, 2 = only the int builtin_code. */
+void tflb_set_opcode_style(tflb *b, int style);
+
+/* 1 = constant data stored after the flatbuffer, found through
+ * Buffer.offset/size (the >2 GB layout); 0 = inline (default). */
+void tflb_set_external_buffers(tflb *b, int on);
+
 /* Serialises the model; the caller frees the result. */
 uint8_t *tflb_finish(tflb *b, size_t *len);
 

@@ -1,0 +1,227 @@
+/*
+ * render_finish.c - how the polish reflects light: one function per finish,
+ * all in linear light and all driven by what was measured under the nail
+ * (nail__nail.light: exposure and colour cast; .shade: the smooth shading of
+ * the real nail; .uh/.vh: where its highlight sits).
+ *
+ * The specular terms are streaks elongated along the nail axis, because a
+ * nail is curved much more across than along: a light source reflects in it
+ * as a band at the across-position where the real nail is brightest.
+ */
+#include <math.h>
+
+#include "nails/render_internal.h"
+
+/* Soft shoulder instead of hard clipping for values near white. */
+static float shoulder(float x)
+{
+    const float k = 0.82f, room = 1.0f - k;
+    if (x <= k)
+        return x;
+    float e = x - k;
+    return k + e / (1.0f + e / room);
+}
+
+/* The real nail's shading re-applied: the fitted smooth luma, continued past
+ * the free edge, times a curvature falloff at the side walls (so that even a
+ * flat-lit nail reads as curved). */
+static float shading(const nail__nail *n, const nail__px *p)
+{
+    const nail__shape *sh = &n->shape;
+    float un = p->un;
+    float vn = p->v / sh->L;
+    float beyond = 0.0f;
+    if (vn > 1.0f) {
+        beyond = vn - 1.0f;
+        vn = 1.0f;
+    }
+    if (vn < 0.0f)
+        vn = 0.0f;
+    const float *k = n->shade;
+    float s = k[0] + k[1] * un + k[2] * un * un + k[3] * vn + k[4] * un * vn;
+    s = nail__clampf(s, 0.45f, 1.45f);
+    float u2 = un * un;
+    s *= 1.0f - 0.28f * u2 * u2;
+    /* the extension has no finger under it: slightly less light reaches it */
+    s *= 1.0f - 0.08f * nail__clampf(beyond, 0.0f, 1.0f);
+    return s;
+}
+
+/* Highlight streaks: `core` is narrow and bright, `broad` a soft sheen. */
+typedef struct spec_terms {
+    float core, broad, along, side;
+} spec_terms;
+
+static void spec(const nail__nail *n, const nail__tables *t, const nail__px *p, float sc,
+                 float sb, spec_terms *o)
+{
+    const nail__shape *sh = &n->shape;
+    float x = p->un - n->uh;
+    float y = (p->v - n->vh) / (0.42f * sh->T);
+    float y2 = y * y;
+    o->along = nail__expn(t, y2 * y2 * 1.5f);
+    /* the streak narrows toward its ends, like a reflected window on a curve */
+    float w = 0.55f + 0.45f * o->along;
+    o->core = nail__expn(t, x * x / (2.0f * sc * sc * w * w)) * o->along;
+    o->broad = nail__expn(t, x * x / (2.0f * sb * sb)) * (0.35f + 0.65f * o->along);
+    /* which side wall faces the light */
+    o->side = nail__clampf(0.5f + 0.5f * p->un * (n->uh >= 0.0f ? 1.0f : -1.0f), 0.0f, 1.0f);
+}
+
+static void add_light(float out[3], const float light[3], const float tint[3], float k)
+{
+    out[0] += light[0] * tint[0] * k;
+    out[1] += light[1] * tint[1] * k;
+    out[2] += light[2] * tint[2] * k;
+}
+
+static const float WHITE3[3] = {1.0f, 1.0f, 1.0f};
+
+/* Sparkles of shimmer polish: tiny particles anchored in nail space, each a
+ * soft dot (so sub-pixel motion changes brightness smoothly, not by popping). */
+static float shimmer(const nail__nail *n, const nail__px *p)
+{
+    float cell = n->W / 16.0f;
+    if (cell < 1.3f)
+        cell = 1.3f;
+    float gx = p->u / cell + 512.0f, gy = p->v / cell;
+    float fx0 = floorf(gx), fy0 = floorf(gy);
+    uint32_t h = nail__hash2(n->seed ^ 0x5417u,
+                             (uint32_t)(int)fx0 * 0x9e37u + (uint32_t)(int)fy0 * 0x85ebu);
+    if (nail__unit(h) > 0.4f)
+        return 0.0f;
+    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2);
+    float cx = 0.3f + 0.4f * nail__unit(h2), cy = 0.3f + 0.4f * nail__unit(h3);
+    float dx = (gx - fx0 - cx) * cell, dy = (gy - fy0 - cy) * cell * n->fs;
+    float r2 = dx * dx + dy * dy;              /* frame pixels squared */
+    float sig = 0.28f * cell;
+    if (sig < 0.45f)
+        sig = 0.45f;
+    float k = r2 / (2.0f * sig * sig);
+    if (k > 4.0f)
+        return 0.0f;
+    float e = 1.0f - k * 0.25f;                /* cheap bump, 1 at centre, 0 at k = 4 */
+    float b = nail__unit(nail__hash(h3));
+    return e * e * (0.25f + 1.2f * b * b);
+}
+
+void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__surface *sf,
+                        const nail__px *p, float out[3])
+{
+    const float *L = n->light;
+    float S = shading(n, p);
+    /* 1 on the outline, 0 two pixels inside: thickness and rim effects */
+    float e = 1.0f - nail__smooth(0.0f, 2.2f, p->edge);
+    spec_terms sp;
+    float a[3] = {sf->a[0], sf->a[1], sf->a[2]};
+    nail_finish f = n->st->finish;
+
+    switch (f) {
+    case NAIL_FINISH_MATTE: {
+        /* rough top coat: flatter shading, slightly lifted and desaturated */
+        float y = nail__luma(a);
+        float Sm = 0.55f + 0.45f * S;
+        for (int c = 0; c < 3; c++) {
+            float ac = a[c] + (y - a[c]) * 0.14f;
+            out[c] = L[c] * (ac * Sm * (1.0f - 0.12f * e) + 0.022f);
+        }
+        spec(n, t, p, 0.1f, 0.45f, &sp);
+        add_light(out, L, WHITE3, 0.035f * sp.broad);
+        break;
+    }
+    case NAIL_FINISH_METALLIC: {
+        /* chrome: a mirror of a bright-above, dark-below surrounding, so the
+         * colour swings hard across the curve; highlights take the metal's colour */
+        spec(n, t, p, 0.07f, 0.24f, &sp);
+        float x = p->un - n->uh;
+        float sgn = n->uh >= 0.0f ? -1.0f : 1.0f;
+        float second = nail__expn(t, (x - sgn * 1.05f) * (x - sgn * 1.05f) / 0.09f);
+        float env = 0.16f + 1.25f * sp.broad + 0.32f * second * sp.along;
+        env *= 0.75f + 0.25f * sp.along;
+        env *= 1.0f - 0.45f * e;
+        float Sm = 0.65f + 0.35f * S;
+        for (int c = 0; c < 3; c++) {
+            float tint = a[c] + (1.0f - a[c]) * 0.35f;
+            out[c] = L[c] * (a[c] * env * Sm + tint * 0.85f * sp.core);
+        }
+        break;
+    }
+    case NAIL_FINISH_SHEER: {
+        /* jelly: a coloured filter over the real nail, with a little body
+         * colour of its own; the extension shows a synthetic free edge */
+        spec(n, t, p, 0.075f, 0.22f, &sp);
+        float m = a[0] > a[1] ? a[0] : a[1];
+        m = m > a[2] ? m : a[2];
+        m = m > 0.02f ? m : 0.02f;
+        for (int c = 0; c < 3; c++) {
+            float under = p->on_plate ? p->under[c]
+                                      : nail__clampf(n->plate[c] * 1.35f + 0.04f, 0.0f, 1.0f) * S;
+            float filt = 0.2f + 0.8f * (a[c] / m);
+            float tinted = under * filt * 0.92f;
+            float body = a[c] * L[c] * S;
+            out[c] = tinted + (body - tinted) * 0.4f;
+            out[c] *= 1.0f - 0.18f * e;
+        }
+        add_light(out, L, WHITE3, 0.8f * sp.core + 0.1f * sp.broad + 0.1f * e * sp.side);
+        break;
+    }
+    case NAIL_FINISH_PEARL: {
+        /* a soft sheen whose hue shifts across the curve (thin-film colours) */
+        spec(n, t, p, 0.09f, 0.36f, &sp);
+        static const float IRID[6][3] = {
+            {1.0f, 0.72f, 0.84f}, {1.0f, 0.9f, 0.66f}, {0.74f, 1.0f, 0.82f},
+            {0.7f, 0.88f, 1.0f}, {0.86f, 0.74f, 1.0f}, {1.0f, 0.72f, 0.84f},
+        };
+        float ph = 0.5f + 0.7f * (p->un - n->uh) + 0.45f * (p->v / n->shape.T - 0.5f);
+        ph = nail__clampf(ph, 0.0f, 0.999f) * 5.0f;
+        int i = (int)ph;
+        float fr = ph - (float)i;
+        float ir[3];
+        for (int c = 0; c < 3; c++)
+            ir[c] = IRID[i][c] + (IRID[i + 1][c] - IRID[i][c]) * fr;
+        float sheen = 0.42f * sp.broad;
+        for (int c = 0; c < 3; c++) {
+            float ac = a[c] + (0.85f - a[c]) * 0.12f;
+            out[c] = L[c] * ac * S * (1.0f - 0.25f * sheen) * (1.0f - 0.15f * e);
+        }
+        add_light(out, L, ir, sheen);
+        add_light(out, L, WHITE3, 0.4f * sp.core);
+        break;
+    }
+    case NAIL_FINISH_CREAM:
+    case NAIL_FINISH_GLOSSY:
+    case NAIL_FINISH_SHIMMER:
+    default: {
+        int cream = f == NAIL_FINISH_CREAM;
+        spec(n, t, p, cream ? 0.13f : 0.065f, cream ? 0.3f : 0.2f, &sp);
+        for (int c = 0; c < 3; c++)
+            out[c] = L[c] * a[c] * S * (1.0f - 0.2f * e);
+        float core = cream ? 0.32f : 0.95f;
+        float broad = cream ? 0.14f : 0.1f;
+        add_light(out, L, WHITE3, core * sp.core + broad * sp.broad);
+        /* clear-coat rim: a thin light line on the wall facing the light */
+        add_light(out, L, WHITE3, (cream ? 0.05f : 0.12f) * e * e * sp.side);
+        if (f == NAIL_FINISH_SHIMMER) {
+            float k = shimmer(n, p) * (0.35f + 1.1f * sp.broad);
+            float tint[3];
+            for (int c = 0; c < 3; c++)
+                tint[c] = a[c] + (1.0f - a[c]) * 0.55f;
+            add_light(out, L, tint, k);
+        }
+        break;
+    }
+    }
+
+    /* glitter flakes and metallic accents flash where the light falls */
+    if (sf->spark > 0.0f) {
+        spec(n, t, p, 0.1f, 0.42f, &sp);
+        float k = sf->spark * (0.45f + 1.4f * sp.broad);
+        float tint[3];
+        for (int c = 0; c < 3; c++)
+            tint[c] = sf->spark_col[c] + (1.0f - sf->spark_col[c]) * 0.45f;
+        add_light(out, L, tint, k);
+    }
+
+    for (int c = 0; c < 3; c++)
+        out[c] = shoulder(out[c]);
+}

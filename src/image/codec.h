@@ -91,8 +91,9 @@ void lq_encoded_free(lq_encoded *e);
  * ignored for JPEG, which is always baseline 4:2:0). out may be reused across
  * calls: it is overwritten (out->len is set), and its buffer is only grown
  * when too small, never shrunk, so a steady stream of frames stops
- * allocating after the first few. A JPEG encode needs cap >= the
- * worst-case size of the frame (about 1.2 MB for 640x480). Returns LQ_EINVAL
+ * allocating after the first few. A JPEG encode reserves libjpeg-turbo's
+ * worst-case size of the frame up front (0.9 MB for 640x480) so it can write
+ * in place; JPEG quality 0 is taken as 1. Returns LQ_EINVAL
  * for a bad image, format or parameter, LQ_ENOMEM, or LQ_EINTERNAL if the
  * library fails; on failure out->len is 0 and its buffer is kept. */
 int lq_image_encode(const lq_image *img, lq_format fmt, int quality, int effort,

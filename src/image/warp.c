@@ -12,6 +12,10 @@
 #include "image/warp.h"
 
 #include <math.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Interior samples are blended in fixed point: 11-bit fractions (1/2048 px,
  * far below what a model can see), exact integer products, and one float
@@ -38,6 +42,19 @@ static inline int frac_of(float f, int i)
 {
     return (int)((f - (float)i) * (float)FRAC_ONE + 0.5f);
 }
+
+#if defined(__SSE2__)
+/* One RGB pixel as four float lanes (R, G, B, and the next byte, unused).
+ * Reads 4 bytes: the caller makes sure the 4th is inside the buffer. */
+static inline __m128 load_px(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    const __m128i z = _mm_setzero_si128();
+    __m128i b = _mm_cvtsi32_si128(v);
+    return _mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
+}
+#endif
 
 /* Bilinear sample anywhere, with the border rule. fx, fy are in pixel-index
  * units (pixel i's centre is i). */
@@ -111,6 +128,12 @@ void lq_warp_affine_to_tensor(const lq_image *src, const lq_affine *M, int out_w
     const float xmax = (float)(src->width - 1), ymax = (float)(src->height - 1);
     const size_t stride = (size_t)src->stride;
     const float iscale = scale / (float)(1 << BLEND_SHIFT);
+#if defined(__SSE2__)
+    /* The vector path reads one byte past the right-hand pixel of the pair
+     * (q[6]): it is in the buffer unless that pixel ends the last row. */
+    const size_t buf_end = (size_t)(src->height - 1) * stride + (size_t)src->width * 3u;
+    const __m128 vbias = _mm_set1_ps(bias);
+#endif
     for (int y = 0; y < out_h; y++) {
         float fx0, fy0;
         row_start(M, y, &fx0, &fy0);
@@ -121,6 +144,22 @@ void lq_warp_affine_to_tensor(const lq_image *src, const lq_affine *M, int out_w
                 int x0 = (int)fx, y0 = (int)fy; /* non-negative: truncation is floor */
                 const uint8_t *p = src->data + (size_t)y0 * stride + (size_t)x0 * 3u;
                 const uint8_t *q = p + stride;
+#if defined(__SSE2__)
+                /* Stores 4 floats; the 4th is the next pixel's first and is
+                 * overwritten by it, so the row's last pixel goes scalar. */
+                if (x + 1 < out_w && (size_t)(q - src->data) + 7u <= buf_end) {
+                    float ax = fx - (float)x0, ay = fy - (float)y0;
+                    float w11 = ax * ay * scale, w01 = ax * scale - w11;
+                    float w10 = ay * scale - w11, w00 = scale - ax * scale - w10;
+                    __m128 acc = _mm_add_ps(
+                        _mm_add_ps(_mm_mul_ps(load_px(p), _mm_set1_ps(w00)),
+                                   _mm_mul_ps(load_px(p + 3), _mm_set1_ps(w01))),
+                        _mm_add_ps(_mm_mul_ps(load_px(q), _mm_set1_ps(w10)),
+                                   _mm_mul_ps(load_px(q + 3), _mm_set1_ps(w11))));
+                    _mm_storeu_ps(o, _mm_add_ps(acc, vbias));
+                    continue;
+                }
+#endif
                 int ax = frac_of(fx, x0), ay = frac_of(fy, y0);
                 int bx = FRAC_ONE - ax, by = FRAC_ONE - ay;
                 o[0] = (float)blend(p, q, 0, ax, bx, ay, by) * iscale + bias;

@@ -190,6 +190,21 @@ static void matches_the_reference_sampler(void **state)
     lq_image_free(&src);
 }
 
+/* Samples between the last two pixels of the last row: nothing may be read
+ * past the buffer (ASan builds see that; the image is allocated exactly). */
+static void reads_nothing_past_the_last_pixel(void **state)
+{
+    (void)state;
+    lq_image src = make_noise(5, 4, 6);
+    assert_int_equal(src.stride, 15);
+    lq_affine M = {{1, 0, 3.5f, 0, 1, 2.5f}}; /* output 0 at (3.5, 2.5) in index units */
+    check_against_reference(&src, &M, 3, 1, LQ_BORDER_ZERO);
+    check_against_reference(&src, &M, 3, 1, LQ_BORDER_REPLICATE);
+    lq_affine N = {{1, 0, 2.5f, 0, 1, 2.5f}};
+    check_against_reference(&src, &N, 4, 2, LQ_BORDER_ZERO);
+    lq_image_free(&src);
+}
+
 static void letterbox_fits_and_centres(void **state)
 {
     (void)state;
@@ -412,6 +427,7 @@ int main(void)
         cmocka_unit_test(whole_pixel_translation_shifts),
         cmocka_unit_test(border_modes_at_half_pixels),
         cmocka_unit_test(matches_the_reference_sampler),
+        cmocka_unit_test(reads_nothing_past_the_last_pixel),
         cmocka_unit_test(letterbox_fits_and_centres),
         cmocka_unit_test(roi_matches_mediapipe),
         cmocka_unit_test(roi_rotated_90_is_a_transposed_flipped_crop),

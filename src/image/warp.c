@@ -61,6 +61,12 @@ static inline __m128 load_px(const uint8_t *p)
 static void sample_border(const lq_image *src, float fx, float fy, lq_border border, float v[3])
 {
     const int W = src->width, H = src->height;
+    /* No tap inside (the letterbox pads, mostly; NaN too): zero at once. */
+    if (border == LQ_BORDER_ZERO &&
+        !(fx > -1.0f && fy > -1.0f && fx < (float)W && fy < (float)H)) {
+        v[0] = v[1] = v[2] = 0.0f;
+        return;
+    }
     /* Clamping a far-away (or NaN) coordinate to two pixels outside keeps
      * the int conversion defined and reads the same values. */
     if (!(fx >= -2.0f))

@@ -25,7 +25,7 @@
 
 struct lq_fetch_body {
     atomic_int refs;
-    enum lq_fetch_image_type type;
+    lq_format format;
     size_t size;
     uint8_t *data;
 };
@@ -40,9 +40,9 @@ size_t lq_fetch_body_size(const lq_fetch_body *body)
     return body ? body->size : 0;
 }
 
-enum lq_fetch_image_type lq_fetch_body_type(const lq_fetch_body *body)
+lq_format lq_fetch_body_format(const lq_fetch_body *body)
 {
-    return body ? body->type : LQ_FETCH_IMAGE_NONE;
+    return body ? body->format : LQ_FMT_UNKNOWN;
 }
 
 lq_fetch_body *lq_fetch_body_retain(lq_fetch_body *body)
@@ -79,17 +79,6 @@ const char *lq_fetch_kind_name(enum lq_fetch_kind kind)
         break;
     }
     return "unknown";
-}
-
-const char *lq_fetch_image_type_name(enum lq_fetch_image_type type)
-{
-    switch (type) {
-    case LQ_FETCH_IMAGE_JPEG: return "jpeg";
-    case LQ_FETCH_IMAGE_PNG: return "png";
-    case LQ_FETCH_IMAGE_WEBP: return "webp";
-    case LQ_FETCH_IMAGE_NONE: break;
-    }
-    return "none";
 }
 
 void lq_fetch_options_default(lq_fetch_options *o)
@@ -207,7 +196,7 @@ struct fetch_job {
     long http_status;
     long long content_length;
     uint64_t bytes_received;
-    enum lq_fetch_image_type type;
+    lq_format format;
     uint8_t *buf;
     size_t len, cap;
     enum lq_fetch_kind kind;       /* set when a callback aborts the transfer */
@@ -511,8 +500,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     j->len += n;
     if (!j->sniffed && j->len >= 12) {
         j->sniffed = 1;
-        j->type = lq__fetch_sniff(j->buf, j->len);
-        if (j->type == LQ_FETCH_IMAGE_NONE)
+        j->format = lq_image_sniff(j->buf, j->len);
+        if (j->format == LQ_FMT_UNKNOWN)
             return reject_not_image(j); /* do not download the rest of a web page */
     }
     return n;
@@ -564,7 +553,7 @@ static void reset_hop(fetch_job *j)
     j->location[0] = 0;
     j->location_len = 0;
     j->len = 0;
-    j->type = LQ_FETCH_IMAGE_NONE;
+    j->format = LQ_FMT_UNKNOWN;
     j->blocked[0] = 0;
     j->errbuf[0] = 0;
 }
@@ -652,7 +641,7 @@ static void job_complete(lq_fetcher *f, fetch_job *j, enum lq_fetch_kind kind,
             atomic_init(&body->refs, 1);
             body->data = shrunk ? shrunk : j->buf;
             body->size = j->len;
-            body->type = j->type;
+            body->format = j->format;
             j->buf = NULL;
             j->len = j->cap = 0;
         } else {
@@ -677,7 +666,7 @@ static void job_complete(lq_fetcher *f, fetch_job *j, enum lq_fetch_kind kind,
     pthread_mutex_unlock(&f->mu);
     if (kind == LQ_FETCH_OK)
         LQ_INFO(TAG, "reference from %s: %zu bytes %s, %d redirect(s), %zu waiter(s)", j->host,
-                body->size, lq_fetch_image_type_name(body->type), j->redirects, nwaiters);
+                body->size, lq_format_name(body->format), j->redirects, nwaiters);
     else
         LQ_WARN(TAG, "reference from %s failed (%s): %s", j->host[0] ? j->host : "?",
                 lq_fetch_kind_name(kind), reason);
@@ -772,8 +761,8 @@ static void job_hop_done(lq_fetcher *f, fetch_job *j, CURLcode rc)
             return;
         }
         if (!j->sniffed)
-            j->type = lq__fetch_sniff(j->buf, j->len);
-        if (j->type == LQ_FETCH_IMAGE_NONE) {
+            j->format = lq_image_sniff(j->buf, j->len);
+        if (j->format == LQ_FMT_UNKNOWN) {
             reject_not_image(j);
             char reason[LQ_FETCH_REASON_MAX];
             snprintf(reason, sizeof reason, "%s", j->reason);
@@ -1153,7 +1142,7 @@ int lq_fetcher_dispatch(lq_fetcher *f)
             .from_cache = r->from_cache,
             .coalesced = r->coalesced,
             .elapsed_ms = (double)(r->t_done_ns - r->t_start_ns) / 1e6,
-            .image_type = lq_fetch_body_type(r->body),
+            .format = lq_fetch_body_format(r->body),
             .data = lq_fetch_body_data(r->body),
             .size = lq_fetch_body_size(r->body),
             .body = r->body,

@@ -47,7 +47,8 @@
  * `allow_private_addresses` is set. Environment proxies are ignored.
  * The body is streamed into memory and the transfer is aborted as soon as it
  * exceeds `max_body_bytes` (a larger Content-Length is refused before any body
- * byte is read) or its first bytes are not JPEG, PNG or WebP. The server's
+ * byte is read) or its first bytes are not JPEG, PNG or WebP (lq_image_sniff,
+ * the same test the decoder applies; decode with lq_image_decode). The server's
  * Content-Type is only reported, never trusted. Only status 200 is a success.
  *
  * Cache. Successful bodies are kept in an LRU cache keyed by the exact URL
@@ -62,6 +63,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "image/codec.h"
 
 #define LQ_FETCH_MAX_URL 2048       /* longer URLs are refused (LQ_FETCH_BAD_URL) */
 #define LQ_FETCH_REASON_MAX 256     /* reason strings are at most this long, NUL included */
@@ -94,17 +96,6 @@ enum lq_fetch_kind {
 /* Stable lower-case name of a kind ("timeout"); never NULL, static storage. */
 const char *lq_fetch_kind_name(enum lq_fetch_kind kind);
 
-/* The image type found by sniffing the first bytes of a body. */
-enum lq_fetch_image_type {
-    LQ_FETCH_IMAGE_NONE = 0,
-    LQ_FETCH_IMAGE_JPEG,
-    LQ_FETCH_IMAGE_PNG,
-    LQ_FETCH_IMAGE_WEBP,
-};
-
-/* "jpeg", "png", "webp" or "none"; static storage. */
-const char *lq_fetch_image_type_name(enum lq_fetch_image_type type);
-
 /*
  * A fetched body: immutable bytes with an atomic reference count, shared by
  * the cache and every callback that received it. Retaining and releasing are
@@ -114,7 +105,8 @@ typedef struct lq_fetch_body lq_fetch_body;
 
 const uint8_t *lq_fetch_body_data(const lq_fetch_body *body);
 size_t lq_fetch_body_size(const lq_fetch_body *body);
-enum lq_fetch_image_type lq_fetch_body_type(const lq_fetch_body *body);
+/* The format sniffed from the first bytes (lq_image_sniff): JPEG, PNG or WebP. */
+lq_format lq_fetch_body_format(const lq_fetch_body *body);
 /* Adds a reference and returns body (NULL-safe). */
 lq_fetch_body *lq_fetch_body_retain(lq_fetch_body *body);
 /* Drops a reference; the last one frees the bytes. NULL-safe. */
@@ -136,7 +128,7 @@ typedef struct lq_fetch_result {
     int from_cache;                /* 1 if served from the cache */
     int coalesced;                 /* 1 if it joined another request's transfer */
     double elapsed_ms;             /* from start to completion */
-    enum lq_fetch_image_type image_type; /* NONE on failure */
+    lq_format format;              /* sniffed; LQ_FMT_UNKNOWN on failure */
     const uint8_t *data;           /* the body (NULL on failure) */
     size_t size;                   /* its length (0 on failure) */
     lq_fetch_body *body;           /* same bytes, refcounted; NULL on failure */

@@ -341,20 +341,6 @@ const char *lq__fetch_addr_class_name(enum lq__addr_class c)
 
 /* ---- bodies ------------------------------------------------------------- */
 
-enum lq_fetch_image_type lq__fetch_sniff(const uint8_t *p, size_t n)
-{
-    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
-    if (!p)
-        return LQ_FETCH_IMAGE_NONE;
-    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
-        return LQ_FETCH_IMAGE_JPEG;
-    if (n >= 8 && memcmp(p, png, 8) == 0)
-        return LQ_FETCH_IMAGE_PNG;
-    if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
-        return LQ_FETCH_IMAGE_WEBP;
-    return LQ_FETCH_IMAGE_NONE;
-}
-
 void lq__fetch_printable_prefix(const uint8_t *p, size_t n, char *out, size_t outlen)
 {
     if (!out || outlen == 0)

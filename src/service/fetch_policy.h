@@ -1,7 +1,8 @@
 /*
  * fetch_policy.h - the rules the reference fetcher applies, as pure functions:
  * URL and scheme checks, the host allow-list, classification of the addresses
- * curl is about to connect to, and image sniffing.
+ * curl is about to connect to, and printable excerpts for error reasons.
+ * (Image sniffing is lq_image_sniff in image/codec.h.)
  *
  * Internal to src/service (fetch.c and its tests); the public contract and the
  * rationale are in fetch.h and docs/security.md. Everything here is
@@ -66,11 +67,6 @@ enum lq__addr_class lq__fetch_classify_addr(const struct sockaddr *sa, socklen_t
 
 /* "public", "loopback", "private", "link-local", "multicast", "reserved". */
 const char *lq__fetch_addr_class_name(enum lq__addr_class c);
-
-/* Sniffs JPEG (FF D8 FF), PNG (the 8-byte signature) or WebP ("RIFF"...."WEBP")
- * from the first bytes; NONE if they match none (or fewer than 12 bytes for
- * an undecided WebP/PNG prefix). */
-enum lq_fetch_image_type lq__fetch_sniff(const uint8_t *p, size_t n);
 
 /* Writes the first bytes as printable ASCII ('.' for anything else, quotes
  * and backslashes included) into out, for error reasons. */

@@ -215,44 +215,6 @@ static void urls_are_checked_and_normalised(void **state)
     free(al);
 }
 
-static void image_types_are_sniffed(void **state)
-{
-    (void)state;
-    static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F', 0, 1};
-    static const uint8_t png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13};
-    static const uint8_t webp[] = {'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'E', 'B', 'P'};
-    static const uint8_t wav[] = {'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'A', 'V', 'E'};
-    static const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0};
-    static const uint8_t html[] = "<!DOCTYPE html>";
-    assert_int_equal(lq__fetch_sniff(jpeg, sizeof jpeg), LQ_FETCH_IMAGE_JPEG);
-    assert_int_equal(lq__fetch_sniff(png, sizeof png), LQ_FETCH_IMAGE_PNG);
-    assert_int_equal(lq__fetch_sniff(webp, sizeof webp), LQ_FETCH_IMAGE_WEBP);
-    assert_int_equal(lq__fetch_sniff(wav, sizeof wav), LQ_FETCH_IMAGE_NONE);
-    assert_int_equal(lq__fetch_sniff(gif, sizeof gif), LQ_FETCH_IMAGE_NONE);
-    assert_int_equal(lq__fetch_sniff(html, sizeof html - 1), LQ_FETCH_IMAGE_NONE);
-    assert_int_equal(lq__fetch_sniff(webp, 11), LQ_FETCH_IMAGE_NONE);
-    assert_int_equal(lq__fetch_sniff(png, 7), LQ_FETCH_IMAGE_NONE);
-    assert_int_equal(lq__fetch_sniff(NULL, 12), LQ_FETCH_IMAGE_NONE);
-
-    /* And real files from the shared data. */
-    static const struct {
-        const char *rel;
-        enum lq_fetch_image_type t;
-    } files[] = {
-        {"hands/tfjs_hands_two_dorsal.jpg", LQ_FETCH_IMAGE_JPEG},
-        {"hands/mpsamples_gesture_ios_thumbs-up.png", LQ_FETCH_IMAGE_PNG},
-        {"video/palm_reach/0001.webp", LQ_FETCH_IMAGE_WEBP},
-        {"README.md", LQ_FETCH_IMAGE_NONE},
-    };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        size_t n = 0;
-        uint8_t *b = lq_test_read_file(lq_test_data(files[i].rel), &n);
-        assert_non_null(b);
-        assert_int_equal(lq__fetch_sniff(b, n), files[i].t);
-        free(b);
-    }
-}
-
 static void printable_prefix_is_safe_for_messages(void **state)
 {
     (void)state;
@@ -272,7 +234,6 @@ int main(void)
         cmocka_unit_test(addresses_are_classified),
         cmocka_unit_test(allow_list_parses_and_matches),
         cmocka_unit_test(urls_are_checked_and_normalised),
-        cmocka_unit_test(image_types_are_sniffed),
         cmocka_unit_test(printable_prefix_is_safe_for_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -811,7 +811,10 @@ static void destroy_with_fetches_in_flight_is_clean(void **state)
     assert_int_equal(lq_fetcher_start(f, url("/huge"), record, &outs[3], NULL), 0);
     assert_int_equal(lq_fetcher_start(f, url("/trickle"), record, &outs[4], NULL), 0);
     assert_int_equal(lq_fetcher_start(f, "ftp://x/y", record, &outs[5], NULL), 0); /* queued */
-    usleep(300 * 1000); /* let the transfers get going (the endless one is streaming) */
+    usleep(300 * 1000); /* let the transfers get going */
+    lq_fetch_stats st;
+    lq_fetcher_stats(f, &st);
+    assert_true(st.inflight >= 2); /* at least the delayed and the trickling one */
     double t0 = lq_clock_ms();
     lq_fetcher_destroy(f);
     assert_true(lq_clock_ms() - t0 < 1000);

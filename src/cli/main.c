@@ -8,6 +8,8 @@
 static const lq_cli_cmd commands[] = {
     {"version", "print the version and exit", lq_cmd_version},
     {"detect", "find hands in images and print their landmarks as JSON", lq_cmd_detect},
+    {"render", "paint a nail design onto the hands in a photo", lq_cmd_render},
+    {"gallery", "render every shape x pattern x finish into contact sheets", lq_cmd_gallery},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -56,9 +56,8 @@ int nail_renderer_set_reference(nail_renderer *r, const lq_image *tex)
         memset(&r->ref, 0, sizeof r->ref);
         return 0;
     }
-    if (!tex->data || tex->width <= 0 || tex->height <= 0 ||
-        tex->width > NAIL_RENDER_REF_MAX_DIM || tex->height > NAIL_RENDER_REF_MAX_DIM ||
-        tex->stride < 3 * tex->width)
+    if (!tex->data || tex->width <= 0 || tex->height <= 0 || tex->width > NAIL_RENDER_REF_MAX_DIM ||
+        tex->height > NAIL_RENDER_REF_MAX_DIM || tex->stride < 3 * tex->width)
         return LQ_EINVAL;
     /* box-filter down to at most REF_MAX_SIDE on the long side, in linear light */
     int big = tex->width > tex->height ? tex->width : tex->height;
@@ -102,8 +101,9 @@ uint32_t nail_render_seed(uint32_t seed_base, const nail_geom *g)
 
 static int finite_geom(const nail_geom *g)
 {
-    float v[] = {g->cx, g->cy, g->ax, g->ay, g->width, g->length,
-                 g->foreshorten, g->cuticle_round, g->tip_round};
+    float v[] = {g->cx,       g->cy,     g->ax,          g->ay,
+                 g->width,    g->length, g->foreshorten, g->cuticle_round,
+                 g->tip_round};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (!isfinite(v[i]))
             return 0;
@@ -127,8 +127,7 @@ static int setup_space(nail__nail *n, const nail_geom *g, const nail_style *st, 
     if (!finite_geom(g))
         return 0;
     float al = sqrtf(g->ax * g->ax + g->ay * g->ay);
-    if (al < 1e-3f || g->width < 1.0f || g->length < 1.0f || g->width > limit ||
-        g->length > limit)
+    if (al < 1e-3f || g->width < 1.0f || g->length < 1.0f || g->width > limit || g->length > limit)
         return 0;
     if (fabsf(g->cx) > 4.0f * limit || fabsf(g->cy) > 4.0f * limit)
         return 0;
@@ -236,8 +235,7 @@ static int solve5(float a[5][5], float b[5], float x[5])
  * luma over (un, vn) - the nail bed only, away from the lunula and the
  * white free edge, whose brightness is colour not light - the mean colour,
  * and the across position of the brightest streak. */
-static void measure(nail__nail *n, const nail__tables *t, const lq_image *img,
-                    const float cast[3])
+static void measure(nail__nail *n, const nail__tables *t, const lq_image *img, const float cast[3])
 {
     const nail__shape *sh = &n->shape;
     float A[5][5] = {{0}}, B[5] = {0};
@@ -256,7 +254,8 @@ static void measure(nail__nail *n, const nail__tables *t, const lq_image *img,
             if (d > -inset)
                 continue;
             const uint8_t *px = lq_image_px(img, x, y);
-            float lin[3] = {nail_srgb8_to_linear(px[0]), nail_srgb8_to_linear(px[1]), nail_srgb8_to_linear(px[2])};
+            float lin[3] = {nail_srgb8_to_linear(px[0]), nail_srgb8_to_linear(px[1]),
+                            nail_srgb8_to_linear(px[2])};
             for (int c = 0; c < 3; c++)
                 any_rgb[c] += lin[c];
             any++;
@@ -376,7 +375,7 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
 {
     const nail__shape *sh = &n->shape;
     const float fs = n->fs;
-    const float du = n->bx, dv = n->ax / fs;      /* per +1 x */
+    const float du = n->bx, dv = n->ax / fs; /* per +1 x */
     const float aa = 0.5f * (1.0f + 1.0f / fs) / n->W;
     const int sheer = n->st->finish == NAIL_FINISH_SHEER;
     long touched = 0;
@@ -387,7 +386,7 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
         for (int x = n->x0; x < n->x1; x++, u += du, v += dv) {
             float d = nail__shape_sdf(sh, u, v);
             if (d * fs >= 0.5f)
-                continue;                     /* |frame distance| >= d * fs */
+                continue; /* |frame distance| >= d * fs */
             float dpx, along = 0.0f;
             if (d * fs > -3.0f)
                 dpx = frame_distance(n, u, v, d, &along);
@@ -423,13 +422,11 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
 }
 
 int nail_render_frame_ex(nail_renderer *r, lq_image *frame, const nail_geom *nails, int n,
-                         const nail_design *design, uint32_t seed_base,
-                         nail_render_stats *stats)
+                         const nail_design *design, uint32_t seed_base, nail_render_stats *stats)
 {
     if (!r || !frame || !design || n < 0 || (n > 0 && !nails))
         return LQ_EINVAL;
-    if (!frame->data || frame->width <= 0 || frame->height <= 0 ||
-        frame->stride < 3 * frame->width)
+    if (!frame->data || frame->width <= 0 || frame->height <= 0 || frame->stride < 3 * frame->width)
         return LQ_EINVAL;
     if (n > NAIL_RENDER_MAX_NAILS)
         return LQ_ELIMIT;

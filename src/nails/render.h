@@ -52,8 +52,8 @@
 typedef struct nail_renderer nail_renderer;
 
 /* Caps on what the renderer accepts. */
-#define NAIL_RENDER_MAX_NAILS NAIL_MAX          /* nails per call */
-#define NAIL_RENDER_REF_MAX_DIM 4096            /* reference texture side */
+#define NAIL_RENDER_MAX_NAILS NAIL_MAX /* nails per call */
+#define NAIL_RENDER_REF_MAX_DIM 4096   /* reference texture side */
 
 /* Creates a renderer (lookup tables, noise tables). Returns LQ_EINVAL if out is
  * NULL, LQ_ENOMEM on allocation failure (*out untouched). */
@@ -76,9 +76,9 @@ int nail_renderer_set_reference(nail_renderer *r, const lq_image *tex) LQ_NODISC
 
 /* Per-call statistics (optional output of nail_render_frame_ex). */
 typedef struct nail_render_stats {
-    int nails_painted;     /* nails that were visible, valid and on screen */
-    int nails_skipped;     /* not visible, degenerate or non-finite geometry */
-    long pixels_touched;   /* pixels written (coverage > 0) */
+    int nails_painted;   /* nails that were visible, valid and on screen */
+    int nails_skipped;   /* not visible, degenerate or non-finite geometry */
+    long pixels_touched; /* pixels written (coverage > 0) */
 } nail_render_stats;
 
 /*

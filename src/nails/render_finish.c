@@ -52,8 +52,8 @@ typedef struct spec_terms {
     float core, broad, along, side;
 } spec_terms;
 
-static void spec(const nail__nail *n, const nail__tables *t, const nail__px *p, float sc,
-                 float sb, spec_terms *o)
+static void spec(const nail__nail *n, const nail__tables *t, const nail__px *p, float sc, float sb,
+                 spec_terms *o)
 {
     const nail__shape *sh = &n->shape;
     float x = p->un - n->uh;
@@ -81,28 +81,28 @@ static const float WHITE3[3] = {1.0f, 1.0f, 1.0f};
  * soft dot (so sub-pixel motion changes brightness smoothly, not by popping). */
 static float shimmer(const nail__nail *n, const nail__px *p)
 {
-    float cell = n->W / 16.0f;
-    if (cell < 1.3f)
-        cell = 1.3f;
+    float cell = n->W / 14.0f;
+    if (cell < 1.8f)
+        cell = 1.8f;
     float gx = p->u / cell + 512.0f, gy = p->v / cell;
     float fx0 = floorf(gx), fy0 = floorf(gy);
-    uint32_t h = nail__hash2(n->seed ^ 0x5417u,
-                             (uint32_t)(int)fx0 * 0x9e37u + (uint32_t)(int)fy0 * 0x85ebu);
-    if (nail__unit(h) > 0.4f)
+    uint32_t h =
+        nail__hash2(n->seed ^ 0x5417u, (uint32_t)(int)fx0 * 0x9e37u + (uint32_t)(int)fy0 * 0x85ebu);
+    if (nail__unit(h) > 0.3f)
         return 0.0f;
     uint32_t h2 = nail__hash(h), h3 = nail__hash(h2);
     float cx = 0.3f + 0.4f * nail__unit(h2), cy = 0.3f + 0.4f * nail__unit(h3);
     float dx = (gx - fx0 - cx) * cell, dy = (gy - fy0 - cy) * cell * n->fs;
-    float r2 = dx * dx + dy * dy;              /* frame pixels squared */
-    float sig = 0.28f * cell;
-    if (sig < 0.45f)
-        sig = 0.45f;
+    float r2 = dx * dx + dy * dy; /* frame pixels squared */
+    float sig = 0.22f * cell;
+    if (sig < 0.5f)
+        sig = 0.5f;
     float k = r2 / (2.0f * sig * sig);
     if (k > 4.0f)
         return 0.0f;
-    float e = 1.0f - k * 0.25f;                /* cheap bump, 1 at centre, 0 at k = 4 */
+    float e = 1.0f - k * 0.25f; /* cheap bump, 1 at centre, 0 at k = 4 */
     float b = nail__unit(nail__hash(h3));
-    return e * e * (0.25f + 1.2f * b * b);
+    return e * e * (0.12f + 0.9f * b * b * b);
 }
 
 void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__surface *sf,
@@ -136,9 +136,9 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
         float x = p->un - n->uh;
         float sgn = n->uh >= 0.0f ? -1.0f : 1.0f;
         float second = nail__expn(t, (x - sgn * 1.05f) * (x - sgn * 1.05f) / 0.09f);
-        float env = 0.16f + 1.25f * sp.broad + 0.32f * second * sp.along;
+        float env = 0.3f + 1.1f * sp.broad + 0.35f * second * sp.along;
         env *= 0.75f + 0.25f * sp.along;
-        env *= 1.0f - 0.45f * e;
+        env *= 1.0f - 0.3f * e;
         float Sm = 0.65f + 0.35f * S;
         for (int c = 0; c < 3; c++) {
             float tint = a[c] + (1.0f - a[c]) * 0.35f;
@@ -169,8 +169,8 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
         /* a soft sheen whose hue shifts across the curve (thin-film colours) */
         spec(n, t, p, 0.09f, 0.36f, &sp);
         static const float IRID[6][3] = {
-            {1.0f, 0.72f, 0.84f}, {1.0f, 0.9f, 0.66f}, {0.74f, 1.0f, 0.82f},
-            {0.7f, 0.88f, 1.0f}, {0.86f, 0.74f, 1.0f}, {1.0f, 0.72f, 0.84f},
+            {1.0f, 0.72f, 0.84f}, {1.0f, 0.9f, 0.66f},  {0.74f, 1.0f, 0.82f},
+            {0.7f, 0.88f, 1.0f},  {0.86f, 0.74f, 1.0f}, {1.0f, 0.72f, 0.84f},
         };
         float ph = 0.5f + 0.7f * (p->un - n->uh) + 0.45f * (p->v / n->shape.T - 0.5f);
         ph = nail__clampf(ph, 0.0f, 0.999f) * 5.0f;
@@ -179,9 +179,9 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
         float ir[3];
         for (int c = 0; c < 3; c++)
             ir[c] = IRID[i][c] + (IRID[i + 1][c] - IRID[i][c]) * fr;
-        float sheen = 0.42f * sp.broad;
+        float sheen = 0.3f * sp.broad;
         for (int c = 0; c < 3; c++) {
-            float ac = a[c] + (0.85f - a[c]) * 0.12f;
+            float ac = a[c] + (0.85f - a[c]) * 0.05f;
             out[c] = L[c] * ac * S * (1.0f - 0.25f * sheen) * (1.0f - 0.15f * e);
         }
         add_light(out, L, ir, sheen);

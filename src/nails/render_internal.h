@@ -22,12 +22,12 @@
 
 /* ---- colour, tables, hashing, noise (render_color.c) ---- */
 
-#define NAIL__EXP_N 512                          /* exp(-x) table over [0, NAIL__EXP_MAX] */
+#define NAIL__EXP_N 512 /* exp(-x) table over [0, NAIL__EXP_MAX] */
 #define NAIL__EXP_MAX 16.0f
-#define NAIL__NOISE_N 128                        /* periodic noise tile side */
+#define NAIL__NOISE_N 128 /* periodic noise tile side */
 
 typedef struct nail__tables {
-    float expn[NAIL__EXP_N + 2];          /* exp(-i * MAX / N) */
+    float expn[NAIL__EXP_N + 2];                /* exp(-i * MAX / N) */
     float noise[NAIL__NOISE_N * NAIL__NOISE_N]; /* fbm value noise in ~[0,1], periodic */
 } nail__tables;
 
@@ -82,16 +82,16 @@ static inline float nail__mix(float a, float b, float t)
 
 typedef struct nail__shape {
     nail_shape kind;
-    float fs;         /* foreshortening */
-    float hw;         /* half width */
-    float rc, rt;     /* cuticle / free-edge corner radii, frame pixels */
-    float cr, ntr;    /* the same as depths along the axis in nail space */
-    float L, E, T;    /* natural plate length, extension, total (nail space) */
-    float vt;         /* where the design's tip primitive starts (full width there) */
-    float th;         /* tip primitive length beyond vt */
-    float rr;         /* tip rounding radius */
-    float top_hw;     /* coffin: half width of the flat tip */
-    float ves_r, ves_d, ves_b;   /* almond/stiletto vesica (before rounding) */
+    float fs;                  /* foreshortening */
+    float hw;                  /* half width */
+    float rc, rt;              /* cuticle / free-edge corner radii, frame pixels */
+    float cr, ntr;             /* the same as depths along the axis in nail space */
+    float L, E, T;             /* natural plate length, extension, total (nail space) */
+    float vt;                  /* where the design's tip primitive starts (full width there) */
+    float th;                  /* tip primitive length beyond vt */
+    float rr;                  /* tip rounding radius */
+    float top_hw;              /* coffin: half width of the flat tip */
+    float ves_r, ves_d, ves_b; /* almond/stiletto vesica (before rounding) */
 } nail__shape;
 
 /* Fills *s from the nail and its style; lengths in nail space (fs removed). */
@@ -112,10 +112,10 @@ float nail__shape_halfwidth(const nail__shape *s, float v);
 #define NAIL__OMBRE_N 64
 
 typedef struct nail__flower {
-    float s, t;          /* centre, nail-width units */
-    float r;             /* outer petal radius */
-    float cs, sn;        /* rotation */
-    int petals;          /* 5 or 6 */
+    float s, t;   /* centre, nail-width units */
+    float r;      /* outer petal radius */
+    float cs, sn; /* rotation */
+    int petals;   /* 5 or 6 */
 } nail__flower;
 
 typedef struct nail__nail {
@@ -123,27 +123,27 @@ typedef struct nail__nail {
     const nail_style *st;
     uint32_t seed;
     /* frame <-> nail space */
-    float ox, oy;        /* cuticle point (frame pixels) */
-    float ax, ay;        /* axis unit vector */
-    float bx, by;        /* across unit vector (-ay, ax) */
-    float fs;            /* foreshortening: frame v = nail v * fs */
-    float W;             /* width (pixels) */
+    float ox, oy; /* cuticle point (frame pixels) */
+    float ax, ay; /* axis unit vector */
+    float bx, by; /* across unit vector (-ay, ax) */
+    float fs;     /* foreshortening: frame v = nail v * fs */
+    float W;      /* width (pixels) */
     nail__shape shape;
-    int x0, y0, x1, y1;  /* bounding box, inclusive-exclusive, clipped */
+    int x0, y0, x1, y1; /* bounding box, inclusive-exclusive, clipped */
     /* lighting measured under the plate */
-    float expo;          /* exposure relative to a reference nail */
-    float light[3];      /* illuminant colour x exposure (linear) */
-    float shade[5];      /* luma fit: 1, un, un^2, vn, un*vn (relative to mean) */
-    float uh;            /* across position of the brightest streak, -1..1 */
-    float vh;            /* along centre of the highlight (nail-space v) */
-    float plate[3];      /* mean linear colour of the plate */
-    int measured;        /* 1 if enough plate pixels were seen */
+    float expo;     /* exposure relative to a reference nail */
+    float light[3]; /* illuminant colour x exposure (linear) */
+    float shade[5]; /* luma fit: 1, un, un^2, vn, un*vn (relative to mean) */
+    float uh;       /* across position of the brightest streak, -1..1 */
+    float vh;       /* along centre of the highlight (nail-space v) */
+    float plate[3]; /* mean linear colour of the plate */
+    int measured;   /* 1 if enough plate pixels were seen */
     /* colours (linear) */
     float col[NAIL_MAX_COLORS][3];
     int ncol;
-    float nude[3], white[3], gold[3], silver[3];   /* stand-ins for missing colours */
+    float nude[3], white[3], gold[3], silver[3]; /* stand-ins for missing colours */
     float ombre[NAIL__OMBRE_N + 1][3];
-    float french_depth;  /* nail-space depth of the french tip band */
+    float french_depth; /* nail-space depth of the french tip band */
     nail__flower flower[NAIL__MAX_FLOWERS];
     int nflowers;
     float noise_ox, noise_oy, noise_c, noise_s; /* marble placement */
@@ -151,16 +151,16 @@ typedef struct nail__nail {
 
 /* What the pattern gives the finish at one pixel. */
 typedef struct nail__surface {
-    float a[3];          /* albedo, linear */
-    float spark;         /* extra specular sparkle (glitter flakes), 0.. */
-    float spark_col[3];  /* its tint */
-    float metal;         /* 0..1: metallic flake (reflects coloured) */
+    float a[3];         /* albedo, linear */
+    float spark;        /* extra specular sparkle (glitter flakes), 0.. */
+    float spark_col[3]; /* its tint */
+    float metal;        /* 0..1: metallic flake (reflects coloured) */
 } nail__surface;
 
 /* A reference texture in linear light, free edge at row 0. */
 typedef struct nail__ref {
     int w, h;
-    float *lin;          /* w * h * 3 */
+    float *lin; /* w * h * 3 */
 } nail__ref;
 
 /* ---- patterns (render_pattern.c) ---- */
@@ -169,17 +169,17 @@ typedef struct nail__ref {
 void nail__pattern_setup(nail__nail *n, const nail__tables *t);
 
 /* The surface at nail-space (u, v); aa = frame pixel size in nail-width units. */
-void nail__pattern_eval(const nail__nail *n, const nail__tables *t, const nail__ref *ref,
-                        float u, float v, float aa, nail__surface *out);
+void nail__pattern_eval(const nail__nail *n, const nail__tables *t, const nail__ref *ref, float u,
+                        float v, float aa, nail__surface *out);
 
 /* ---- finishes (render_finish.c) ---- */
 
 typedef struct nail__px {
-    float u, v;          /* nail space */
-    float un;            /* u / local half width, -1..1 */
-    float edge;          /* frame-pixel distance inside the outline (>= 0) */
-    int on_plate;        /* 1 over the natural plate, 0 on the extension */
-    float under[3];      /* the frame pixel, linear */
+    float u, v;     /* nail space */
+    float un;       /* u / local half width, -1..1 */
+    float edge;     /* frame-pixel distance inside the outline (>= 0) */
+    int on_plate;   /* 1 over the natural plate, 0 on the extension */
+    float under[3]; /* the frame pixel, linear */
 } nail__px;
 
 /* Colour of the polish at one pixel (linear, before coverage blending). */

@@ -13,9 +13,9 @@
 #include "nails/render_internal.h"
 
 /* Default colours (sRGB) when a design brings fewer colours than a pattern uses. */
-static const nail_rgb DEFAULT_POLISH = {190, 20, 45};     /* classic red */
-static const nail_rgb NUDE = {238, 196, 190};             /* sheer nude pink */
-static const nail_rgb WHITE = {250, 248, 244};            /* soft white */
+static const nail_rgb DEFAULT_POLISH = {190, 20, 45}; /* classic red */
+static const nail_rgb NUDE = {238, 196, 190};         /* sheer nude pink */
+static const nail_rgb WHITE = {250, 248, 244};        /* soft white */
 static const nail_rgb GOLD = {222, 166, 52};
 static const nail_rgb SILVER = {200, 204, 212};
 
@@ -70,7 +70,7 @@ static void setup_ombre(nail__nail *n)
 static void setup_flowers(nail__nail *n)
 {
     const nail__shape *sh = &n->shape;
-    float tl = sh->T / n->W;       /* nail length in widths */
+    float tl = sh->T / n->W; /* nail length in widths */
     uint32_t h = nail__hash2(n->seed, 0xf10e1u);
     int count = 1 + (tl > 1.5f) + (tl > 2.4f);
     n->nflowers = 0;
@@ -79,11 +79,11 @@ static void setup_flowers(nail__nail *n)
         uint32_t a = nail__hash2(h, (uint32_t)i * 3u + 1u);
         uint32_t b = nail__hash2(h, (uint32_t)i * 3u + 2u);
         uint32_t c = nail__hash2(h, (uint32_t)i * 3u + 3u);
-        if (i == 0) {          /* the main flower, toward the free edge */
+        if (i == 0) { /* the main flower, toward the free edge */
             f->s = (nail__unit(a) - 0.5f) * 0.24f;
             f->t = tl * (0.58f + 0.14f * nail__unit(b));
             f->r = 0.36f + 0.06f * nail__unit(c);
-        } else {               /* smaller ones, partly off the side */
+        } else { /* smaller ones, partly off the side */
             float side = (i & 1) ? 1.0f : -1.0f;
             f->s = side * (0.28f + 0.12f * nail__unit(a));
             f->t = tl * (i == 1 ? 0.3f : 0.85f) + 0.1f * (nail__unit(b) - 0.5f);
@@ -127,7 +127,7 @@ void nail__pattern_setup(nail__nail *n, const nail__tables *t)
         break;
     case NAIL_PATTERN_MARBLE: {
         uint32_t h = nail__hash2(n->seed, 0x3a4b1eu);
-        float ang = (nail__unit(h) - 0.5f) * 1.6f;   /* veins run roughly diagonal */
+        float ang = (nail__unit(h) - 0.5f) * 1.6f; /* veins run roughly diagonal */
         n->noise_c = cosf(ang + 0.6f);
         n->noise_s = sinf(ang + 0.6f);
         n->noise_ox = nail__unit(nail__hash(h + 1u)) * (float)NAIL__NOISE_N;
@@ -142,107 +142,133 @@ void nail__pattern_setup(nail__nail *n, const nail__tables *t)
 /* ---- glitter ---- */
 
 typedef struct flake_layer {
-    float cell;         /* cell size (nail widths) */
-    float density;      /* share of cells holding a flake */
-    float rmin, rmax;   /* flake apothem as a share of the cell */
+    float cell;       /* cell size (nail widths) */
+    float density;    /* share of cells holding a flake */
+    float rmin, rmax; /* flake apothem as a share of the cell */
     uint32_t salt;
 } flake_layer;
 
+/* Sizes relative to the nail: about 9 and 5 cells across. Smaller flakes
+ * would fall under a pixel at 640x480 and read as noise, not glitter. */
 static const flake_layer FLAKES[2] = {
-    {0.085f, 0.6f, 0.2f, 0.3f, 0x61u},
-    {0.16f, 0.38f, 0.22f, 0.34f, 0x62u},
+    {0.08f, 0.7f, 0.2f, 0.32f, 0x61u},
+    {0.19f, 0.3f, 0.18f, 0.28f, 0x62u},
 };
 
-/* One flake per cell, kept inside its cell so one lookup per layer is enough. */
+/* One flake per cell (or none), centred anywhere in its cell and never
+ * reaching more than half a cell out of it, so the 2 x 2 cells nearest to a
+ * point are all that can cover it. */
+static void flake(const nail__nail *n, const flake_layer *L, int ix, int iy, float gx, float gy,
+                  float aa, nail__surface *o)
+{
+    uint32_t h = nail__hash2(n->seed ^ L->salt, (uint32_t)ix * 0x9e37u + (uint32_t)iy * 0x85ebu);
+    if (nail__unit(h) >= L->density)
+        return;
+    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2), h4 = nail__hash(h3);
+    float r = L->rmin + (L->rmax - L->rmin) * nail__unit(h2);
+    float dx = gx - ((float)ix + nail__unit(h3)), dy = gy - ((float)iy + nail__unit(h4));
+    if (dx * dx + dy * dy > 0.25f)
+        return;
+    /* six-fold symmetric, so eight rotations cover it */
+    static const float ROT[8][2] = {
+        {1.0f, 0.0f},    {0.9914f, 0.1305f}, {0.9659f, 0.2588f}, {0.9239f, 0.3827f},
+        {0.8660f, 0.5f}, {0.7934f, 0.6088f}, {0.7071f, 0.7071f}, {0.6088f, 0.7934f},
+    };
+    const float *rt = ROT[(h2 >> 5) & 7u];
+    float x = fabsf(dx * rt[0] - dy * rt[1]), y = fabsf(dx * rt[1] + dy * rt[0]);
+    float hx = 0.5f * x + 0.8660254f * y;
+    float d = (x > hx ? x : hx) - r; /* hexagon, in cell units */
+    float cov = nail__clampf(0.5f - d * L->cell / aa, 0.0f, 1.0f);
+    if (cov <= 0.0f)
+        return;
+    /* colour: one of the design's accent colours; with a single colour the
+     * flakes are a lighter, metallic version of it plus some silver */
+    int nacc = n->ncol > 1 ? n->ncol - 1 : 3;
+    int pick = (int)((h3 >> 7) % (uint32_t)nacc);
+    float fc[3];
+    if (n->ncol > 1) {
+        copy3(fc, n->col[1 + pick]);
+    } else if (pick < 2) {
+        for (int c = 0; c < 3; c++)
+            fc[c] = n->col[0][c] + (1.0f - n->col[0][c]) * 0.25f;
+    } else {
+        copy3(fc, n->silver);
+    }
+    /* each flake is a tilted mirror: most are darker or brighter than the
+     * base, a few catch the light and flash */
+    float facet = nail__unit(nail__hash(h4));
+    float bright = 0.2f + 1.1f * facet * facet;
+    for (int c = 0; c < 3; c++)
+        fc[c] = nail__clampf(fc[c] * bright, 0.0f, 1.0f);
+    mix3(o->a, fc, cov * 0.9f);
+    float flash = facet > 0.78f ? (facet - 0.78f) * 7.0f : 0.0f;
+    o->spark += cov * flash;
+    mix3(o->spark_col, fc, cov);
+    o->metal = o->metal + (1.0f - o->metal) * cov;
+}
+
 static void glitter_layer(const nail__nail *n, const flake_layer *L, float s, float t, float aa,
                           nail__surface *o)
 {
     float gx = s / L->cell + 64.0f, gy = t / L->cell;
     float fx0 = floorf(gx), fy0 = floorf(gy);
     int ix = (int)fx0, iy = (int)fy0;
-    uint32_t h = nail__hash2(n->seed ^ L->salt, (uint32_t)ix * 0x9e37u + (uint32_t)iy * 0x85ebu);
-    if (nail__unit(h) >= L->density)
-        return;
-    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2), h4 = nail__hash(h3);
-    float r = L->rmin + (L->rmax - L->rmin) * nail__unit(h2);
-    float m = r * 1.16f;                     /* circumradius of the hexagon */
-    float cx = m + (1.0f - 2.0f * m) * nail__unit(h3);
-    float cy = m + (1.0f - 2.0f * m) * nail__unit(h4);
-    float dx = gx - fx0 - cx, dy = gy - fy0 - cy;
-    /* six-fold symmetric, so eight rotations cover it */
-    static const float ROT[8][2] = {
-        {1.0f, 0.0f}, {0.9914f, 0.1305f}, {0.9659f, 0.2588f}, {0.9239f, 0.3827f},
-        {0.8660f, 0.5f}, {0.7934f, 0.6088f}, {0.7071f, 0.7071f}, {0.6088f, 0.7934f},
-    };
-    const float *rt = ROT[(h2 >> 5) & 7u];
-    float x = fabsf(dx * rt[0] - dy * rt[1]), y = fabsf(dx * rt[1] + dy * rt[0]);
-    float hx = 0.5f * x + 0.8660254f * y;
-    float d = (x > hx ? x : hx) - r;           /* hexagon, in cell units */
-    float cov = nail__clampf(0.5f - d * L->cell / aa, 0.0f, 1.0f);
-    if (cov <= 0.0f)
-        return;
-    /* colour: one of the design's accent colours, varied in brightness */
-    int nacc = n->ncol > 1 ? n->ncol - 1 : 2;
-    int pick = (int)((h3 >> 7) % (uint32_t)nacc);
-    float fc[3];
-    if (n->ncol > 1) {
-        copy3(fc, n->col[1 + pick]);
-    } else if (pick == 0) {
-        for (int c = 0; c < 3; c++)
-            fc[c] = n->col[0][c] * 1.5f + 0.05f;
-    } else {
-        copy3(fc, n->silver);
-    }
-    float bright = 0.6f + 0.55f * nail__unit(nail__hash(h4));
-    for (int c = 0; c < 3; c++)
-        fc[c] = nail__clampf(fc[c] * bright, 0.0f, 1.0f);
-    mix3(o->a, fc, cov);
-    /* a few facets face the light and flash */
-    float facet = nail__unit(nail__hash(h4 + 7u));
-    float flash = facet > 0.72f ? (facet - 0.72f) * 4.5f : 0.08f;
-    o->spark += cov * flash;
-    mix3(o->spark_col, fc, cov);
-    o->metal = o->metal + (1.0f - o->metal) * cov;
+    int ox = gx - fx0 < 0.5f ? -1 : 1, oy = gy - fy0 < 0.5f ? -1 : 1;
+    flake(n, L, ix, iy, gx, gy, aa, o);
+    flake(n, L, ix + ox, iy, gx, gy, aa, o);
+    flake(n, L, ix, iy + oy, gx, gy, aa, o);
+    flake(n, L, ix + ox, iy + oy, gx, gy, aa, o);
 }
 
 /* ---- marble ---- */
 
+static float marble_field(const nail__tables *t, float x, float y)
+{
+    float w = nail__noise(t, 0.5f * x + 37.0f, 0.5f * y + 11.0f);
+    return nail__noise(t, x + 34.0f * w, 0.4f * y + 26.0f * w);
+}
+
 static void marble(const nail__nail *n, const nail__tables *t, float s, float tt, float aa,
                    nail__surface *o)
 {
-    const float scale = 26.0f;              /* noise texels per nail width */
+    const float scale = 20.0f; /* noise texels per nail width */
     float x = (n->noise_c * s - n->noise_s * tt) * scale + n->noise_ox;
     float y = (n->noise_s * s + n->noise_c * tt) * scale + n->noise_oy;
+    /* domain-warped noise: its iso-lines wander like veins in stone. The
+     * distance to an iso-line is the value difference over the gradient, so
+     * veins keep their width where the field is flat. */
     float w = nail__noise(t, 0.5f * x + 37.0f, 0.5f * y + 11.0f);
-    float n2 = nail__noise(t, x + 30.0f * w, 0.35f * y + 24.0f * w);
-    float n3 = nail__noise(t, 2.1f * x + 17.0f * w + 53.0f, 0.9f * y - 9.0f * w + 71.0f);
-    float px = aa * scale * 0.012f;         /* a pixel in noise units, roughly */
-    float d2 = fabsf(n2 - 0.5f), d3 = fabsf(n3 - 0.5f);
-    float vein = 1.0f - nail__smooth(0.006f, 0.02f + px, d2);
-    float halo = (1.0f - nail__smooth(0.0f, 0.09f, d2)) * 0.22f;
-    float fine = (1.0f - nail__smooth(0.002f, 0.008f + px, d3)) * 0.55f;
+    float n2 = nail__noise(t, x + 34.0f * w, 0.4f * y + 26.0f * w);
+    float gx = marble_field(t, x + 0.5f, y) - n2, gy = marble_field(t, x, y + 0.5f) - n2;
+    float grad = 2.0f * sqrtf(gx * gx + gy * gy) + 1e-4f; /* per texel */
+    float q = n2 * 3.0f, lv = floorf(q + 0.5f);
+    float dist = fabsf(q - lv) / (3.0f * grad) / scale; /* nail widths */
+    float strength = 0.3f + 0.7f * nail__unit(nail__hash2(n->seed, (uint32_t)(int)lv + 7u));
+    float width = 0.006f + 0.022f * strength;
+    float vein = (1.0f - nail__smooth(width, width + aa, dist)) * 0.85f * strength;
+    float halo = (1.0f - nail__smooth(0.0f, 0.09f, dist)) * 0.22f * strength;
+    float n3 = nail__noise(t, 1.3f * x + 21.0f * w + 53.0f, 0.6f * y - 12.0f * w + 71.0f);
+    float fine =
+        (1.0f - nail__smooth(0.002f, 0.01f + aa * scale * 0.01f, fabsf(n3 - 0.47f))) * 0.4f;
+    float wash = nail__smooth(0.5f, 0.85f, w) * 0.14f;
     float base[3], vc[3], fc[3];
+    copy3(base, n->col[0]);
     if (n->ncol >= 2) {
-        copy3(base, n->col[0]);
         copy3(vc, n->col[1]);
-        if (n->ncol >= 3)
-            copy3(fc, n->col[2]);
-        else
-            copy3(fc, n->col[1]);
+        copy3(fc, n->col[n->ncol >= 3 ? 2 : 1]);
     } else {
-        copy3(base, n->col[0]);
         for (int c = 0; c < 3; c++)
-            vc[c] = n->col[0][c] * 0.18f + 0.02f;
+            vc[c] = n->col[0][c] * 0.2f + 0.02f;
         copy3(fc, vc);
     }
-    float cloud = 0.93f + 0.12f * w;        /* soft clouding of the stone */
     for (int c = 0; c < 3; c++)
-        o->a[c] = base[c] * cloud;
+        o->a[c] = base[c] * (0.95f + 0.08f * w);
+    mix3(o->a, vc, wash);
     mix3(o->a, vc, halo);
     mix3(o->a, fc, fine);
     mix3(o->a, vc, vein);
-    if (n->ncol >= 3) {                     /* a metallic third colour glints */
-        o->spark += fine * 0.5f;
+    if (n->ncol >= 3) { /* a metallic third colour glints */
+        o->spark += fine * 0.6f;
         mix3(o->spark_col, fc, fine);
     }
 }
@@ -312,16 +338,15 @@ static void french(const nail__nail *n, float u, float v, float aa, nail__surfac
     mix3(o->a, tip, k);
 }
 
-static void reference(const nail__nail *n, const nail__ref *ref, float u, float v,
-                      nail__surface *o)
+static void reference(const nail__nail *n, const nail__ref *ref, float u, float v, nail__surface *o)
 {
     if (!ref || !ref->lin) {
         copy3(o->a, n->col[0]);
         return;
     }
     const nail__shape *sh = &n->shape;
-    float x = nail__clampf((u / (2.0f * sh->hw) + 0.5f) * (float)(ref->w - 1), 0.0f,
-                           (float)(ref->w - 1));
+    float x =
+        nail__clampf((u / (2.0f * sh->hw) + 0.5f) * (float)(ref->w - 1), 0.0f, (float)(ref->w - 1));
     float y = nail__clampf((1.0f - v / sh->T) * (float)(ref->h - 1), 0.0f, (float)(ref->h - 1));
     int x0 = (int)x, y0 = (int)y;
     int x1 = x0 + 1 < ref->w ? x0 + 1 : x0, y1 = y0 + 1 < ref->h ? y0 + 1 : y0;
@@ -377,4 +402,3 @@ void nail__pattern_eval(const nail__nail *n, const nail__tables *t, const nail__
         break;
     }
 }
-

@@ -92,23 +92,40 @@ void nail__shape_setup(nail__shape *s, const nail_geom *g, const nail_style *st,
     s->cr = s->rc / fs;
     s->ntr = s->rt / fs;
 
-    float avail = s->T - s->cr;           /* room for the design tip */
+    float avail = s->T - s->cr; /* room for the design tip */
     float h = 0.0f;
     s->rr = 0.0f;
     s->top_hw = hw;
     switch (s->kind) {
-    case NAIL_SHAPE_ROUND:    h = 0.9f * hw; break;
-    case NAIL_SHAPE_OVAL:     h = 1.1f * hw + 0.45f * E; break;
-    case NAIL_SHAPE_SQUARE:   s->rr = 0.16f * hw; h = s->rr; break;
-    case NAIL_SHAPE_SQUOVAL:  s->rr = 0.5f * hw; h = s->rr; break;
-    case NAIL_SHAPE_ALMOND:   s->rr = 0.45f * hw; h = 1.15f * hw + 0.6f * E; break;
-    case NAIL_SHAPE_STILETTO: s->rr = 0.05f * hw; h = 1.7f * hw + 0.85f * E; break;
+    case NAIL_SHAPE_ROUND:
+        h = 0.9f * hw;
+        break;
+    case NAIL_SHAPE_OVAL:
+        h = 1.1f * hw + 0.45f * E;
+        break;
+    case NAIL_SHAPE_SQUARE:
+        s->rr = 0.16f * hw;
+        h = s->rr;
+        break;
+    case NAIL_SHAPE_SQUOVAL:
+        s->rr = 0.5f * hw;
+        h = s->rr;
+        break;
+    case NAIL_SHAPE_ALMOND:
+        s->rr = 0.45f * hw;
+        h = 1.15f * hw + 0.6f * E;
+        break;
+    case NAIL_SHAPE_STILETTO:
+        s->rr = 0.05f * hw;
+        h = 1.7f * hw + 0.85f * E;
+        break;
     case NAIL_SHAPE_COFFIN:
         s->rr = 0.14f * hw;
         s->top_hw = 0.58f * hw;
         h = 0.9f * hw + 0.6f * E;
         break;
-    default: break;
+    default:
+        break;
     }
     h = minf(h, avail);
     /* A lens needs to be at least as long as it is wide; a nail too short for

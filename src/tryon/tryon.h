@@ -19,6 +19,7 @@
 #ifndef LQ_TRYON_TRYON_H
 #define LQ_TRYON_TRYON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -43,7 +44,25 @@ typedef struct lq_tryon_session_opts {
     int max_hands;             /* 1..LQ_HAND_MAX */
     int smoothing;             /* One Euro on landmarks and nail geometry */
     int paint;                 /* 0: analyse only, leave the frame untouched */
+    int static_mode;           /* every frame on its own: no tracking, no smoothing */
+    uint32_t seed;             /* pattern seed (e.g. a hash of the session id) */
+    float low_light_luma;      /* LOW_LIGHT below this mean luma of the hand region (0..255) */
+    float blur_sharpness;      /* BLUR_DETECTED below this Laplacian variance of the
+                                  hand region resampled to LQ_TRYON_QUALITY_SIZE^2 */
 } lq_tryon_session_opts;
+
+/* Hand region quality is measured on the hand's bounding box resampled to a
+ * fixed size, so the sharpness figure does not depend on the hand's scale. */
+#define LQ_TRYON_QUALITY_SIZE 128
+
+/* Defaults: full model, two hands, smoothing, paint, tracking. The two
+ * thresholds were set on the shared videos: see docs/protocol.md. */
+#define LQ_TRYON_SESSION_OPTS_DEFAULT                                          \
+    {LQ_MODEL_FULL, 2, 1, 1, 0, 0u, 45.0f, 8.0f}
+
+/* 0, or LQ_EINVAL with the offending field named in err. */
+int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err,
+                                   size_t errlen) LQ_NODISCARD;
 
 /* Problems seen in a frame (bit flags); the frame is still painted where possible. */
 enum lq_tryon_problem {
@@ -54,7 +73,14 @@ enum lq_tryon_problem {
 };
 
 typedef struct lq_tryon_timings {
-    double palm_ms, landmark_ms, nails_ms, paint_ms, total_ms;
+    double palm_ms;       /* palm detector (0 on tracked frames) */
+    double landmark_ms;   /* landmark model, all hands */
+    double warp_ms;       /* warps into the model inputs */
+    double hands_ms;      /* the whole hand stage (the three above + decoding, smoothing) */
+    double nails_ms;      /* nail geometry, refinement and smoothing */
+    double quality_ms;    /* low-light and blur checks */
+    double paint_ms;      /* polish rendering */
+    double total_ms;
 } lq_tryon_timings;
 
 typedef struct lq_tryon_result {
@@ -64,8 +90,9 @@ typedef struct lq_tryon_result {
     unsigned fingertips_mask;       /* bit f set: finger f (0 thumb..4 pinky) painted on some hand */
     float confidence;               /* overall 0..1 */
     unsigned problems;              /* enum lq_tryon_problem bits */
-    float hand_luma;                /* mean luma over the hand region, 0..255 */
-    float hand_sharpness;           /* Laplacian variance over the hand region */
+    float hand_luma;                /* mean luma over the hand region (the whole frame
+                                       when no hand is found), 0..255 */
+    float hand_sharpness;           /* Laplacian variance over the same region */
     int overlay_applied;
     lq_tryon_timings t;
 } lq_tryon_result;
@@ -81,6 +108,10 @@ int lq_tryon_session_create(lq_tryon_engine *e, const nail_design *design,
                             const lq_tryon_session_opts *opts, lq_tryon_session **out) LQ_NODISCARD;
 /* Replaces the design (between frames). */
 void lq_tryon_session_set_design(lq_tryon_session *s, const nail_design *design);
+
+/* Sets the reference nail-art texture for pattern "reference" (copied; NULL
+ * clears). Returns LQ_EINVAL / LQ_ENOMEM; the previous texture is kept then. */
+int lq_tryon_session_set_reference(lq_tryon_session *s, const lq_image *tex) LQ_NODISCARD;
 void lq_tryon_session_destroy(lq_tryon_session *s);
 
 /* Processes one frame: finds hands and nails and, if opts.paint, paints the

@@ -1,0 +1,354 @@
+/*
+ * tryon.c - hands -> nails -> quality checks -> paint, for one frame.
+ *
+ * The engine owns the read-only models; a worker owns everything that must
+ * not be shared between threads (XNNPACK runners, the renderer, scratch); a
+ * session owns what must persist between one shopper's frames (hand tracks,
+ * smoothing, the design and its reference texture).
+ */
+#include "tryon/tryon.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "hand/tracker.h"
+#include "image/stats.h"
+#include "image/warp.h"
+#include "nails/render.h"
+
+#define TAG "tryon"
+
+struct lq_tryon_engine {
+    lq_hand_models *models;
+    unsigned variants;
+};
+
+struct lq_tryon_worker {
+    lq_tryon_engine *engine;
+    lq_hand_worker *hands;
+    nail_renderer *renderer;
+    lq_image quality;               /* LQ_TRYON_QUALITY_SIZE^2 scratch */
+    const lq_tryon_session *ref_owner; /* whose reference texture the renderer holds */
+    uint64_t ref_generation;
+};
+
+struct lq_tryon_session {
+    lq_tryon_engine *engine;
+    lq_tracker *tracker;
+    lq_tryon_session_opts opts;
+    nail_design design;
+    lq_image reference;             /* owned copy, or empty */
+    uint64_t ref_generation;        /* bumped whenever reference changes */
+};
+
+/* Process-wide counter so a recycled session address never matches a stale
+ * texture in a worker. Only touched under the caller's session ownership. */
+static uint64_t next_generation(void)
+{
+    static _Atomic unsigned long long gen = 0;
+    return (uint64_t)++gen;
+}
+
+int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **out, char *err,
+                           size_t errlen)
+{
+    if (!opts || !out || !opts->models_dir) {
+        if (err && errlen)
+            snprintf(err, errlen, "models_dir is required");
+        return LQ_EINVAL;
+    }
+    unsigned variants = LQ_HAND_LOAD_FULL | (opts->load_lite ? LQ_HAND_LOAD_LITE : 0u);
+    lq_tryon_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return LQ_ENOMEM;
+    int rc = lq_hand_models_load(opts->models_dir, variants, &e->models, err, errlen);
+    if (rc < 0) {
+        free(e);
+        return rc;
+    }
+    e->variants = variants;
+    *out = e;
+    return 0;
+}
+
+void lq_tryon_engine_destroy(lq_tryon_engine *e)
+{
+    if (!e)
+        return;
+    lq_hand_models_destroy(e->models);
+    free(e);
+}
+
+int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out)
+{
+    if (!e || !out)
+        return LQ_EINVAL;
+    lq_tryon_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return LQ_ENOMEM;
+    w->engine = e;
+    int rc = lq_hand_worker_create(e->models, 1, &w->hands);
+    if (rc == 0)
+        rc = nail_renderer_create(&w->renderer);
+    if (rc == 0)
+        rc = lq_image_alloc(&w->quality, LQ_TRYON_QUALITY_SIZE, LQ_TRYON_QUALITY_SIZE);
+    if (rc < 0) {
+        lq_tryon_worker_destroy(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+void lq_tryon_worker_destroy(lq_tryon_worker *w)
+{
+    if (!w)
+        return;
+    lq_hand_worker_destroy(w->hands);
+    nail_renderer_destroy(w->renderer);
+    lq_image_free(&w->quality);
+    free(w);
+}
+
+int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err, size_t errlen)
+{
+    const char *bad = NULL;
+    if (!o)
+        bad = "opts";
+    else if (o->variant != LQ_MODEL_FULL && o->variant != LQ_MODEL_LITE)
+        bad = "variant (full or lite)";
+    else if (o->max_hands < 1 || o->max_hands > LQ_HAND_MAX)
+        bad = "max_hands (1..2)";
+    else if (!(o->low_light_luma >= 0.0f && o->low_light_luma <= 255.0f))
+        bad = "low_light_luma (0..255)";
+    else if (!(o->blur_sharpness >= 0.0f && o->blur_sharpness <= 1.0e6f))
+        bad = "blur_sharpness (0..1e6)";
+    if (!bad)
+        return 0;
+    if (err && errlen)
+        snprintf(err, errlen, "invalid session option: %s", bad);
+    return LQ_EINVAL;
+}
+
+int lq_tryon_session_create(lq_tryon_engine *e, const nail_design *design,
+                            const lq_tryon_session_opts *opts, lq_tryon_session **out)
+{
+    char err[160];
+    if (!e || !design || !out)
+        return LQ_EINVAL;
+    if (lq_tryon_session_opts_validate(opts, err, sizeof err) < 0) {
+        LQ_WARN(TAG, "%s", err);
+        return LQ_EINVAL;
+    }
+    lq_hand_variant hv = opts->variant == LQ_MODEL_LITE ? LQ_HAND_LITE : LQ_HAND_FULL;
+    if (!lq_hand_models_has(e->models, hv)) {
+        LQ_WARN(TAG, "the %s models are not loaded", lq_hand_variant_name(hv));
+        return LQ_ENOTFOUND;
+    }
+    lq_tryon_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return LQ_ENOMEM;
+    lq_tracker_opts to = LQ_TRACKER_OPTS_DEFAULT;
+    to.variant = hv;
+    to.max_hands = opts->max_hands;
+    to.smoothing = opts->smoothing && !opts->static_mode;
+    to.static_mode = opts->static_mode;
+    int rc = lq_tracker_create_shared(e->models, &to, &s->tracker);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    s->engine = e;
+    s->opts = *opts;
+    s->design = *design;
+    s->ref_generation = next_generation();
+    *out = s;
+    return 0;
+}
+
+void lq_tryon_session_set_design(lq_tryon_session *s, const nail_design *design)
+{
+    if (s && design)
+        s->design = *design;
+}
+
+int lq_tryon_session_set_reference(lq_tryon_session *s, const lq_image *tex)
+{
+    if (!s)
+        return LQ_EINVAL;
+    lq_image copy = {0};
+    if (tex) {
+        if (tex->width < 1 || tex->height < 1 || tex->width > NAIL_RENDER_REF_MAX_DIM ||
+            tex->height > NAIL_RENDER_REF_MAX_DIM)
+            return LQ_EINVAL;
+        int rc = lq_image_copy(&copy, tex);
+        if (rc < 0)
+            return rc;
+    }
+    lq_image_free(&s->reference);
+    s->reference = copy;
+    s->ref_generation = next_generation();
+    return 0;
+}
+
+void lq_tryon_session_destroy(lq_tryon_session *s)
+{
+    if (!s)
+        return;
+    lq_tracker_destroy(s->tracker);
+    lq_image_free(&s->reference);
+    free(s);
+}
+
+/* Bounding box of all hands' landmarks, grown by 10% on each side and
+ * clipped to the frame. Returns 0 if there is no usable box. */
+static int hands_bbox(const lq_hands *hands, int fw, int fh, float box[4])
+{
+    float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (int h = 0; h < hands->count; h++)
+        for (int i = 0; i < LQ_HAND_LANDMARKS; i++) {
+            const lq_point3 *p = &hands->hand[h].lm[i];
+            if (!isfinite(p->x) || !isfinite(p->y))
+                continue;
+            x0 = fminf(x0, p->x);
+            y0 = fminf(y0, p->y);
+            x1 = fmaxf(x1, p->x);
+            y1 = fmaxf(y1, p->y);
+        }
+    if (!(x1 > x0 && y1 > y0))
+        return 0;
+    float mx = 0.1f * (x1 - x0), my = 0.1f * (y1 - y0);
+    box[0] = fmaxf(0.0f, x0 - mx);
+    box[1] = fmaxf(0.0f, y0 - my);
+    box[2] = fminf((float)fw, x1 + mx);
+    box[3] = fminf((float)fh, y1 + my);
+    return box[2] - box[0] >= 8.0f && box[3] - box[1] >= 8.0f;
+}
+
+/* Brightness and sharpness of the hand region (the whole frame when there is
+ * no hand: a dark frame is the likely reason none was found), resampled to a
+ * fixed size so that the figures do not depend on the hand's scale. */
+static void measure_quality(lq_tryon_worker *w, const lq_image *frame, const lq_hands *hands,
+                            lq_tryon_result *res)
+{
+    float box[4] = {0.0f, 0.0f, (float)frame->width, (float)frame->height};
+    if (hands->count > 0 && !hands_bbox(hands, frame->width, frame->height, box))
+        return;
+    const float n = (float)LQ_TRYON_QUALITY_SIZE;
+    lq_affine M = {{(box[2] - box[0]) / n, 0.0f, box[0], 0.0f, (box[3] - box[1]) / n, box[1]}};
+    lq_warp_affine_to_image(frame, &M, LQ_BORDER_REPLICATE, &w->quality);
+    lq_luma_stats st;
+    if (lq_luma_stats_image(&w->quality, &st) == 0) {
+        res->hand_luma = (float)st.mean;
+        res->hand_sharpness = (float)st.laplacian_var;
+    }
+}
+
+static float overall_confidence(const lq_tryon_result *res)
+{
+    if (res->hands.count == 0)
+        return 0.0f;
+    float hand = 0.0f;
+    for (int h = 0; h < res->hands.count; h++)
+        hand += res->hands.hand[h].presence;
+    hand /= (float)res->hands.count;
+    if (res->nnails == 0)
+        return 0.5f * hand;
+    float nail = 0.0f;
+    for (int i = 0; i < res->nnails; i++)
+        nail += res->nails[i].confidence;
+    nail /= (float)res->nnails;
+    return hand * (0.5f + 0.5f * nail);
+}
+
+/* The renderer keeps one reference texture; give it this session's. */
+static int sync_reference(lq_tryon_worker *w, const lq_tryon_session *s)
+{
+    if (w->ref_owner == s && w->ref_generation == s->ref_generation)
+        return 0;
+    int rc = nail_renderer_set_reference(w->renderer, s->reference.data ? &s->reference : NULL);
+    if (rc < 0)
+        return rc;
+    w->ref_owner = s;
+    w->ref_generation = s->ref_generation;
+    return 0;
+}
+
+int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
+                     int64_t timestamp_us, lq_tryon_result *res)
+{
+    if (!w || !s || !frame || !res || !frame->data || frame->width < 1 || frame->height < 1)
+        return LQ_EINVAL;
+    if (w->engine != s->engine)
+        return LQ_EINVAL;
+    memset(res, 0, sizeof *res);
+    double t0 = lq_clock_ms();
+
+    int rc = lq_tracker_process_on(s->tracker, w->hands, frame, timestamp_us, &res->hands);
+    if (rc < 0)
+        return rc == LQ_EINVAL ? rc : LQ_EMODEL;
+    double t1 = lq_clock_ms();
+    res->t.palm_ms = res->hands.t.palm_ms;
+    res->t.landmark_ms = res->hands.t.landmark_ms;
+    res->t.warp_ms = res->hands.t.warp_ms;
+    res->t.hands_ms = t1 - t0;
+
+    if (res->hands.count == 0) {
+        res->problems |= LQ_PROBLEM_NO_HAND;
+        measure_quality(w, frame, &res->hands, res);
+        if (res->hand_luma < s->opts.low_light_luma)
+            res->problems |= LQ_PROBLEM_LOW_LIGHT;
+        res->t.total_ms = lq_clock_ms() - t0;
+        return 0;
+    }
+
+    nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
+    rc = nail_locate(frame, &res->hands, &lo, res->nails, NAIL_MAX, &res->nnails);
+    if (rc < 0)
+        res->nnails = 0;
+    double t2 = lq_clock_ms();
+    res->t.nails_ms = t2 - t1;
+
+    measure_quality(w, frame, &res->hands, res);
+    if (res->hand_luma < s->opts.low_light_luma)
+        res->problems |= LQ_PROBLEM_LOW_LIGHT;
+    if (res->hand_sharpness < s->opts.blur_sharpness)
+        res->problems |= LQ_PROBLEM_BLUR;
+    /* A hand showing fewer than three nails: the shopper sees little of the design. */
+    int best = 0;
+    for (int h = 0; h < res->hands.count; h++) {
+        int k = 0;
+        for (int i = 0; i < res->nnails; i++)
+            k += res->nails[i].hand == h && res->nails[i].visible;
+        best = k > best ? k : best;
+    }
+    if (best < 3)
+        res->problems |= LQ_PROBLEM_PARTIAL_HAND;
+    double t3 = lq_clock_ms();
+    res->t.quality_ms = t3 - t2;
+
+    for (int i = 0; i < res->nnails; i++)
+        if (res->nails[i].visible && res->nails[i].finger >= 0 && res->nails[i].finger < 5)
+            res->fingertips_mask |= 1u << res->nails[i].finger;
+    res->confidence = overall_confidence(res);
+
+    if (s->opts.paint && res->nnails > 0) {
+        rc = sync_reference(w, s);
+        if (rc < 0)
+            LQ_WARN(TAG, "reference texture not applied: %s", lq_strerror(rc));
+        nail_render_stats st;
+        rc = nail_render_frame_ex(w->renderer, frame, res->nails, res->nnails, &s->design,
+                                  s->opts.seed, &st);
+        if (rc < 0)
+            return LQ_EINTERNAL;
+        res->overlay_applied = st.nails_painted > 0;
+    }
+    double t4 = lq_clock_ms();
+    res->t.paint_ms = t4 - t3;
+    res->t.total_ms = t4 - t0;
+    return 0;
+}

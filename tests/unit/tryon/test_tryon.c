@@ -1,0 +1,326 @@
+/* Tests src/tryon/tryon.c: the whole frame path on real photos and video frames. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/codec.h"
+#include "lq_test.h"
+#include "nails/design.h"
+#include "tryon/tryon.h"
+
+typedef struct fixture {
+    lq_tryon_engine *engine;
+    lq_tryon_worker *worker;
+} fixture;
+
+static int setup(void **state)
+{
+    static fixture f;
+    char err[256];
+    lq_tryon_engine_opts eo = {LQ_MODELS_DIR, 1};
+    if (lq_tryon_engine_create(&eo, &f.engine, err, sizeof err) < 0) {
+        fprintf(stderr, "engine: %s\n", err);
+        return -1;
+    }
+    if (lq_tryon_worker_create(f.engine, &f.worker) < 0)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    lq_tryon_worker_destroy(f->worker);
+    lq_tryon_engine_destroy(f->engine);
+    return 0;
+}
+
+static lq_image load(const char *rel)
+{
+    lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;
+    lq_image img;
+    char err[256];
+    int rc = lq_image_load(lq_test_data(rel), &lim, &img, err, sizeof err);
+    if (rc < 0)
+        fail_msg("cannot load %s: %s", rel, err);
+    return img;
+}
+
+static lq_tryon_session *session(fixture *f, int static_mode)
+{
+    nail_design d;
+    nail_design_default(&d);
+    lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
+    so.static_mode = static_mode;
+    lq_tryon_session *s = NULL;
+    assert_int_equal(lq_tryon_session_create(f->engine, &d, &so, &s), 0);
+    return s;
+}
+
+static void paints_nails_on_a_real_photo_and_only_near_them(void **state)
+{
+    fixture *f = *state;
+    lq_image img = load("hands/tfjs_hands_two_dorsal.jpg");
+    lq_image orig;
+    assert_int_equal(lq_image_copy(&orig, &img), 0);
+    lq_tryon_session *s = session(f, 1);
+    lq_tryon_result res;
+    assert_int_equal(lq_tryon_process(f->worker, s, &img, 0, &res), 0);
+    printf("two dorsal hands: hands=%d nails=%d mask=0x%x conf=%.2f luma=%.1f sharp=%.1f "
+           "problems=0x%x total=%.2f ms (hands %.2f nails %.2f paint %.2f)\n",
+           res.hands.count, res.nnails, res.fingertips_mask, res.confidence, res.hand_luma,
+           res.hand_sharpness, res.problems, res.t.total_ms, res.t.hands_ms, res.t.nails_ms,
+           res.t.paint_ms);
+    assert_int_equal(res.hands.count, 2);
+    assert_true(res.nnails >= 8);
+    assert_int_equal(res.fingertips_mask, 0x1f);
+    assert_true(res.overlay_applied);
+    assert_true(res.confidence > 0.5f);
+    assert_int_equal(res.problems & (LQ_PROBLEM_NO_HAND | LQ_PROBLEM_LOW_LIGHT), 0);
+
+    /* Every changed pixel lies within a few pixels of a painted nail's
+     * (extended) shape: nothing else in the frame is touched. */
+    long changed = 0, far = 0;
+    for (int y = 0; y < img.height; y++)
+        for (int x = 0; x < img.width; x++) {
+            if (memcmp(lq_image_px(&img, x, y), lq_image_px(&orig, x, y), 3) == 0)
+                continue;
+            changed++;
+            float best = 1e9f;
+            for (int i = 0; i < res.nnails; i++) {
+                float dx = (float)x + 0.5f - res.nails[i].cx, dy = (float)y + 0.5f - res.nails[i].cy;
+                float r = 2.5f * fmaxf(res.nails[i].length, res.nails[i].width);
+                best = fminf(best, sqrtf(dx * dx + dy * dy) - r);
+            }
+            far += best > 0.0f;
+        }
+    printf("changed pixels: %ld, far from every nail: %ld\n", changed, far);
+    assert_true(changed > 500);
+    assert_int_equal(far, 0);
+    lq_test_write_artifact("tryon_two_dorsal.jpg", NULL, 0);
+    lq_encoded enc = {0};
+    assert_int_equal(lq_image_encode(&img, LQ_FMT_JPEG, 90, 0, &enc), 0);
+    lq_test_write_artifact("tryon_two_dorsal.jpg", enc.data, enc.len);
+    lq_encoded_free(&enc);
+    lq_tryon_session_destroy(s);
+    lq_image_free(&img);
+    lq_image_free(&orig);
+}
+
+static void reports_no_hand_on_an_empty_frame(void **state)
+{
+    fixture *f = *state;
+    lq_image img;
+    assert_int_equal(lq_image_alloc(&img, 640, 480), 0);
+    memset(img.data, 128, (size_t)img.stride * 480u);
+    lq_tryon_session *s = session(f, 0);
+    lq_tryon_result res;
+    assert_int_equal(lq_tryon_process(f->worker, s, &img, 0, &res), 0);
+    assert_int_equal(res.hands.count, 0);
+    assert_true(res.problems & LQ_PROBLEM_NO_HAND);
+    assert_false(res.overlay_applied);
+    assert_int_equal(res.fingertips_mask, 0);
+    assert_true(res.confidence == 0.0f);
+    assert_false(res.problems & LQ_PROBLEM_LOW_LIGHT);   /* mid-grey is not dark */
+    for (size_t i = 0; i < (size_t)img.stride * 480u; i++)
+        assert_int_equal(img.data[i], 128);
+    lq_tryon_session_destroy(s);
+    lq_image_free(&img);
+}
+
+/* Darkens a frame as an underexposed camera would (gamma + gain). */
+static void darken(lq_image *img, float gain)
+{
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width * 3; x++) {
+            uint8_t *p = img->data + (size_t)y * (size_t)img->stride + (size_t)x;
+            *p = (uint8_t)(*p * gain + 0.5f);
+        }
+}
+
+/* A separable box blur of the given radius, repeated three times (~Gaussian). */
+static void blur(lq_image *img, int radius)
+{
+    lq_image tmp;
+    assert_int_equal(lq_image_copy(&tmp, img), 0);
+    for (int pass = 0; pass < 3; pass++) {
+        for (int horizontal = 0; horizontal < 2; horizontal++) {
+            lq_image *src = horizontal ? img : &tmp, *dst = horizontal ? &tmp : img;
+            if (!horizontal)
+                memcpy(tmp.data, img->data, (size_t)img->stride * (size_t)img->height);
+            for (int y = 0; y < img->height; y++)
+                for (int x = 0; x < img->width; x++)
+                    for (int c = 0; c < 3; c++) {
+                        int sum = 0, n = 0;
+                        for (int k = -radius; k <= radius; k++) {
+                            int xx = horizontal ? x + k : x, yy = horizontal ? y : y + k;
+                            if (xx < 0 || yy < 0 || xx >= img->width || yy >= img->height)
+                                continue;
+                            sum += lq_image_px(src, xx, yy)[c];
+                            n++;
+                        }
+                        lq_image_px(dst, x, y)[c] = (uint8_t)((sum + n / 2) / n);
+                    }
+            if (horizontal)
+                memcpy(img->data, tmp.data, (size_t)img->stride * (size_t)img->height);
+        }
+    }
+    lq_image_free(&tmp);
+}
+
+/* The shared videos are well lit and sharp: no frame with a hand may be
+ * flagged; the same frames darkened or blurred must be. */
+static void low_light_and_blur_detectors_on_real_frames(void **state)
+{
+    fixture *f = *state;
+    static const char *frames[] = {
+        "video/palm_reach/0150.webp", "video/palm_reach/0200.webp",
+        "video/thumb_ok/0040.webp",   "video/thumb_ok/0150.webp",
+        "video/asl_hand/0100.webp",   "video/asl_hand/0250.webp",
+    };
+    int tested = 0;
+    for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+        if (!lq_test_exists(lq_test_data(frames[i]))) {
+            fail_msg("missing test frame %s", frames[i]);
+        }
+        lq_image img = load(frames[i]);
+        lq_tryon_session *s = session(f, 1);
+        lq_tryon_result res;
+        lq_image work;
+        assert_int_equal(lq_image_copy(&work, &img), 0);
+        assert_int_equal(lq_tryon_process(f->worker, s, &work, 0, &res), 0);
+        lq_image_free(&work);
+        if (res.hands.count == 0) {
+            printf("%s: no hand (skipped)\n", frames[i]);
+            lq_tryon_session_destroy(s);
+            lq_image_free(&img);
+            continue;
+        }
+        tested++;
+        float luma = res.hand_luma, sharp = res.hand_sharpness;
+        unsigned clean_problems = res.problems;
+
+        lq_image dark;
+        assert_int_equal(lq_image_copy(&dark, &img), 0);
+        darken(&dark, 0.18f);
+        assert_int_equal(lq_tryon_process(f->worker, s, &dark, 0, &res), 0);
+        float dark_luma = res.hand_luma;
+        int dark_flag = (res.problems & LQ_PROBLEM_LOW_LIGHT) != 0;
+
+        lq_image blurred;
+        assert_int_equal(lq_image_copy(&blurred, &img), 0);
+        blur(&blurred, 4);
+        assert_int_equal(lq_tryon_process(f->worker, s, &blurred, 0, &res), 0);
+        float blur_sharp = res.hand_sharpness;
+        int blur_flag = res.hands.count == 0 || (res.problems & LQ_PROBLEM_BLUR);
+        printf("%s: luma %.1f (darkened %.1f) sharpness %.1f (blurred %.1f)\n", frames[i], luma,
+               dark_luma, sharp, blur_sharp);
+        assert_int_equal(clean_problems & (LQ_PROBLEM_LOW_LIGHT | LQ_PROBLEM_BLUR), 0);
+        assert_true(dark_flag);
+        assert_true(blur_flag);
+        lq_image_free(&dark);
+        lq_image_free(&blurred);
+        lq_tryon_session_destroy(s);
+        lq_image_free(&img);
+    }
+    assert_true(tested >= 4);
+}
+
+/* The first frames of palm_reach are out of focus in the source video (the
+ * camera focuses as the hand comes closer): a real blurred frame. */
+static void flags_a_really_defocused_frame(void **state)
+{
+    fixture *f = *state;
+    lq_image img = load("video/palm_reach/0005.webp");
+    lq_tryon_session *s = session(f, 1);
+    lq_tryon_result res;
+    assert_int_equal(lq_tryon_process(f->worker, s, &img, 0, &res), 0);
+    printf("palm_reach/0005: hands %d sharpness %.1f\n", res.hands.count, res.hand_sharpness);
+    assert_int_equal(res.hands.count, 1);
+    assert_true(res.problems & LQ_PROBLEM_BLUR);
+    assert_false(res.problems & LQ_PROBLEM_LOW_LIGHT);
+    lq_tryon_session_destroy(s);
+    lq_image_free(&img);
+}
+
+static void sessions_keep_their_own_tracks_across_workers(void **state)
+{
+    fixture *f = *state;
+    lq_tryon_worker *w2 = NULL;
+    assert_int_equal(lq_tryon_worker_create(f->engine, &w2), 0);
+    lq_tryon_session *a = session(f, 0), *b = session(f, 0);
+    int hands_a = 0, hands_b = 0;
+    char rel[128];
+    for (int i = 40; i < 60; i++) {
+        snprintf(rel, sizeof rel, "video/palm_reach/%04d.webp", i);
+        lq_image fa = load(rel);
+        snprintf(rel, sizeof rel, "video/thumb_ok/%04d.webp", i);
+        lq_image fb = load(rel);
+        lq_tryon_result ra, rb;
+        /* Alternate workers: a session's state must travel with the session. */
+        assert_int_equal(lq_tryon_process(i % 2 ? w2 : f->worker, a, &fa, i * 40000, &ra), 0);
+        assert_int_equal(lq_tryon_process(i % 2 ? f->worker : w2, b, &fb, i * 40000, &rb), 0);
+        hands_a += ra.hands.count > 0;
+        hands_b += rb.hands.count > 0;
+        lq_image_free(&fa);
+        lq_image_free(&fb);
+    }
+    printf("frames with a hand: palm_reach %d/20, thumb_ok %d/20\n", hands_a, hands_b);
+    assert_true(hands_a >= 15);
+    assert_true(hands_b >= 15);
+    lq_tryon_session_destroy(a);
+    lq_tryon_session_destroy(b);
+    lq_tryon_worker_destroy(w2);
+}
+
+static void refuses_bad_arguments(void **state)
+{
+    fixture *f = *state;
+    nail_design d;
+    nail_design_default(&d);
+    lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
+    lq_tryon_session *s = NULL;
+    so.max_hands = 3;
+    assert_int_equal(lq_tryon_session_create(f->engine, &d, &so, &s), LQ_EINVAL);
+    assert_null(s);
+    char err[128];
+    assert_int_equal(lq_tryon_session_opts_validate(&so, err, sizeof err), LQ_EINVAL);
+    assert_non_null(strstr(err, "max_hands"));
+    so.max_hands = 2;
+    so.low_light_luma = NAN;
+    assert_int_equal(lq_tryon_session_opts_validate(&so, err, sizeof err), LQ_EINVAL);
+    assert_non_null(strstr(err, "low_light_luma"));
+    lq_tryon_result res;
+    lq_image empty = {0};
+    s = session(f, 0);
+    assert_int_equal(lq_tryon_process(f->worker, s, &empty, 0, &res), LQ_EINVAL);
+    assert_int_equal(lq_tryon_process(NULL, s, &empty, 0, &res), LQ_EINVAL);
+    lq_tryon_session_destroy(s);
+    lq_tryon_engine_opts eo = {"/nonexistent/models", 0};
+    lq_tryon_engine *e = NULL;
+    assert_true(lq_tryon_engine_create(&eo, &e, err, sizeof err) < 0);
+    assert_null(e);
+    printf("missing models: %s\n", err);
+    assert_non_null(strstr(err, "/nonexistent/models"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(paints_nails_on_a_real_photo_and_only_near_them),
+        cmocka_unit_test(reports_no_hand_on_an_empty_frame),
+        cmocka_unit_test(low_light_and_blur_detectors_on_real_frames),
+        cmocka_unit_test(flags_a_really_defocused_frame),
+        cmocka_unit_test(sessions_keep_their_own_tracks_across_workers),
+        cmocka_unit_test(refuses_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -149,6 +149,39 @@ void lq_landmarks_to_rect(const lq_hand *h, int img_w, int img_h, lq_hand_rect *
     *out = r;
 }
 
+static float baseline(const lq_hand *h)
+{
+    const lq_point3 *w = &h->lm[LQ_LM_WRIST], *i = &h->lm[LQ_LM_INDEX_MCP];
+    const lq_point3 *p = &h->lm[LQ_LM_PINKY_MCP];
+    float d = hypotf(w->x - i->x, w->y - i->y);
+    d = fmaxf(d, hypotf(i->x - p->x, i->y - p->y));
+    return fmaxf(d, hypotf(p->x - w->x, p->y - w->y));
+}
+
+static lq_box landmark_bounds(const lq_hand *h)
+{
+    float x0 = FLT_MAX, y0 = FLT_MAX, x1 = -FLT_MAX, y1 = -FLT_MAX;
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++) {
+        x0 = fminf(x0, h->lm[i].x);
+        y0 = fminf(y0, h->lm[i].y);
+        x1 = fmaxf(x1, h->lm[i].x);
+        y1 = fmaxf(y1, h->lm[i].y);
+    }
+    return (lq_box){x0, y0, x1 - x0, y1 - y0};
+}
+
+int lq_hands_duplicate(const lq_hand *a, const lq_hand *b)
+{
+    const float thresh = 0.2f * fmaxf(baseline(a), baseline(b));
+    int close = 0;
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
+        close += hypotf(a->lm[i].x - b->lm[i].x, a->lm[i].y - b->lm[i].y) < thresh;
+    if (close < 10)
+        return 0;
+    const lq_box ba = landmark_bounds(a), bb = landmark_bounds(b);
+    return lq_box_iou(&ba, &bb) > 0.2f;
+}
+
 static void set_err(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen > 0)

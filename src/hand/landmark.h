@@ -57,6 +57,13 @@ void lq_landmarks_to_rect(const lq_hand *h, int img_w, int img_h, lq_hand_rect *
 void lq_landmark_padded_roi(const lq_hand_rect *roi, int img_w, int img_h, float *cx, float *cy,
                             float *w, float *h, float *pad_x, float *pad_y);
 
+/* 1 if b looks like a second copy of hand a (two ROIs on one hand), by the
+ * rule of MediaPipe Tasks' HandLandmarksDeduplicationCalculator: at least 10
+ * of the 21 landmarks closer than 0.2 x the larger "baseline" (longest side
+ * of the wrist / index MCP / pinky MCP triangle) and landmark bounding boxes
+ * overlapping with IoU > 0.2. */
+int lq_hands_duplicate(const lq_hand *a, const lq_hand *b);
+
 typedef struct lq_landmarker lq_landmarker;
 
 /* Checks that net looks like a hand landmark model (input 1x224x224x3;

@@ -362,6 +362,7 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
         t->ntracks = 0;
 
     trk_rect list[TRK_MAX_RECTS];
+    lq_hand raw[LQ_HAND_MAX];    /* accepted hands before smoothing */
     int n = 0;
     if (t->ntracks < t->o.max_hands) {
         rc = detect_rects(t, w, img, list, &n, &out->t);
@@ -375,19 +376,21 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
         assoc_add(list, &n, &e);
     }
 
-    /* Up to max_hands hands; tracked hands keep their slots, so a new
-     * detection only uses a slot no remaining tracked ROI needs. */
-    int tracked_left = 0;
-    for (int i = 0; i < n; i++)
-        tracked_left += list[i].track >= 0;
+    /* Landmarks on tracked ROIs first, then on new detections, up to
+     * max_hands hands: a tracked hand keeps its slot, and a new detection
+     * that lands on a hand already found (two ROIs on one hand that the rect
+     * association missed) is dropped without using a slot, as MediaPipe
+     * Tasks' HandLandmarksDeduplicationCalculator does. */
+    int order[TRK_MAX_RECTS], norder = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++)
+            if ((list[i].track >= 0) == (pass == 0))
+                order[norder++] = i;
     int nnext = 0;
-    for (int i = 0; i < n && nnext < t->o.max_hands; i++) {
-        if (list[i].track >= 0)
-            tracked_left--;
-        else if (nnext + tracked_left >= t->o.max_hands)
-            continue;
+    for (int oi = 0; oi < norder && nnext < t->o.max_hands; oi++) {
+        const trk_rect *e = &list[order[oi]];
         lq_hand h;
-        rc = lq_landmark_run(w->landmark[t->o.variant], img, &list[i].r, &h, &out->t);
+        rc = lq_landmark_run(w->landmark[t->o.variant], img, &e->r, &h, &out->t);
         if (rc == LQ_EINVAL)
             continue;   /* a degenerate ROI (e.g. collapsed landmarks): lose this hand */
         if (rc < 0) {
@@ -395,16 +398,22 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
             out->count = 0;
             return rc;
         }
-        const int tracked = list[i].track >= 0;
+        const int tracked = e->track >= 0;
         const float thresh = tracked ? t->o.min_tracking : t->o.min_presence;
         if (!(h.presence > thresh))
             continue;
+        int dup = 0;
+        for (int k = 0; k < out->count && !dup; k++)
+            dup = lq_hands_duplicate(&raw[k], &h);
+        if (dup)
+            continue;
+        raw[out->count] = h;
         trk_track *nt = &t->next[nnext++];
         if (tracked) {
-            *nt = t->tracks[list[i].track];
+            *nt = t->tracks[e->track];
         } else {
             nt->id = t->next_id++;
-            nt->detection_score = list[i].detection_score;
+            nt->detection_score = e->detection_score;
             lq_hand_smoother_reset(&nt->smoother);
         }
         lq_landmarks_to_rect(&h, img->width, img->height, &nt->next_roi);

@@ -27,9 +27,11 @@
  * detections (best first, at most max_hands) become ROIs; ROIs carried over
  * from the previous frame's landmarks are added after them, each new ROI
  * replacing any earlier one it overlaps with IoU > 0.5
- * (AssociationNormRectCalculator); the landmark model runs on every ROI left;
- * a hand is kept if its presence score exceeds the threshold, and its
- * landmarks give the next frame's ROI. A hand whose presence drops is dropped,
+ * (AssociationNormRectCalculator); the landmark model runs on the ROIs left,
+ * tracked ones first, until max_hands hands are found; a hand is kept if its
+ * presence score exceeds the threshold and it is not a second copy of a hand
+ * already found (lq_hands_duplicate, as MediaPipe Tasks), and its landmarks
+ * give the next frame's ROI. Output order: tracked hands, then new ones. A hand whose presence drops is dropped,
  * so the detector runs again on the next frame. Static mode detects on every
  * frame, tracks nothing and smooths nothing (MediaPipe's static_image_mode).
  *

@@ -179,6 +179,36 @@ static void decode_then_roi_round_trip(void **state)
     }
 }
 
+static void duplicates_are_recognised(void **state)
+{
+    (void)state;
+    lq_hand a, b;
+    make_hand(&a);
+    b = a;
+    assert_true(lq_hands_duplicate(&a, &b));
+    /* Baseline: wrist (100,200) to index MCP (85,110) ~ 91 px; 0.2 of it ~ 18 px. */
+    for (int i = 0; i < 21; i++)
+        b.lm[i].x += 12.0f;
+    assert_true(lq_hands_duplicate(&a, &b));
+    b = a;
+    for (int i = 0; i < 21; i++)
+        b.lm[i].x += 25.0f;   /* every landmark too far */
+    assert_false(lq_hands_duplicate(&a, &b));
+    b = a;
+    for (int i = 0; i < 21; i++)
+        b.lm[i].x += 200.0f;   /* another hand beside it */
+    assert_false(lq_hands_duplicate(&a, &b));
+    /* Only 9 of 21 landmarks agree: not a duplicate; 10 are enough. */
+    b = a;
+    for (int i = 0; i < 12; i++)
+        b.lm[i].y += 60.0f;
+    assert_false(lq_hands_duplicate(&a, &b));
+    b = a;
+    for (int i = 0; i < 11; i++)
+        b.lm[i].y += 60.0f;
+    assert_true(lq_hands_duplicate(&a, &b));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +218,7 @@ int main(void)
         cmocka_unit_test(next_roi_from_upright_landmarks),
         cmocka_unit_test(next_roi_turns_with_the_hand),
         cmocka_unit_test(decode_then_roi_round_trip),
+        cmocka_unit_test(duplicates_are_recognised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

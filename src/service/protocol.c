@@ -404,6 +404,16 @@ static int parse_object(const char *buf, size_t len, const ws_limits *lim, ws_re
     }
     if (!cJSON_IsObject(root))
         return fail(e, WS_ERR_INVALID_MESSAGE, "message must be a JSON object");
+    /* Remember a valid session id and sequence first, so that whatever
+     * fails next, the error reply can name them. */
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(root, "session_id");
+    if (cJSON_IsString(sid) && ws_session_id_valid(sid->valuestring, strlen(sid->valuestring)))
+        snprintf(e->session_id, sizeof e->session_id, "%s", sid->valuestring);
+    int64_t seq;
+    if (get_int(cJSON_GetObjectItemCaseSensitive(root, "sequence"), 0, MAX_SAFE_INT, &seq)) {
+        e->has_sequence = 1;
+        e->sequence = seq;
+    }
     int rc = parse_type(root, &rq->type, e);
     if (rc < 0)
         return rc;

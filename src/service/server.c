@@ -529,7 +529,8 @@ static void handle_text(lq_server *srv, svc_conn *c, char *buf, size_t len)
     ws_request rq;
     ws_error e;
     if (ws_parse_text(buf, len, &srv->limits, &rq, &e) < 0) {
-        conn_error(srv, c, e.session_id, e.has_sequence, e.sequence, e.code, e.message);
+        conn_error(srv, c, e.session_id[0] ? e.session_id : NULL, e.has_sequence, e.sequence,
+                   e.code, e.message);
         free(buf);
         return;
     }
@@ -605,7 +606,8 @@ static void handle_binary(lq_server *srv, svc_conn *c, uint8_t *buf, size_t len)
     ws_request rq;
     ws_error e;
     if (ws_parse_binary(buf, len, &srv->limits, &rq, &e) < 0) {
-        conn_error(srv, c, e.session_id, e.has_sequence, e.sequence, e.code, e.message);
+        conn_error(srv, c, e.session_id[0] ? e.session_id : NULL, e.has_sequence, e.sequence,
+                   e.code, e.message);
         free(buf);
         return;
     }
@@ -782,7 +784,9 @@ static void begin_shutdown(lq_server *srv)
     srv->stop_ns = lq_clock_ns();
     LQ_INFO(TAG, "shutting down: no new connections; finishing %d queued frames",
             svc_workers_pending(srv->workers));
-    lws_context_deprecate(srv->ctx, NULL); /* closes the listening sockets */
+    /* New TCP connections are refused from now on (FILTER_NETWORK_CONNECTION
+     * closes them at once). lws_context_deprecate() would close the listening
+     * sockets instead, but in lws 4.1.6 it reads a freed wsi and crashes. */
     for (svc_conn *c = srv->conns; c; c = c->next) {
         if (c->session && c->session->state == SVC_SESSION_READY)
             c->session->state = SVC_SESSION_DRAINING;

@@ -23,6 +23,7 @@ int lq_cli_wants_help(int argc, char **argv);
 
 /* Subcommands (declared here, defined in cmd_<name>.c). */
 int lq_cmd_version(int argc, char **argv);
+int lq_cmd_serve(int argc, char **argv);
 int lq_cmd_detect(int argc, char **argv);
 int lq_cmd_render(int argc, char **argv);
 int lq_cmd_gallery(int argc, char **argv);

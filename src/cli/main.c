@@ -7,6 +7,7 @@
 
 static const lq_cli_cmd commands[] = {
     {"version", "print the version and exit", lq_cmd_version},
+    {"serve", "run the try-on WebSocket service (ws://HOST:8002/ws/tryon)", lq_cmd_serve},
     {"detect", "find hands in images and print their landmarks as JSON", lq_cmd_detect},
     {"render", "paint a nail design onto the hands in a photo", lq_cmd_render},
     {"gallery", "render every shape x pattern x finish into contact sheets", lq_cmd_gallery},

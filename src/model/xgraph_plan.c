@@ -147,6 +147,17 @@ static int new_node(pb *b, int op, enum xg__node_kind kind, xg__node **out)
 
 /* ---- operand checks ---------------------------------------------------- */
 
+/* XNNPACK has no use for empty tensors and refuses zero-sized dimensions. */
+static int nonempty(pb *b, int opi, int tid)
+{
+    const tfl_tensor *t = ten(b, tid);
+    for (int i = 0; i < t->ndims; i++)
+        if (t->dims[i] < 1)
+            return pb_fail(b, LQ_EUNSUPPORTED, opi, "tensor '%s' has an empty dimension %d",
+                           t->name, i);
+    return 0;
+}
+
 static int input_tid(pb *b, int opi, int slot, int *tid)
 {
     const tfl_op *op = tfl_model_op(b->m, opi);
@@ -173,6 +184,8 @@ static int act_input(pb *b, int opi, int slot, int ndims, uint32_t *id)
     if (ndims >= 0 && t->ndims != ndims)
         return pb_fail(b, LQ_EUNSUPPORTED, opi, "input '%s' has rank %d, need %d", t->name,
                        t->ndims, ndims);
+    if ((rc = nonempty(b, opi, tid)) < 0)
+        return rc;
     *id = use_tensor(b, tid);
     return 0;
 }
@@ -208,6 +221,8 @@ static int const_input(pb *b, int opi, int slot, const char *what, int ndims, ui
     if (ndims >= 0 && ten(b, tid)->ndims != ndims)
         return pb_fail(b, LQ_EUNSUPPORTED, opi, "%s '%s' has rank %d, need %d", what,
                        ten(b, tid)->name, ten(b, tid)->ndims, ndims);
+    if ((rc = nonempty(b, opi, tid)) < 0)
+        return rc;
     *id = use_tensor(b, tid);
     return 0;
 }
@@ -258,8 +273,10 @@ static int output(pb *b, int opi, const size_t *dims, int ndims, uint32_t *id)
     const tfl_op *op = tfl_model_op(b->m, opi);
     if (op->noutputs != 1)
         return pb_fail(b, LQ_EUNSUPPORTED, opi, "%d outputs, need 1", op->noutputs);
-    int tid = op->outputs[0];
+    int tid = op->outputs[0], rc;
     const tfl_tensor *t = ten(b, tid);
+    if ((rc = nonempty(b, opi, tid)) < 0)
+        return rc;
     if (t->type != TFL_FLOAT32)
         return pb_fail(b, LQ_EUNSUPPORTED, opi, "output '%s' has type %d, not float32", t->name,
                        (int)t->type);

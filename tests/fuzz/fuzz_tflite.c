@@ -6,12 +6,17 @@
  *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz --target fuzz_tflite
  *   build-fuzz/tests/fuzz/fuzz_tflite -max_total_time=120 /tmp/work tests/fuzz/corpus/tflite
  *
+ * With LQ_FUZZ_RUN=1 in the environment, a net that builds is also run on
+ * XNNPACK (runner + invoke), when its inputs and outputs are small: this
+ * checks that nothing the validation accepts trips XNNPACK's asserts.
+ *
  * Invariants checked beyond "no crash": a failed load returns one of the
  * documented codes with an "tflite: " message; a loaded model's names,
  * shapes, indices and constant buffers are all readable and consistent.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,12 +76,37 @@ static void check_model(const tfl_model *m)
     (void)sink;
 }
 
+/* Runs a net whose graph inputs and outputs are small; XNNPACK must accept
+ * everything the validation accepted. */
+static void run_small_net(const xg_net *net)
+{
+    size_t total = 0;
+    for (int i = 0; i < xg_net_num_inputs(net); i++)
+        total += xg_net_input_size(net, i);
+    for (int i = 0; i < xg_net_num_outputs(net); i++)
+        total += xg_net_output_size(net, i);
+    if (total > 65536)
+        return;
+    xg_runner *r = NULL;
+    if (xg_runner_create(net, 1, &r) != 0) {
+        fprintf(stderr, "fuzz: XNNPACK refused a validated net\n");
+        abort();
+    }
+    for (int i = 0; i < xg_net_num_inputs(net); i++)
+        memset(xg_runner_input(r, i), 0, xg_net_input_size(net, i) * sizeof(float));
+    if (xg_runner_invoke(r) != 0)
+        abort();
+    xg_runner_destroy(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int quiet;
-    if (!quiet) {
+    static int init, run;
+    if (!init) {
         lq_log_set_level(LQ_LOG_OFF);
-        quiet = 1;
+        const char *e = getenv("LQ_FUZZ_RUN");
+        run = e && e[0] == '1';
+        init = 1;
     }
     char err[256];
     tfl_model *m = NULL;
@@ -98,6 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < xg_net_num_outputs(net); i++)
             if (!xg_net_output_name(net, i) || xg_net_output_size(net, i) > (1u << 28))
                 abort();
+        if (run)
+            run_small_net(net);
         xg_net_destroy(net);
     }
     tfl_model_destroy(m);

@@ -576,6 +576,13 @@ static void invalid_graphs_are_refused(void **state)
     y = s_act(&s, (int[]){1, 4, 4, 3}, 4);
     tflb_op(s.b, TFL_OP_PAD, (int[]){x, pads}, 2, &y, 1, NULL);
     expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EFORMAT, "declared");
+    /* an empty dimension (found by the fuzzer: XNNPACK refuses it at runtime
+     * creation, so the net must not be built) */
+    s = (syn){tflb_create(), 5, 0};
+    x = s_act(&s, (int[]){1, 0, 4, 2}, 4);
+    y = s_act(&s, (int[]){1, 0, 4, 2}, 4);
+    tflb_op(s.b, TFL_OP_LOGISTIC, &x, 1, &y, 1, NULL);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED, "empty dimension");
     /* a float16 weight used without DEQUANTIZE */
     s = (syn){tflb_create(), 5, 0};
     x = s_act(&s, d, 4);

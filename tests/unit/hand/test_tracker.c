@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,6 +410,67 @@ static void max_hands_one_keeps_the_best(void **s)
     lq_tracker_destroy(t);
 }
 
+typedef struct thread_job {
+    const lq_image *frames;
+    int nframes;
+    lq_hands out[8];
+    int rc;
+} thread_job;
+
+static void *track_frames(void *arg)
+{
+    thread_job *j = arg;
+    lq_tracker_opts o = LQ_TRACKER_OPTS_DEFAULT;
+    lq_tracker *t = NULL;
+    j->rc = lq_tracker_create(models, &o, &t);
+    for (int i = 0; i < j->nframes && j->rc == 0; i++)
+        j->rc = lq_tracker_process(t, &j->frames[i], i * 40000, &j->out[i]);
+    lq_tracker_destroy(t);
+    return NULL;
+}
+
+static void trackers_run_concurrently_on_shared_models(void **s)
+{
+    (void)s;
+    /* Two threads, one tracker each, the same models: the results equal a
+     * lone run's, bit for bit. */
+    lq_image frames[8];
+    char err[256];
+    for (int i = 0; i < 8; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "video/thumb_ok/%04d.webp", 40 + i);
+        frames[i] = (lq_image){0};
+        assert_int_equal(lq_image_load(lq_test_data(rel), NULL, &frames[i], err, sizeof err), 0);
+    }
+    static thread_job alone, a, b;
+    alone = (thread_job){frames, 8, {{0}}, 0};
+    track_frames(&alone);
+    assert_int_equal(alone.rc, 0);
+    a = alone, b = alone;
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, track_frames, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, track_frames, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    int hands = 0;
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(a.out[i].count, alone.out[i].count);
+        assert_int_equal(b.out[i].count, alone.out[i].count);
+        hands += alone.out[i].count;
+        for (int k = 0; k < alone.out[i].count; k++) {
+            assert_memory_equal(a.out[i].hand[k].lm, alone.out[i].hand[k].lm,
+                                sizeof alone.out[i].hand[k].lm);
+            assert_memory_equal(b.out[i].hand[k].world, alone.out[i].hand[k].world,
+                                sizeof alone.out[i].hand[k].world);
+        }
+    }
+    assert_true(hands >= 8);
+    for (int i = 0; i < 8; i++)
+        lq_image_free(&frames[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +478,7 @@ int main(void)
         cmocka_unit_test(missing_models_are_reported),
         cmocka_unit_test(bad_frames_are_refused_and_trackers_share_workers),
         cmocka_unit_test(max_hands_one_keeps_the_best),
+        cmocka_unit_test(trackers_run_concurrently_on_shared_models),
         cmocka_unit_test(two_dorsal_hands_full),
         cmocka_unit_test(two_dorsal_hands_lite),
         cmocka_unit_test(matches_mediapipe_on_hands_full),

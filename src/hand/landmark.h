@@ -16,10 +16,12 @@
  * replicated border), and the outputs are decoded as TensorsToLandmarks
  * (x, y / 224; z / 224 / 0.4), LandmarkLetterboxRemoval, LandmarkProjection
  * (rotate by the ROI rotation, scale by its size; z scaled like x) and
- * WorldLandmarkProjection (world x, y rotated by the ROI rotation). The model's
- * presence and handedness outputs are probabilities already (the graph
- * applies no activation); handedness is P("Left"), MediaPipe's label for the
- * subject's right hand on an unmirrored frame (see hand.h).
+ * WorldLandmarkProjection (world x, y rotated by the ROI rotation). The
+ * presence and handedness outputs are probabilities already: both models end
+ * them with a LOGISTIC op, and the graph applies no further activation
+ * (presence must exceed the threshold, 0.5 by default). Handedness is
+ * P("Left"), MediaPipe's label for the subject's right hand on an unmirrored
+ * frame (see hand.h).
  *
  * lq_landmarks_to_rect is hand_landmark_landmarks_to_roi.pbtxt:
  * HandLandmarksToRectCalculator (rotation from the wrist to the mean of the

@@ -160,13 +160,14 @@ static enum xnn_status define_node(xnn_subgraph_t sg, const xg__node *n)
 {
     switch (n->kind) {
     case XG__CONV:
-        return xnn_define_convolution_2d(sg, 0, 0, 0, 0, n->kh, n->kw, n->sh, n->sw, n->dh, n->dw,
+        return xnn_define_convolution_2d(sg, n->pad_top, n->pad_right, n->pad_bottom,
+                                         n->pad_left, n->kh, n->kw, n->sh, n->sw, n->dh, n->dw,
                                          1, n->in_channels, n->out_channels, n->out_min,
                                          n->out_max, n->in[0], n->in[1], n->in[2], n->out,
                                          n->flags);
     case XG__DWCONV:
         return xnn_define_depthwise_convolution_2d(
-            sg, 0, 0, 0, 0, n->kh, n->kw, n->sh, n->sw, n->dh, n->dw, (uint32_t)n->out_channels,
+            sg, n->pad_top, n->pad_right, n->pad_bottom, n->pad_left, n->kh, n->kw, n->sh, n->sw, n->dh, n->dw, (uint32_t)n->out_channels,
             n->in_channels, n->out_min, n->out_max, n->in[0], n->in[1], n->in[2], n->out,
             n->flags);
     case XG__ADD:
@@ -180,7 +181,8 @@ static enum xnn_status define_node(xnn_subgraph_t sg, const xg__node *n)
     case XG__SIGMOID:
         return xnn_define_sigmoid(sg, n->in[0], n->out, 0);
     case XG__MAXPOOL:
-        return xnn_define_max_pooling_2d(sg, 0, 0, 0, 0, n->kh, n->kw, n->sh, n->sw, 1, 1,
+        return xnn_define_max_pooling_2d(sg, n->pad_top, n->pad_right, n->pad_bottom,
+                                         n->pad_left, n->kh, n->kw, n->sh, n->sw, 1, 1,
                                          n->out_min, n->out_max, n->in[0], n->out, n->flags);
     case XG__PRELU:
         return xnn_define_prelu(sg, n->in[0], n->in[1], n->out, 0);

@@ -50,6 +50,7 @@ typedef struct xg__node {
     float out_min, out_max;
     /* convolution, depthwise convolution, max pooling */
     uint32_t kh, kw, sh, sw, dh, dw;
+    uint32_t pad_top, pad_right, pad_bottom, pad_left;
     size_t in_channels, out_channels;     /* conv: group in/out; dw: in, multiplier */
     /* pad */
     size_t pre[TFL_MAX_DIMS], post[TFL_MAX_DIMS];

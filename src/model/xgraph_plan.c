@@ -322,13 +322,23 @@ static int window_params(pb *b, int opi, const tfl_op_options *o, int kh, int kw
     return 0;
 }
 
-/* TFLite output size along one axis. */
+/* TFLite output size along one axis, and the implicit padding before and
+ * after: SAME pads max((out-1)*s + eff - in, 0) in total, the smaller half
+ * first. The padding is given to XNNPACK explicitly: its
+ * XNN_FLAG_TENSORFLOW_SAME_PADDING is wrong in this version when the total
+ * would be negative (stride larger than the dilated kernel). */
 static int out_size(pb *b, int opi, enum tfl_padding pad, size_t in, int k, int s, int d,
-                    size_t *out)
+                    size_t *out, uint32_t *before, uint32_t *after)
 {
     size_t eff = (size_t)(k - 1) * (size_t)d + 1;
+    *before = *after = 0;
     if (pad == TFL_PAD_SAME) {
         *out = (in + (size_t)s - 1) / (size_t)s;
+        size_t need = (*out - 1) * (size_t)s + eff;
+        if (need > in) {
+            *before = (uint32_t)((need - in) / 2);
+            *after = (uint32_t)(need - in - *before);
+        }
         return 0;
     }
     if (in < eff)
@@ -363,10 +373,11 @@ static int plan_conv(pb *b, int opi, int depthwise)
         (rc = bias_input(b, opi, 2, oc, &bias)) < 0)
         return rc;
     size_t od[4] = {id[0], 0, 0, oc};
+    uint32_t pt, pbm, pl, pr;
     if ((rc = out_size(b, opi, o->padding, id[1], (int)fd[1], o->stride_h, o->dilation_h,
-                       &od[1])) < 0 ||
+                       &od[1], &pt, &pbm)) < 0 ||
         (rc = out_size(b, opi, o->padding, id[2], (int)fd[2], o->stride_w, o->dilation_w,
-                       &od[2])) < 0 ||
+                       &od[2], &pl, &pr)) < 0 ||
         (rc = output(b, opi, od, 4, &out)) < 0 ||
         (rc = new_node(b, opi, depthwise ? XG__DWCONV : XG__CONV, &n)) < 0)
         return rc;
@@ -382,7 +393,10 @@ static int plan_conv(pb *b, int opi, int depthwise)
     n->dw = (uint32_t)o->dilation_w;
     n->in_channels = id[3];
     n->out_channels = depthwise ? oc / id[3] : oc;
-    n->flags = o->padding == TFL_PAD_SAME ? XNN_FLAG_TENSORFLOW_SAME_PADDING : 0;
+    n->pad_top = pt;
+    n->pad_bottom = pbm;
+    n->pad_left = pl;
+    n->pad_right = pr;
     return activation_range(b, opi, o->activation, n);
 }
 
@@ -400,8 +414,11 @@ static int plan_maxpool(pb *b, int opi)
         return pb_fail(b, LQ_EUNSUPPORTED, opi, "a 1x1 pooling window is not supported");
     const size_t *id = b->p->values[in].dims;
     size_t od[4] = {id[0], 0, 0, id[3]};
-    if ((rc = out_size(b, opi, o->padding, id[1], o->filter_h, o->stride_h, 1, &od[1])) < 0 ||
-        (rc = out_size(b, opi, o->padding, id[2], o->filter_w, o->stride_w, 1, &od[2])) < 0 ||
+    uint32_t pt, pbm, pl, pr;
+    if ((rc = out_size(b, opi, o->padding, id[1], o->filter_h, o->stride_h, 1, &od[1], &pt,
+                       &pbm)) < 0 ||
+        (rc = out_size(b, opi, o->padding, id[2], o->filter_w, o->stride_w, 1, &od[2], &pl,
+                       &pr)) < 0 ||
         (rc = output(b, opi, od, 4, &out)) < 0 || (rc = new_node(b, opi, XG__MAXPOOL, &n)) < 0)
         return rc;
     n->in[0] = in;
@@ -411,7 +428,10 @@ static int plan_maxpool(pb *b, int opi)
     n->sh = (uint32_t)o->stride_h;
     n->sw = (uint32_t)o->stride_w;
     n->dh = n->dw = 1;
-    n->flags = o->padding == TFL_PAD_SAME ? XNN_FLAG_TENSORFLOW_SAME_PADDING : 0;
+    n->pad_top = pt;
+    n->pad_bottom = pbm;
+    n->pad_left = pl;
+    n->pad_right = pr;
     return activation_range(b, opi, o->activation, n);
 }
 

@@ -487,6 +487,87 @@ static void unused_operators_are_dropped(void **state)
     check_synthetic(s_finish(&s, &x, 1, &y, 1), "dead operators");
 }
 
+/* Random single-operator models with odd but legal parameters (kernels
+ * larger than the input, strides larger than kernels, dilations, every
+ * padding and activation): each must either be refused or run on XNNPACK
+ * and match the reference. One in eight has a wrong declared output shape
+ * and must be refused. XNNPACK aborts the process on what it dislikes, so
+ * this guards the validation as much as the numerics. */
+static int rnd(uint32_t *s, int lo, int hi)
+{
+    return lo + (int)(tflb_rand(s) % (uint32_t)(hi - lo + 1));
+}
+
+static int tfl_out(int pad, int in, int k, int st, int dil)
+{
+    int eff = (k - 1) * dil + 1;
+    return pad == TFL_PAD_SAME ? (in + st - 1) / st : in < eff ? 0 : (in - eff) / st + 1;
+}
+
+static void random_windowed_operators_build_or_refuse(void **state)
+{
+    (void)state;
+    uint32_t rng = 77;
+    int ran = 0, refused = 0, wrong_refused = 0;
+    for (int trial = 0; trial < 240; trial++) {
+        int kind = trial % 3;   /* conv, depthwise, max pool */
+        int h = rnd(&rng, 1, 9), w = rnd(&rng, 1, 9), c = rnd(&rng, 1, 5);
+        int kh = rnd(&rng, 1, 5), kw = rnd(&rng, 1, 5), sh = rnd(&rng, 1, 3), sw = rnd(&rng, 1, 3);
+        int dh = kind == 2 ? 1 : rnd(&rng, 1, 3), dw = kind == 2 ? 1 : rnd(&rng, 1, 3);
+        int pad = rnd(&rng, 0, 1), actf = rnd(&rng, 0, 3), mult = rnd(&rng, 1, 2);
+        int oc = kind == 0 ? rnd(&rng, 1, 6) : kind == 1 ? c * mult : c;
+        int oh = tfl_out(pad, h, kh, sh, dh), ow = tfl_out(pad, w, kw, sw, dw);
+        int wrong = trial % 8 == 7;
+        if (oh < 1 || ow < 1)
+            continue;
+        syn s = {tflb_create(), (uint32_t)trial + 1, 0};
+        int x = s_act(&s, (int[]){1, h, w, c}, 4);
+        int y = s_act(&s, (int[]){1, oh + wrong, ow, oc}, 4);
+        tflb_opts o;
+        if (kind == 0) {
+            int f = s_weight(&s, (int[]){oc, kh, kw, c}, 4, -1, 1);
+            int bias = s_weight(&s, (int[]){oc}, 1, -1, 1);
+            o = conv_opts(pad, sw, sh, actf, dw, dh);
+            tflb_op(s.b, TFL_OP_CONV_2D, (int[]){x, f, bias}, 3, &y, 1, &o);
+        } else if (kind == 1) {
+            int f = s_weight(&s, (int[]){1, kh, kw, oc}, 4, -1, 1);
+            int bias = s_weight(&s, (int[]){oc}, 1, -1, 1);
+            o = dw_opts(pad, sw, sh, mult, actf);
+            tflb_opts_add(&o, 5, 4, dw);
+            tflb_opts_add(&o, 6, 4, dh);
+            tflb_op(s.b, TFL_OP_DEPTHWISE_CONV_2D, (int[]){x, f, bias}, 3, &y, 1, &o);
+        } else {
+            o = pool_opts(pad, sw, sh, kw, kh, actf);
+            tflb_op(s.b, TFL_OP_MAX_POOL_2D, &x, 1, &y, 1, &o);
+        }
+        tfl_model *m = s_finish(&s, &x, 1, &y, 1);
+        char err[256], label[96];
+        xg_net *net = NULL;
+        int rc = xg_net_create(m, &net, err, sizeof err);
+        xg_net_destroy(net);
+        snprintf(label, sizeof label, "%s %dx%dx%d k%dx%d s%dx%d d%dx%d %s",
+                 kind == 0 ? "conv" : kind == 1 ? "dwconv" : "maxpool", h, w, c, kh, kw, sh, sw,
+                 dh, dw, pad == TFL_PAD_SAME ? "SAME" : "VALID");
+        if (wrong) {
+            /* EUNSUPPORTED when another check (a 1x1 pool) comes first */
+            assert_true(rc == LQ_EFORMAT || rc == LQ_EUNSUPPORTED);
+            wrong_refused++;
+        } else if (rc < 0) {
+            printf("  refused %s: %s\n", label, err);
+            refused++;
+        } else {
+            double e = compare_with_reference(m, label, (uint32_t)trial, -1.0f, 1.0f);
+            if (!(e < MAX_REL_ERR))
+                fail_msg("%s: rel err %g", label, e);
+            ran++;
+        }
+        tfl_model_destroy(m);
+    }
+    printf("  random operators: %d ran and matched, %d refused, %d wrong shapes refused\n", ran,
+           refused, wrong_refused);
+    assert_true(ran > 100);
+}
+
 /* ---- validation -------------------------------------------------------- */
 
 static void expect_refused(tfl_model *m, int code, const char *needle)
@@ -601,6 +682,7 @@ int main(void)
         cmocka_unit_test(pooling_and_elementwise_match_reference),
         cmocka_unit_test(resize_mean_fc_reshape_concat_match_reference),
         cmocka_unit_test(unused_operators_are_dropped),
+        cmocka_unit_test(random_windowed_operators_build_or_refuse),
         cmocka_unit_test(invalid_graphs_are_refused),
         cmocka_unit_test(outputs_have_names_and_shapes),
         cmocka_unit_test(runners_are_created_from_many_threads),

@@ -64,6 +64,7 @@ struct svc_conn {
     svc_pending pending;
     uint64_t last_rx_ns;
     int rx_paused;
+    size_t ctrl_bytes;    /* control messages (errors, stats...) waiting in outq */
     /* close after the queue is flushed */
     int closing;
     int close_code;
@@ -163,6 +164,8 @@ static void conn_push(lq_server *srv, svc_conn *c, ws_out *m)
         return;
     }
     srv->metrics.bytes_out += m->len;
+    if (m->kind == WS_OUT_CONTROL)
+        c->ctrl_bytes += m->len;
     ws_outq_push(&c->outq, m);
     /* Backpressure: stop reading from a client that does not read. */
     if (!c->rx_paused && c->outq.bytes > (size_t)srv->cfg.output_queue_max) {
@@ -171,8 +174,9 @@ static void conn_push(lq_server *srv, svc_conn *c, ws_out *m)
         LQ_WARN(TAG, "output queue over %lld bytes: pausing reads from this client",
                 (long long)srv->cfg.output_queue_max);
     }
-    /* Control messages pile up only if the client never reads: give up. */
-    if (c->outq.bytes > 4 * (size_t)srv->cfg.output_queue_max && !c->closing) {
+    /* With reads paused, control messages pile up only from timers (stats)
+     * for a client that never reads: past the same cap, give up on it. */
+    if (c->ctrl_bytes > (size_t)srv->cfg.output_queue_max && !c->closing) {
         c->closing = 1;
         c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
         snprintf(c->close_reason, sizeof c->close_reason, "client is not reading");
@@ -1017,14 +1021,23 @@ static int conn_writeable(lq_server *srv, struct lws *wsi, svc_conn *c)
 {
     ws_out *m = ws_outq_pop(&c->outq);
     if (m) {
+        if (m->kind == WS_OUT_CONTROL)
+            c->ctrl_bytes -= m->len;
         int n = lws_write(wsi, m->payload, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
         ws_out_free(m);
         if (n < 0)
             return -1;
     }
-    if (c->rx_paused && c->outq.bytes < (size_t)srv->cfg.output_queue_max / 2) {
-        c->rx_paused = 0;
-        lws_rx_flow_control(wsi, 1);
+    if (c->rx_paused) {
+        /* lws keeps the unsent part of a partial write in its own buffer:
+         * resume reading only once that is flushed and our queue is low. */
+        if (!lws_partial_buffered(wsi) && c->outq.bytes < (size_t)srv->cfg.output_queue_max / 2) {
+            c->rx_paused = 0;
+            lws_rx_flow_control(wsi, 1);
+        } else if (!c->outq.head) {
+            lws_callback_on_writable(wsi); /* come back when the partial write is out */
+            return 0;
+        }
     }
     if (c->outq.head) {
         lws_callback_on_writable(wsi);

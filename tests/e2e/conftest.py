@@ -186,8 +186,8 @@ def init_msg(session_id="s1", metadata=None, config=None, url=""):
     return json.dumps(m)
 
 
-async def open_session(url, session_id="s1", **kw):
-    ws = await websockets.connect(url, max_size=None)
+async def open_session(ws_url, session_id="s1", **kw):
+    ws = await websockets.connect(ws_url, max_size=None)
     await ws.send(init_msg(session_id, **kw))
     ready = await recv_json(ws, 30)
     assert ready["type"] == "session_ready", ready

@@ -568,6 +568,82 @@ static void random_windowed_operators_build_or_refuse(void **state)
     assert_true(ran > 100);
 }
 
+/* Random RESIZE_BILINEAR (every mode, up and down, sizes of 1), broadcast
+ * ADD (ranks 1-4, constant or not) and PAD models: refused or matching. */
+static void random_resize_add_pad_build_or_refuse(void **state)
+{
+    (void)state;
+    uint32_t rng = 91;
+    int ran = 0, refused = 0;
+    for (int trial = 0; trial < 180; trial++) {
+        int kind = trial % 3;
+        syn s = {tflb_create(), (uint32_t)trial + 3, 0};
+        int x, y;
+        char label[96];
+        if (kind == 0) {
+            int h = rnd(&rng, 1, 7), w = rnd(&rng, 1, 7), c = rnd(&rng, 1, 3);
+            int oh = rnd(&rng, 1, 12), ow = rnd(&rng, 1, 12), mode = rnd(&rng, 0, 2);
+            x = s_act(&s, (int[]){1, h, w, c}, 4);
+            y = s_act(&s, (int[]){1, oh, ow, c}, 4);
+            int size = s_ints(&s, (int[]){oh, ow}, 2);
+            tflb_opts o = tflb_opts_make(TFLB_OPT_RESIZE_BILINEAR);
+            tflb_opts_add(&o, 2, 1, mode == 1);
+            tflb_opts_add(&o, 3, 1, mode == 2);
+            tflb_op(s.b, TFL_OP_RESIZE_BILINEAR, (int[]){x, size}, 2, &y, 1, &o);
+            snprintf(label, sizeof label, "resize %dx%d->%dx%d %s", h, w, oh, ow,
+                     mode == 0 ? "legacy" : mode == 1 ? "align_corners" : "half_pixel");
+        } else if (kind == 1) {
+            int nd = rnd(&rng, 1, 4), da[4], db[4], dout[4], nb = rnd(&rng, 1, nd);
+            for (int i = 0; i < nd; i++) {
+                dout[i] = rnd(&rng, 1, 4);
+                da[i] = rnd(&rng, 0, 3) ? dout[i] : 1;
+            }
+            for (int i = 0; i < nb; i++)
+                db[i] = rnd(&rng, 0, 2) ? dout[nd - nb + i] : 1;
+            for (int i = 0; i < nd; i++)   /* the output takes the larger of the two */
+                dout[i] = da[i] > (i >= nd - nb ? db[i - (nd - nb)] : 1)
+                              ? da[i] : (i >= nd - nb ? db[i - (nd - nb)] : 1);
+            x = s_act(&s, da, nd);
+            int other = rnd(&rng, 0, 1) ? s_const32(&s, db, nb) : x;
+            if (other == x)
+                nb = nd;
+            y = s_act(&s, other == x ? da : dout, nd);
+            tflb_opts o = tflb_opts_make(TFLB_OPT_ADD);
+            tflb_opts_add(&o, 0, 1, rnd(&rng, 0, 3));
+            tflb_op(s.b, TFL_OP_ADD, (int[]){x, other}, 2, &y, 1, &o);
+            snprintf(label, sizeof label, "add rank %d/%d%s", nd, nb, other == x ? " self" : "");
+        } else {
+            int d[4] = {1, rnd(&rng, 1, 5), rnd(&rng, 1, 5), rnd(&rng, 1, 4)}, pads[8], od[4];
+            for (int i = 0; i < 8; i++)
+                pads[i] = i < 2 ? 0 : rnd(&rng, 0, 3);
+            for (int i = 0; i < 4; i++)
+                od[i] = d[i] + pads[2 * i] + pads[2 * i + 1];
+            x = s_act(&s, d, 4);
+            y = s_act(&s, od, 4);
+            int p = tflb_tensor(s.b, "pads", TFL_INT32, (int[]){4, 2}, 2, pads, sizeof pads);
+            tflb_op(s.b, TFL_OP_PAD, (int[]){x, p}, 2, &y, 1, NULL);
+            snprintf(label, sizeof label, "pad %dx%dx%d", d[1], d[2], d[3]);
+        }
+        tfl_model *m = s_finish(&s, &x, 1, &y, 1);
+        char err[256];
+        xg_net *net = NULL;
+        int rc = xg_net_create(m, &net, err, sizeof err);
+        xg_net_destroy(net);
+        if (rc < 0) {
+            printf("  refused %s: %s\n", label, err);
+            refused++;
+        } else {
+            double e = compare_with_reference(m, label, (uint32_t)trial, -1.0f, 1.0f);
+            if (!(e < MAX_REL_ERR))
+                fail_msg("%s: rel err %g", label, e);
+            ran++;
+        }
+        tfl_model_destroy(m);
+    }
+    printf("  random resize/add/pad: %d ran and matched, %d refused\n", ran, refused);
+    assert_true(ran > 150);
+}
+
 /* ---- validation -------------------------------------------------------- */
 
 static void expect_refused(tfl_model *m, int code, const char *needle)
@@ -683,6 +759,7 @@ int main(void)
         cmocka_unit_test(resize_mean_fc_reshape_concat_match_reference),
         cmocka_unit_test(unused_operators_are_dropped),
         cmocka_unit_test(random_windowed_operators_build_or_refuse),
+        cmocka_unit_test(random_resize_add_pad_build_or_refuse),
         cmocka_unit_test(invalid_graphs_are_refused),
         cmocka_unit_test(outputs_have_names_and_shapes),
         cmocka_unit_test(runners_are_created_from_many_threads),

@@ -12,16 +12,37 @@
  *
  * xg_net_create validates the TFLite graph before XNNPACK sees it (Debian's
  * XNNPACK keeps assert() on and trusts its input): one producer per tensor,
- * inputs defined before use, shape inference for every operator checked
- * against the declared shapes, operators whose results nobody reads removed.
+ * never a constant or a graph input; inputs defined before use; shape
+ * inference for every operator checked against the declared shapes; no
+ * empty dimensions; operators whose results nobody reads removed.
  * Float16 constants behind DEQUANTIZE are converted to float32 once here.
- * An unsupported operator or option is refused with LQ_EUNSUPPORTED and its
- * name in err.
+ * Errors: LQ_EFORMAT (inconsistent graph), LQ_EUNSUPPORTED (an operator or
+ * option we do not run), LQ_ELIMIT, LQ_ENOMEM; the reason, naming the
+ * operator index and type and the tensor at fault, goes to err.
  *
- * Supported: DEQUANTIZE (fp16 constants), CONV_2D, DEPTHWISE_CONV_2D, ADD,
- * MEAN (global average over H,W), FULLY_CONNECTED, LOGISTIC, MAX_POOL_2D,
- * PRELU, PAD (channel padding), RESIZE_BILINEAR, RESHAPE, and CONCATENATION
- * when it feeds graph outputs only (batch 1, along axis 1).
+ * Supported, with TFLite semantics (checked against a reference executor):
+ *   DEQUANTIZE      float16 constants only (folded at load)
+ *   CONV_2D         SAME/VALID, any stride and dilation, fused RELU/RELU6/
+ *                   RELU_N1_TO_1, optional bias; constant filter, groups = 1
+ *   DEPTHWISE_CONV_2D  same options, any depth multiplier
+ *   MAX_POOL_2D     SAME/VALID, fused activation; not a 1x1 window
+ *   ADD             numpy broadcasting, one operand may be a constant
+ *   MEAN            over axes {1,2} of a 4-D tensor, keep_dims or not
+ *   FULLY_CONNECTED constant [out,in] weights, default weights format,
+ *                   keep_num_dims or flattening (XNN_FLAG_TENSORFLOW_RESHAPE_2D)
+ *   LOGISTIC, PRELU (constant slope shaped [...,1,C] on a 4-D input),
+ *   PAD (constant zero padding on any axis), RESIZE_BILINEAR (align_corners,
+ *   half_pixel_centers or legacy; not both flags), RESHAPE (to the output's
+ *   static shape; a shape operand or option must agree with it),
+ *   CONCATENATION   only where it produces a graph output from operator
+ *                   results that are not graph outputs themselves, with all
+ *                   dimensions before the axis equal to 1 (the palm models:
+ *                   batch 1, axis 1). XNNPACK has no concatenation here:
+ *                   each input becomes an external output written straight
+ *                   into its slice of the output buffer.
+ * SAME padding is passed to XNNPACK as explicit amounts computed the TFLite
+ * way (XNNPACK's own TF-SAME flag is wrong when a stride exceeds the
+ * dilated kernel).
  *
  * Ownership: the net keeps what it needs of the model (weights are copied to
  * float32); the model may be destroyed after xg_net_create. A net must outlive

@@ -777,6 +777,7 @@ static cJSON *frame_json(const ws_frame_reply *r, int detail)
     cJSON_AddNumberToObject(t, "palm", r3(res->t.palm_ms));
     cJSON_AddNumberToObject(t, "landmark", r3(res->t.landmark_ms));
     cJSON_AddNumberToObject(t, "nails", r3(res->t.nails_ms));
+    cJSON_AddNumberToObject(t, "quality", r3(res->t.quality_ms));
     cJSON_AddNumberToObject(t, "paint", r3(res->t.paint_ms));
     cJSON_AddNumberToObject(t, "encode", r3(r->encode_ms));
     cJSON_AddNumberToObject(t, "total", r3(r->processing_ms));

@@ -329,6 +329,15 @@ static void on_reference(const lq_fetch_result *r, void *ud)
 /* ------------------------------------------------------------------ */
 /* requests                                                            */
 
+/* FNV-1a of the session id: the same session always gets the same glitter. */
+static uint32_t seed_of(const char *sid)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)sid; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
 static void handle_init(lq_server *srv, svc_conn *c, ws_request *rq)
 {
     const char *sid = rq->session_id;
@@ -373,12 +382,12 @@ static void handle_init(lq_server *srv, svc_conn *c, ws_request *rq)
     } else {
         nail_design_default(&design);
     }
-    lq_tryon_session_opts opts = {
-        .variant = ws_quality_variant(rq->config.quality),
-        .max_hands = rq->config.max_hands,
-        .smoothing = rq->config.smoothing,
-        .paint = rq->config.overlay,
-    };
+    lq_tryon_session_opts opts = LQ_TRYON_SESSION_OPTS_DEFAULT;
+    opts.variant = ws_quality_variant(rq->config.quality);
+    opts.max_hands = rq->config.max_hands;
+    opts.smoothing = rq->config.smoothing;
+    opts.paint = rq->config.overlay;
+    opts.seed = seed_of(sid);
     lq_tryon_session *ts = NULL;
     int rc = lq_tryon_session_create(srv->engine, &design, &opts, &ts);
     svc_session *s = NULL;

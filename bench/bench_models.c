@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -22,10 +23,25 @@
 #define MAX_RUNS 10000
 #define WARMUP 10
 
+/* CPU time of the calling thread: unlike wall time it does not count the
+ * time the thread waited for a core on a busy machine. */
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static int bench(const char *dir, const char *name, int runs)
@@ -60,28 +76,29 @@ static int bench(const char *dir, const char *name, int runs)
         s = s * 1664525u + 1013904223u;
         in[i] = (float)(s >> 8) / 16777216.0f;
     }
-    double *t = malloc((size_t)runs * sizeof *t);
+    double *t = malloc((size_t)runs * sizeof *t), *cpu = malloc((size_t)runs * sizeof *cpu);
     int rc = 0;
     for (int i = 0; i < WARMUP && rc == 0; i++)
         rc = xg_runner_invoke(r);
     for (int i = 0; i < runs && rc == 0; i++) {
-        double a = lq_clock_ms();
+        double a = lq_clock_ms(), c = thread_cpu_ms();
         rc = xg_runner_invoke(r);
+        cpu[i] = thread_cpu_ms() - c;
         t[i] = lq_clock_ms() - a;
     }
     if (rc == 0) {
-        qsort(t, (size_t)runs, sizeof *t, cmp_double);
-        double med = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+        double med = median(t, runs), cmed = median(cpu, runs);
         double p90 = t[(int)(0.9 * (runs - 1))];
-        printf("%-22s load %6.1f ms  net %6.1f ms  runner %6.1f ms  invoke median %6.2f ms  "
-               "p90 %6.2f  min %6.2f  (%d runs)\n",
-               name, t1 - t0, t2 - t1, t3 - t2, med, p90, t[0], runs);
+        printf("%-20s load %5.1f ms  net %5.1f ms  runner %5.1f ms  invoke median %6.2f ms  "
+               "p90 %6.2f  min %6.2f  cpu median %6.2f  (%d runs)\n",
+               name, t1 - t0, t2 - t1, t3 - t2, med, p90, t[0], cmed, runs);
         printf("{\"model\":\"%s\",\"threads\":1,\"runs\":%d,\"load_ms\":%.2f,\"net_ms\":%.2f,"
                "\"runner_ms\":%.2f,\"invoke_median_ms\":%.3f,\"invoke_p90_ms\":%.3f,"
-               "\"invoke_min_ms\":%.3f}\n",
-               name, runs, t1 - t0, t2 - t1, t3 - t2, med, p90, t[0]);
+               "\"invoke_min_ms\":%.3f,\"invoke_cpu_median_ms\":%.3f}\n",
+               name, runs, t1 - t0, t2 - t1, t3 - t2, med, p90, t[0], cmed);
     }
     free(t);
+    free(cpu);
     xg_runner_destroy(r);
     xg_net_destroy(net);
     tfl_model_destroy(m);

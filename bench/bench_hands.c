@@ -89,7 +89,7 @@ static int time_model(const xg_net *net, int threads, const float *input, size_t
         xg_runner_destroy(r);
         return LQ_ENOMEM;
     }
-    for (int i = 0; i < 10 && rc == 0; i++)   /* warm-up */
+    for (int i = 0; i < 10 && rc == 0; i++) /* warm-up */
         rc = xg_runner_invoke(r);
     for (int i = 0; i < iters && rc == 0; i++) {
         const double t0 = lq_clock_ms();
@@ -225,20 +225,21 @@ int lq_bench_hands(const lq_bench_ctx *ctx)
                              LQ_BORDER_ZERO, palm_in);
     const lq_affine Ml = lq_affine_roi(frame.width / 2.0f, frame.height / 2.0f, 300.0f, 300.0f,
                                        0.3f, LQ_LANDMARK_INPUT, LQ_LANDMARK_INPUT);
-    lq_warp_affine_to_tensor(&frame, &Ml, LQ_LANDMARK_INPUT, LQ_LANDMARK_INPUT, 1.0f / 255.0f,
-                             0.0f, LQ_BORDER_REPLICATE, lm_in);
+    lq_warp_affine_to_tensor(&frame, &Ml, LQ_LANDMARK_INPUT, LQ_LANDMARK_INPUT, 1.0f / 255.0f, 0.0f,
+                             LQ_BORDER_REPLICATE, lm_in);
     /* Warp cost alone (the landmark ROI from a 640x480 frame). */
     double wms[200];
     for (int i = 0; i < 200; i++) {
         const double t0 = lq_clock_ms();
-        lq_warp_affine_to_tensor(&frame, &Ml, LQ_LANDMARK_INPUT, LQ_LANDMARK_INPUT,
-                                 1.0f / 255.0f, 0.0f, LQ_BORDER_REPLICATE, lm_in);
+        lq_warp_affine_to_tensor(&frame, &Ml, LQ_LANDMARK_INPUT, LQ_LANDMARK_INPUT, 1.0f / 255.0f,
+                                 0.0f, LQ_BORDER_REPLICATE, lm_in);
         wms[i] = lq_clock_ms() - t0;
     }
     const lq_bench_stats warp_stats = lq_bench_summarize(wms, 200);
     lq_image_free(&frame);
 
-    printf("%-22s %8s %10s %8s   %s\n", "model", "threads", "median ms", "p90 ms", "target (1 thread)");
+    printf("%-22s %8s %10s %8s   %s\n", "model", "threads", "median ms", "p90 ms",
+           "target (1 thread)");
     cJSON *jm = cJSON_AddObjectToObject(root, "models");
     double palm_full_1 = 0, lm_full_1 = 0;
     for (int v = 0; v < 2 && rc == 0; v++) {
@@ -279,8 +280,7 @@ int lq_bench_hands(const lq_bench_ctx *ctx)
         if (rc == 0)
             rc = time_pipeline(ctx, m, (lq_hand_variant)v, 0, 1, 1, "palm_reach", frames, &trk[v]);
         if (rc == 0)
-            rc = time_pipeline(ctx, m, (lq_hand_variant)v, 0, 2, 0, "palm_reach", frames,
-                               &trk2[v]);
+            rc = time_pipeline(ctx, m, (lq_hand_variant)v, 0, 2, 0, "palm_reach", frames, &trk2[v]);
     }
     if (rc < 0) {
         fprintf(stderr, "bench hands: pipeline run failed: %s\n", lq_strerror(rc));
@@ -315,8 +315,9 @@ int lq_bench_hands(const lq_bench_ctx *ctx)
     printf("\nmodel load (palm + landmark, read + compile): full %.1f ms, lite %.1f ms\n",
            load_full, load_lite);
     printf("landmark ROI warp alone (224x224 from 640x480): median %.3f ms\n", warp_stats.median);
-    printf("peak RSS: %.1f MiB after loading all four models and timing them, %.1f MiB at the end\n",
-           rss_models, rss);
+    printf(
+        "peak RSS: %.1f MiB after loading all four models and timing them, %.1f MiB at the end\n",
+        rss_models, rss);
     if (load[0] > 1.0)
         printf("note: load average was %.2f at the start: figures include contention\n", load[0]);
 

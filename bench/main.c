@@ -11,6 +11,7 @@
 
 static const lq_bench_def benches[] = {
     {"hands", "palm + landmark models, hand pipeline per frame, load time, RSS", lq_bench_hands},
+    {"nails", "nail geometry + refinement + painting per 640x480 frame, mask IoU", lq_bench_nails},
 };
 
 #define N_BENCHES (sizeof benches / sizeof benches[0])
@@ -60,14 +61,15 @@ double lq_bench_peak_rss_mb(void)
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0;
-    return (double)ru.ru_maxrss / 1024.0;   /* ru_maxrss is in KiB on Linux */
+    return (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: lacquer-bench [--out DIR] [--models DIR] [--data DIR] [--quick] [NAME...]\n\n"
-               "Runs the named benchmarks (all by default); each prints a table and writes\n"
-               "DIR/NAME.json (DIR defaults to bench/results).\n\nbenchmarks:\n");
+    fprintf(f,
+            "usage: lacquer-bench [--out DIR] [--models DIR] [--data DIR] [--quick] [NAME...]\n\n"
+            "Runs the named benchmarks (all by default); each prints a table and writes\n"
+            "DIR/NAME.json (DIR defaults to bench/results).\n\nbenchmarks:\n");
     for (size_t i = 0; i < N_BENCHES; i++)
         fprintf(f, "  %-10s %s\n", benches[i].name, benches[i].summary);
 }
@@ -88,7 +90,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--quick") == 0) {
             ctx.quick = 1;
         } else if ((strcmp(a, "--out") == 0 || strcmp(a, "--models") == 0 ||
-                    strcmp(a, "--data") == 0) && i + 1 < argc) {
+                    strcmp(a, "--data") == 0) &&
+                   i + 1 < argc) {
             const char *v = argv[++i];
             if (a[2] == 'o')
                 ctx.out_dir = v;

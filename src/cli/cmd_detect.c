@@ -50,8 +50,7 @@ typedef struct opt_def {
 
 #define OFF(f) offsetof(detect_opts, f)
 static const opt_def opt_table[] = {
-    {"--model", "full|lite", OPT_STRING, OFF(model), 0, 0,
-     "model variant (default full)"},
+    {"--model", "full|lite", OPT_STRING, OFF(model), 0, 0, "model variant (default full)"},
     {"--models", "DIR", OPT_STRING, OFF(models_dir), 0, 0,
      "folder with the .tflite models (default $LQ_MODELS_DIR or ./models)"},
     {"--max-hands", "N", OPT_INT, OFF(max_hands), 1, LQ_HAND_MAX,
@@ -65,8 +64,7 @@ static const opt_def opt_table[] = {
      "palm detector score threshold (default 0.5)"},
     {"--min-presence", "X", OPT_DOUBLE, OFF(min_presence), 0, 1,
      "hand presence threshold, to accept and to keep tracking (default 0.5)"},
-    {"--threads", "N", OPT_INT, OFF(threads), 1, 64,
-     "XNNPACK threads per inference (default 1)"},
+    {"--threads", "N", OPT_INT, OFF(threads), 1, 64, "XNNPACK threads per inference (default 1)"},
     {"--timings", NULL, OPT_FLAG, OFF(timings), 0, 1, "add per-image stage timings (ms)"},
     {"--compact", NULL, OPT_FLAG, OFF(compact), 0, 1, "print the JSON on one line"},
 };
@@ -183,8 +181,12 @@ int lq_cmd_detect(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    detect_opts o = {.model = "full", .max_hands = 2, .fps = 25, .threads = 1,
-                     .min_detection = 0.5, .min_presence = 0.5};
+    detect_opts o = {.model = "full",
+                     .max_hands = 2,
+                     .fps = 25,
+                     .threads = 1,
+                     .min_detection = 0.5,
+                     .min_presence = 0.5};
     o.models_dir = getenv("LQ_MODELS_DIR");
     if (!o.models_dir || !*o.models_dir)
         o.models_dir = "models";

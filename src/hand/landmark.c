@@ -11,10 +11,10 @@
 #include "hand/roi.h"
 #include "image/warp.h"
 
-#define LM_NORMALIZE_Z 0.4f          /* TensorsToLandmarks normalize_z */
+#define LM_NORMALIZE_Z 0.4f /* TensorsToLandmarks normalize_z */
 #define LM_ROI_SCALE 2.0f
 #define LM_ROI_SHIFT_Y (-0.1f)
-#define LM_MAX_ROI_PX 65536.0f       /* refuse absurd ROIs (NaN, inf, overflow) */
+#define LM_MAX_ROI_PX 65536.0f /* refuse absurd ROIs (NaN, inf, overflow) */
 
 struct lq_landmarker {
     const xg_net *net;
@@ -278,8 +278,8 @@ int lq_landmark_run(lq_landmarker *l, const lq_image *img, const lq_hand_rect *r
     const float presence = xg_runner_output(l->runner, l->out_presence)[0];
     const float handed = xg_runner_output(l->runner, l->out_handedness)[0];
     lq_landmark_decode(xg_runner_output(l->runner, l->out_lm),
-                       xg_runner_output(l->runner, l->out_world), presence, handed, roi,
-                       img->width, img->height, out);
+                       xg_runner_output(l->runner, l->out_world), presence, handed, roi, img->width,
+                       img->height, out);
     if (t) {
         t->warp_ms += t1 - t0;
         t->landmark_ms += lq_clock_ms() - t1;

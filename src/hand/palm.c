@@ -10,13 +10,13 @@
 #include "base/log.h"
 #include "image/warp.h"
 
-#define PALM_SCALE 192.0f            /* x/y/w/h_scale of the calculator options */
+#define PALM_SCALE 192.0f /* x/y/w/h_scale of the calculator options */
 #define PALM_SCORE_CLIP 100.0f
 #define PALM_NMS_IOU 0.3f
 #define PALM_ROI_SCALE 2.6f
 #define PALM_ROI_SHIFT_Y (-0.5f)
-#define PALM_KP_WRIST 0              /* rotation_vector_start_keypoint_index */
-#define PALM_KP_MIDDLE_MCP 2         /* rotation_vector_end_keypoint_index */
+#define PALM_KP_WRIST 0      /* rotation_vector_start_keypoint_index */
+#define PALM_KP_MIDDLE_MCP 2 /* rotation_vector_end_keypoint_index */
 
 struct lq_palm_detector {
     const xg_net *net;
@@ -136,7 +136,7 @@ int lq_palm_nms_weighted(const lq_palm_detection *in, int n, float iou_thresh, i
         }
         out[nout++] = merged;
         if (kept == remaining)
-            break;   /* nothing was absorbed (degenerate box): MediaPipe stops here too */
+            break; /* nothing was absorbed (degenerate box): MediaPipe stops here too */
         remaining = kept;
     }
     return nout;

@@ -21,10 +21,8 @@ void lq_rect_transform(lq_hand_rect *r, int img_w, int img_h, const lq_rect_tran
         r->cy += height * t->shift_y;
     } else {
         const float c = cosf(rotation), s = sinf(rotation);
-        const float x_shift =
-            (fw * width * t->shift_x * c - fh * height * t->shift_y * s) / fw;
-        const float y_shift =
-            (fw * width * t->shift_x * s + fh * height * t->shift_y * c) / fh;
+        const float x_shift = (fw * width * t->shift_x * c - fh * height * t->shift_y * s) / fw;
+        const float y_shift = (fw * width * t->shift_x * s + fh * height * t->shift_y * c) / fh;
         r->cx += x_shift;
         r->cy += y_shift;
     }

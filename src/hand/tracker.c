@@ -14,7 +14,7 @@
 #include "hand/roi.h"
 #include "model/tflite.h"
 
-#define TRK_ASSOC_IOU 0.5f           /* AssociationNormRectCalculator min_similarity_threshold */
+#define TRK_ASSOC_IOU 0.5f /* AssociationNormRectCalculator min_similarity_threshold */
 #define TRK_MAX_RECTS (2 * LQ_HAND_MAX)
 #define TRK_VARIANTS 2
 
@@ -189,21 +189,21 @@ static int worker_prepare(lq_hand_worker *w, lq_hand_variant v)
 typedef struct trk_track {
     int id;
     float detection_score;
-    lq_hand_rect next_roi;       /* from this frame's raw landmarks */
+    lq_hand_rect next_roi; /* from this frame's raw landmarks */
     lq_hand_smoother smoother;
 } trk_track;
 
 /* An ROI to run the landmark model on, and where it came from. */
 typedef struct trk_rect {
     lq_hand_rect r;
-    int track;                   /* index into the previous tracks, or -1 for a detection */
+    int track; /* index into the previous tracks, or -1 for a detection */
     float detection_score;
 } trk_rect;
 
 struct lq_tracker {
     const lq_hand_models *models;
     lq_tracker_opts o;
-    lq_hand_worker *own;         /* NULL for shared trackers */
+    lq_hand_worker *own; /* NULL for shared trackers */
     int ntracks;
     trk_track tracks[LQ_HAND_MAX];
     trk_track next[LQ_HAND_MAX];
@@ -247,8 +247,7 @@ int lq_tracker_opts_validate(const lq_tracker_opts *o, char *err, size_t errlen)
     return 0;
 }
 
-static int tracker_new(const lq_hand_models *m, const lq_tracker_opts *o, int own,
-                       lq_tracker **out)
+static int tracker_new(const lq_hand_models *m, const lq_tracker_opts *o, int own, lq_tracker **out)
 {
     char err[128];
     if (!m || !o || !out)
@@ -287,8 +286,7 @@ int lq_tracker_create(const lq_hand_models *m, const lq_tracker_opts *o, lq_trac
     return tracker_new(m, o, 1, out);
 }
 
-int lq_tracker_create_shared(const lq_hand_models *m, const lq_tracker_opts *o,
-                             lq_tracker **out)
+int lq_tracker_create_shared(const lq_hand_models *m, const lq_tracker_opts *o, lq_tracker **out)
 {
     return tracker_new(m, o, 0, out);
 }
@@ -329,7 +327,7 @@ static int detect_rects(lq_tracker *t, lq_hand_worker *w, const lq_image *img, t
     if (rc < 0)
         return rc;
     if (ndet > t->o.max_hands)
-        ndet = t->o.max_hands;   /* ClipDetectionVectorSizeCalculator */
+        ndet = t->o.max_hands; /* ClipDetectionVectorSizeCalculator */
     for (int i = 0; i < ndet; i++) {
         trk_rect e = {.track = -1, .detection_score = w->dets[i].score};
         lq_palm_to_rect(&w->dets[i], img->width, img->height, &e.r);
@@ -362,7 +360,7 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
         t->ntracks = 0;
 
     trk_rect list[TRK_MAX_RECTS];
-    lq_hand raw[LQ_HAND_MAX];    /* accepted hands before smoothing */
+    lq_hand raw[LQ_HAND_MAX]; /* accepted hands before smoothing */
     int n = 0;
     if (t->ntracks < t->o.max_hands) {
         rc = detect_rects(t, w, img, list, &n, &out->t);
@@ -392,7 +390,7 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
         lq_hand h;
         rc = lq_landmark_run(w->landmark[t->o.variant], img, &e->r, &h, &out->t);
         if (rc == LQ_EINVAL)
-            continue;   /* a degenerate ROI (e.g. collapsed landmarks): lose this hand */
+            continue; /* a degenerate ROI (e.g. collapsed landmarks): lose this hand */
         if (rc < 0) {
             t->ntracks = 0;
             out->count = 0;

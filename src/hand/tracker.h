@@ -31,9 +31,10 @@
  * tracked ones first, until max_hands hands are found; a hand is kept if its
  * presence score exceeds the threshold and it is not a second copy of a hand
  * already found (lq_hands_duplicate, as MediaPipe Tasks), and its landmarks
- * give the next frame's ROI. Output order: tracked hands, then new ones. A hand whose presence drops is dropped,
- * so the detector runs again on the next frame. Static mode detects on every
- * frame, tracks nothing and smooths nothing (MediaPipe's static_image_mode).
+ * give the next frame's ROI. Output order: tracked hands, then new ones. A
+ * hand whose presence drops is dropped, so the detector runs again on the
+ * next frame. Static mode detects on every frame, tracks nothing and smooths
+ * nothing (MediaPipe's static_image_mode).
  *
  * After the first frame of each variant (runner warm-up), processing does not
  * allocate. Errors leave the tracker usable.

@@ -51,11 +51,11 @@ static void anchor_sizes_follow_the_scales(void **state)
     const float s1 = 0.1484375f + (0.75f - 0.1484375f) / 3.0f;
     const float s2 = 0.1484375f + (0.75f - 0.1484375f) * 2.0f / 3.0f;
     assert_float_equal(a[0].w, s0, 1e-6);
-    assert_float_equal(a[1].w, sqrtf(s0 * s1), 1e-6);   /* interpolated scale */
+    assert_float_equal(a[1].w, sqrtf(s0 * s1), 1e-6); /* interpolated scale */
     assert_float_equal(a[1152].w, s1, 1e-6);
     assert_float_equal(a[1153].w, sqrtf(s1 * s2), 1e-6);
     assert_float_equal(a[1156].w, 0.75f, 1e-6);
-    assert_float_equal(a[1157].w, sqrtf(0.75f * 1.0f), 1e-6);   /* last layer: next scale 1 */
+    assert_float_equal(a[1157].w, sqrtf(0.75f * 1.0f), 1e-6); /* last layer: next scale 1 */
 }
 
 static void ssd_mobilenet_config_gives_1917(void **state)
@@ -83,7 +83,7 @@ static void ssd_mobilenet_config_gives_1917(void **state)
     static lq_ssd_anchor a[1917];
     int n = 0;
     assert_int_equal(lq_ssd_anchors_generate(&o, a, 1917, &n), 0);
-    assert_float_equal(a[0].w, 0.1f, 1e-6);                /* predefined lowest boxes */
+    assert_float_equal(a[0].w, 0.1f, 1e-6); /* predefined lowest boxes */
     assert_float_equal(a[1].w, 0.2f * sqrtf(2.0f), 1e-6);
     assert_float_equal(a[1].h, 0.2f / sqrtf(2.0f), 1e-6);
     assert_float_equal(a[0].x_center, 0.5f / 19.0f, 1e-7);

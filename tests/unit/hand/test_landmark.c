@@ -16,8 +16,8 @@ static void decode_upright_roi(void **state)
      * 1:1 onto frame pixels around the centre. */
     const lq_hand_rect roi = {0.5f, 0.5f, 224.0f / 640.0f, 224.0f / 480.0f, 0.0f};
     float raw[63] = {0}, world[63] = {0};
-    raw[0] = 112.0f, raw[1] = 112.0f, raw[2] = 0.0f;     /* centre */
-    raw[3] = 0.0f, raw[4] = 0.0f, raw[5] = 22.4f;        /* top-left corner */
+    raw[0] = 112.0f, raw[1] = 112.0f, raw[2] = 0.0f; /* centre */
+    raw[3] = 0.0f, raw[4] = 0.0f, raw[5] = 22.4f;    /* top-left corner */
     raw[6] = 224.0f, raw[7] = 56.0f, raw[8] = -11.2f;
     world[0] = 0.01f, world[1] = -0.02f, world[2] = 0.03f;
     lq_hand h;
@@ -39,7 +39,7 @@ static void decode_upright_roi(void **state)
     assert_float_equal(h.presence, 0.9f, 0);
     assert_int_equal(h.handedness, LQ_HAND_LEFT);
     assert_float_equal(h.handedness_score, 0.8f, 0);
-    assert_int_equal(h.track_id, 7);   /* untouched */
+    assert_int_equal(h.track_id, 7); /* untouched */
     assert_float_equal(h.roi.cx, roi.cx, 0);
 
     lq_landmark_decode(raw, world, 0.9f, 0.3f, &roi, 640, 480, &h);
@@ -55,8 +55,8 @@ static void decode_rotated_roi(void **state)
     const float s = 100.0f;
     const lq_hand_rect roi = {0.5f, 0.5f, s / 400.0f, s / 200.0f, (float)M_PI / 2.0f};
     float raw[63] = {0}, world[63] = {0};
-    raw[0] = 224.0f, raw[1] = 112.0f;   /* right edge, middle */
-    raw[3] = 112.0f, raw[4] = 0.0f;     /* top edge, middle */
+    raw[0] = 224.0f, raw[1] = 112.0f; /* right edge, middle */
+    raw[3] = 112.0f, raw[4] = 0.0f;   /* top edge, middle */
     world[0] = 1.0f;
     world[4] = 1.0f;
     lq_hand h;
@@ -76,7 +76,7 @@ static void padded_roi_of_a_non_square_rect(void **state)
 {
     (void)state;
     float cx, cy, w, h, px, py;
-    const lq_hand_rect wide = {0.5f, 0.5f, 0.5f, 0.25f, 0.0f};   /* 200 x 100 px on 400x400 */
+    const lq_hand_rect wide = {0.5f, 0.5f, 0.5f, 0.25f, 0.0f}; /* 200 x 100 px on 400x400 */
     lq_landmark_padded_roi(&wide, 400, 400, &cx, &cy, &w, &h, &px, &py);
     assert_float_equal(w, 200.0f, 1e-4);
     assert_float_equal(h, 200.0f, 1e-4);
@@ -97,11 +97,11 @@ static void make_hand(lq_hand *h)
 {
     memset(h, 0, sizeof *h);
     static const float pts[21][2] = {
-        {100, 200}, {80, 180}, {70, 160}, {65, 140}, {60, 120},   /* wrist, thumb */
-        {85, 110},  {85, 90},  {85, 70},  {85, 50},               /* index */
-        {100, 105}, {100, 85}, {100, 65}, {100, 45},              /* middle */
-        {115, 110}, {115, 90}, {115, 70}, {115, 50},              /* ring */
-        {128, 120}, {130, 100}, {132, 85}, {134, 70},             /* pinky */
+        {100, 200}, {80, 180},  {70, 160}, {65, 140}, {60, 120}, /* wrist, thumb */
+        {85, 110},  {85, 90},   {85, 70},  {85, 50},             /* index */
+        {100, 105}, {100, 85},  {100, 65}, {100, 45},            /* middle */
+        {115, 110}, {115, 90},  {115, 70}, {115, 50},            /* ring */
+        {128, 120}, {130, 100}, {132, 85}, {134, 70},            /* pinky */
     };
     for (int i = 0; i < 21; i++) {
         h->lm[i].x = pts[i][0];
@@ -157,7 +157,7 @@ static void decode_then_roi_round_trip(void **state)
     make_hand(&ref);
     for (int k = -3; k <= 3; k++) {
         const float rot = 0.5f * (float)k;
-        const lq_hand_rect roi = {0.5f, 0.5f, 0.6f, 0.8f, rot};   /* 240 px on 400x300 */
+        const lq_hand_rect roi = {0.5f, 0.5f, 0.6f, 0.8f, rot}; /* 240 px on 400x300 */
         float raw[63], world[63] = {0};
         /* Inverse of the decode: frame pixels -> model pixels. */
         const float c = cosf(rot), s = sinf(rot);
@@ -192,11 +192,11 @@ static void duplicates_are_recognised(void **state)
     assert_true(lq_hands_duplicate(&a, &b));
     b = a;
     for (int i = 0; i < 21; i++)
-        b.lm[i].x += 25.0f;   /* every landmark too far */
+        b.lm[i].x += 25.0f; /* every landmark too far */
     assert_false(lq_hands_duplicate(&a, &b));
     b = a;
     for (int i = 0; i < 21; i++)
-        b.lm[i].x += 200.0f;   /* another hand beside it */
+        b.lm[i].x += 200.0f; /* another hand beside it */
     assert_false(lq_hands_duplicate(&a, &b));
     /* Only 9 of 21 landmarks agree: not a duplicate; 10 are enough. */
     b = a;

@@ -37,16 +37,16 @@ static void converges_on_a_step(void **state)
     for (int i = 0; i < 25; i++, t += 40000)
         (void)lq_one_euro_apply(&f, &P, t, 0.0f, 1.0f / 150.0f);
     float prev = 0.0f, first = -1.0f;
-    for (int i = 0; i < 50; i++, t += 40000) {   /* 2 s */
+    for (int i = 0; i < 50; i++, t += 40000) { /* 2 s */
         const float y = lq_one_euro_apply(&f, &P, t, 5.0f, 1.0f / 150.0f);
         if (first < 0)
             first = y;
-        assert_true(y >= prev - 1e-6f);          /* monotone, no overshoot */
+        assert_true(y >= prev - 1e-6f); /* monotone, no overshoot */
         assert_true(y <= 5.0f + 1e-5f);
         prev = y;
     }
-    assert_true(first > 0.0f && first < 4.0f);   /* smoothed, not passed through */
-    assert_float_equal(prev, 5.0f, 0.05);        /* settled within 2 s */
+    assert_true(first > 0.0f && first < 4.0f); /* smoothed, not passed through */
+    assert_float_equal(prev, 5.0f, 0.05);      /* settled within 2 s */
 }
 
 static double rms_error(const lq_one_euro_params *p, int smooth)

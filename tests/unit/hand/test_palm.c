@@ -49,10 +49,10 @@ static void decodes_boxes_keypoints_and_scores(void **state)
 {
     (void)setup(state);
     put_box(0, 0.30f, 0.40f, 0.20f, 0.10f, 2.0f);
-    put_box(1500, 0.70f, 0.60f, 0.10f, 0.30f, 1000.0f);   /* clipped at 100 */
-    put_box(700, 0.50f, 0.50f, 0.10f, 0.10f, -0.01f);     /* score just below 0.5 */
-    put_box(900, 0.50f, 0.50f, 0.10f, 0.10f, 0.0f);       /* exactly 0.5: kept */
-    put_box(1000, 0.50f, 0.50f, -0.10f, 0.10f, 5.0f);     /* negative width: dropped */
+    put_box(1500, 0.70f, 0.60f, 0.10f, 0.30f, 1000.0f); /* clipped at 100 */
+    put_box(700, 0.50f, 0.50f, 0.10f, 0.10f, -0.01f);   /* score just below 0.5 */
+    put_box(900, 0.50f, 0.50f, 0.10f, 0.10f, 0.0f);     /* exactly 0.5: kept */
+    put_box(1000, 0.50f, 0.50f, -0.10f, 0.10f, 5.0f);   /* negative width: dropped */
     lq_palm_detection d[8];
     const int n = lq_palm_decode(raw_boxes, raw_scores, anchors, N, 0.5f, d, 8);
     assert_int_equal(n, 3);
@@ -90,7 +90,7 @@ static void weighted_nms_merges_overlaps(void **state)
     (void)state;
     lq_palm_detection in[4] = {
         det(0.10f, 0.10f, 0.20f, 0.20f, 0.6f, 1.0f),
-        det(0.60f, 0.60f, 0.20f, 0.20f, 0.7f, 5.0f),   /* far away: its own result */
+        det(0.60f, 0.60f, 0.20f, 0.20f, 0.7f, 5.0f), /* far away: its own result */
         det(0.12f, 0.10f, 0.20f, 0.20f, 0.9f, 2.0f),
         det(0.10f, 0.12f, 0.20f, 0.20f, 0.8f, 3.0f),
     };
@@ -120,9 +120,9 @@ static void weighted_nms_is_not_transitive(void **state)
     (void)state;
     /* B overlaps A (IoU 0.6), C overlaps B (IoU 0.48) but not A (0.25). */
     lq_palm_detection in[3] = {
-        det(0.00f, 0.0f, 0.40f, 0.40f, 0.9f, 0.0f),   /* A */
-        det(0.10f, 0.0f, 0.40f, 0.40f, 0.8f, 0.0f),   /* B */
-        det(0.24f, 0.0f, 0.40f, 0.40f, 0.7f, 0.0f),   /* C */
+        det(0.00f, 0.0f, 0.40f, 0.40f, 0.9f, 0.0f), /* A */
+        det(0.10f, 0.0f, 0.40f, 0.40f, 0.8f, 0.0f), /* B */
+        det(0.24f, 0.0f, 0.40f, 0.40f, 0.7f, 0.0f), /* C */
     };
     int order[3];
     lq_palm_detection out[3];
@@ -156,13 +156,13 @@ static void detection_to_roi_upright(void **state)
 {
     (void)state;
     lq_palm_detection d = det(0.4f, 0.4f, 0.2f, 0.2f, 0.9f, 0.0f);
-    d.kp[0][0] = 0.5f, d.kp[0][1] = 0.6f;   /* wrist below */
-    d.kp[2][0] = 0.5f, d.kp[2][1] = 0.4f;   /* middle finger MCP above */
+    d.kp[0][0] = 0.5f, d.kp[0][1] = 0.6f; /* wrist below */
+    d.kp[2][0] = 0.5f, d.kp[2][1] = 0.4f; /* middle finger MCP above */
     lq_hand_rect r;
     lq_palm_to_rect(&d, 100, 100, &r);
     assert_float_equal(r.rotation, 0.0f, 1e-6);
     assert_float_equal(r.cx, 0.5f, 1e-6);
-    assert_float_equal(r.cy, 0.5f - 0.5f * 0.2f, 1e-6);   /* shifted toward the fingers */
+    assert_float_equal(r.cy, 0.5f - 0.5f * 0.2f, 1e-6); /* shifted toward the fingers */
     assert_float_equal(r.w, 0.52f, 1e-6);
     assert_float_equal(r.h, 0.52f, 1e-6);
 }
@@ -176,14 +176,14 @@ static void detection_to_roi_rotated_on_a_wide_frame(void **state)
     d.kp[2][0] = 0.55f, d.kp[2][1] = 0.5f;
     lq_hand_rect r;
     lq_palm_to_rect(&d, 200, 100, &r);
-    assert_float_equal(r.rotation, (float)M_PI / 2.0f, 1e-6);   /* clockwise quarter turn */
-    assert_float_equal(r.cx * 200.0f, 110.0f, 1e-3);             /* 0.5 x 20 px toward the fingers */
+    assert_float_equal(r.rotation, (float)M_PI / 2.0f, 1e-6); /* clockwise quarter turn */
+    assert_float_equal(r.cx * 200.0f, 110.0f, 1e-3);          /* 0.5 x 20 px toward the fingers */
     assert_float_equal(r.cy * 100.0f, 50.0f, 1e-3);
-    assert_float_equal(r.w * 200.0f, 52.0f, 1e-3);               /* square in pixels */
+    assert_float_equal(r.w * 200.0f, 52.0f, 1e-3); /* square in pixels */
     assert_float_equal(r.h * 100.0f, 52.0f, 1e-3);
 
     /* Tall box on a wide frame: square on the long side (in pixels). */
-    d = det(0.45f, 0.3f, 0.1f, 0.4f, 0.9f, 0.0f);                 /* 20 x 40 px */
+    d = det(0.45f, 0.3f, 0.1f, 0.4f, 0.9f, 0.0f); /* 20 x 40 px */
     d.kp[0][0] = 0.5f, d.kp[0][1] = 0.7f;
     d.kp[2][0] = 0.5f, d.kp[2][1] = 0.3f;
     lq_palm_to_rect(&d, 200, 100, &r);

@@ -38,7 +38,8 @@ static void transform_unrotated(void **state)
 {
     (void)state;
     lq_hand_rect r = {0.5f, 0.5f, 0.2f, 0.1f, 0.0f};
-    lq_rect_transform_opts t = {.scale_x = 2.0f, .scale_y = 3.0f, .shift_x = 0.5f, .shift_y = -0.1f};
+    lq_rect_transform_opts t = {
+        .scale_x = 2.0f, .scale_y = 3.0f, .shift_x = 0.5f, .shift_y = -0.1f};
     lq_rect_transform(&r, 100, 100, &t);
     assert_float_equal(r.cx, 0.5f + 0.1f, 1e-6);
     assert_float_equal(r.cy, 0.5f - 0.01f, 1e-6);
@@ -64,7 +65,7 @@ static void transform_shift_follows_rotation(void **state)
     /* Rotated a quarter turn clockwise: the rect's "up" is screen right, so a
      * negative shift_y moves the centre right by that fraction of its height
      * (in pixels, on a non-square frame). */
-    lq_hand_rect r = {0.5f, 0.5f, 0.1f, 0.2f, (float)M_PI / 2.0f};   /* 20x20 px on 200x100 */
+    lq_hand_rect r = {0.5f, 0.5f, 0.1f, 0.2f, (float)M_PI / 2.0f}; /* 20x20 px on 200x100 */
     lq_rect_transform_opts t = {.scale_x = 1.0f, .scale_y = 1.0f, .shift_y = -0.5f};
     lq_rect_transform(&r, 200, 100, &t);
     assert_float_equal(r.cx * 200.0f, 110.0f, 1e-3);
@@ -83,16 +84,16 @@ static void iou_cases(void **state)
     lq_box a = {0.0f, 0.0f, 1.0f, 1.0f};
     lq_box b = {0.5f, 0.0f, 1.0f, 1.0f};
     lq_box c = {2.0f, 2.0f, 1.0f, 1.0f};
-    lq_box d = {1.0f, 0.0f, 1.0f, 1.0f};   /* touching a */
+    lq_box d = {1.0f, 0.0f, 1.0f, 1.0f}; /* touching a */
     assert_float_equal(lq_box_iou(&a, &a), 1.0f, 1e-7);
     assert_float_equal(lq_box_iou(&a, &b), 1.0f / 3.0f, 1e-6);
     assert_float_equal(lq_box_iou(&b, &a), 1.0f / 3.0f, 1e-6);
     assert_float_equal(lq_box_iou(&a, &c), 0.0f, 0);
     assert_float_equal(lq_box_iou(&a, &d), 0.0f, 0);
     lq_box z = {0.5f, 0.5f, 0.0f, 0.0f};
-    assert_float_equal(lq_box_iou(&z, &z), 0.0f, 0);   /* no area: no overlap */
+    assert_float_equal(lq_box_iou(&z, &z), 0.0f, 0); /* no area: no overlap */
 
-    lq_hand_rect ra = {0.5f, 0.5f, 1.0f, 1.0f, 0.3f};   /* rotation ignored */
+    lq_hand_rect ra = {0.5f, 0.5f, 1.0f, 1.0f, 0.3f}; /* rotation ignored */
     lq_hand_rect rb = {1.0f, 0.5f, 1.0f, 1.0f, -1.0f};
     assert_float_equal(lq_rect_iou(&ra, &rb), 1.0f / 3.0f, 1e-6);
 }

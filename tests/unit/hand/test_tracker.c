@@ -80,7 +80,7 @@ static double hand_errors(const lq_hand *h, const cJSON *ref_lms, int w, int hgt
 
 typedef struct set_result {
     int images, same_count, ref_hands, matched, handedness_agree;
-    double median_err, p90_err, worst_hand_mean;   /* fractions of the long side */
+    double median_err, p90_err, worst_hand_mean; /* fractions of the long side */
 } set_result;
 
 static set_result run_set(const char *set, lq_hand_variant v)
@@ -219,9 +219,9 @@ static void two_dorsal_hands_within_upstream_tolerance(lq_hand_variant v)
     cJSON *doc = load_json("landmarks/tfjs_hands_two_dorsal.landmarks.json");
     lq_image img = {0};
     char err[256];
-    assert_int_equal(lq_image_load(lq_test_data("hands/tfjs_hands_two_dorsal.jpg"), NULL, &img,
-                                   err, sizeof err),
-                     0);
+    assert_int_equal(
+        lq_image_load(lq_test_data("hands/tfjs_hands_two_dorsal.jpg"), NULL, &img, err, sizeof err),
+        0);
     lq_tracker_opts o = LQ_TRACKER_OPTS_DEFAULT;
     o.variant = v;
     o.static_mode = 1;
@@ -240,7 +240,7 @@ static void two_dorsal_hands_within_upstream_tolerance(lq_hand_variant v)
             tolerance = cJSON_GetObjectItem(tol, v == LQ_HAND_FULL ? "full_model" : "lite_model")
                             ->valuedouble;
         if (v == LQ_HAND_LITE && cJSON_IsNumber(tol))
-            continue;   /* TF.js tested the full model only */
+            continue; /* TF.js tested the full model only */
         const cJSON *hands_ref = cJSON_GetObjectItem(src, "hands");
         double worst = 0;
         const cJSON *hr;
@@ -252,8 +252,9 @@ static void two_dorsal_hands_within_upstream_tolerance(lq_hand_variant v)
                 double sum = 0, mx = 0;
                 for (int k = 0; k < LQ_HAND_LANDMARKS; k++) {
                     const cJSON *p = cJSON_GetArrayItem(hr, k);
-                    const double d = hypot(hands.hand[i].lm[k].x - cJSON_GetArrayItem(p, 0)->valuedouble,
-                                           hands.hand[i].lm[k].y - cJSON_GetArrayItem(p, 1)->valuedouble);
+                    const double d =
+                        hypot(hands.hand[i].lm[k].x - cJSON_GetArrayItem(p, 0)->valuedouble,
+                              hands.hand[i].lm[k].y - cJSON_GetArrayItem(p, 1)->valuedouble);
                     sum += d;
                     mx = d > mx ? d : mx;
                 }
@@ -344,9 +345,9 @@ static void bad_frames_are_refused_and_trackers_share_workers(void **s)
 
     lq_image img = {0};
     char err[256];
-    assert_int_equal(lq_image_load(lq_test_data("hands/tfjs_hands_two_dorsal.jpg"), NULL, &img,
-                                   err, sizeof err),
-                     0);
+    assert_int_equal(
+        lq_image_load(lq_test_data("hands/tfjs_hands_two_dorsal.jpg"), NULL, &img, err, sizeof err),
+        0);
     assert_int_equal(lq_tracker_process(shared, &img, 0, &hands), LQ_ESTATE);
 
     /* One worker serves both variants and two trackers in turn. */
@@ -355,7 +356,7 @@ static void bad_frames_are_refused_and_trackers_share_workers(void **s)
     for (int f = 0; f < 3; f++) {
         assert_int_equal(lq_tracker_process_on(shared, w, &img, f * 40000, &hands), 0);
         assert_int_equal(hands.count, 2);
-        assert_int_equal(hands.t.palm_runs, f == 0);   /* tracked after the first frame */
+        assert_int_equal(hands.t.palm_runs, f == 0); /* tracked after the first frame */
         assert_int_equal(hands.t.landmark_runs, 2);
         lq_hands h2;
         assert_int_equal(lq_tracker_process_on(own, w, &img, f * 40000, &h2), 0);
@@ -397,9 +398,9 @@ static void max_hands_one_keeps_the_best(void **s)
     assert_int_equal(lq_tracker_create(models, &o, &t), 0);
     lq_image img = {0};
     char err[256];
-    assert_int_equal(lq_image_load(lq_test_data("hands/tfjs_hands_two_dorsal.jpg"), NULL, &img,
-                                   err, sizeof err),
-                     0);
+    assert_int_equal(
+        lq_image_load(lq_test_data("hands/tfjs_hands_two_dorsal.jpg"), NULL, &img, err, sizeof err),
+        0);
     lq_hands hands;
     for (int f = 0; f < 3; f++) {
         assert_int_equal(lq_tracker_process(t, &img, f * 40000, &hands), 0);

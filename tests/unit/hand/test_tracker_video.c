@@ -135,7 +135,8 @@ static motion_stats measure(const video_run *raw, const video_run *sm)
     for (int f = 1; f + 1 < raw->nframes; f++) {
         for (int i = 0; i < raw->f[f].count; i++) {
             const int id = raw->f[f].hand[i].track_id;
-            const lq_hand *r0 = find_track(&raw->f[f - 1], id), *r2 = find_track(&raw->f[f + 1], id);
+            const lq_hand *r0 = find_track(&raw->f[f - 1], id),
+                          *r2 = find_track(&raw->f[f + 1], id);
             const lq_hand *s0 = find_track(&sm->f[f - 1], id), *s2 = find_track(&sm->f[f + 1], id);
             const lq_hand *r1 = &raw->f[f].hand[i], *s1 = find_track(&sm->f[f], id);
             if (!r0 || !r2 || !s0 || !s1 || !s2)
@@ -146,7 +147,8 @@ static motion_stats measure(const video_run *raw, const video_run *sm)
                 const double ay = s2->lm[k].y - 2 * s1->lm[k].y + s0->lm[k].y;
                 j2 += ax * ax + ay * ay;
                 j2n += (ax * ax + ay * ay) / (size * size);
-                const double vx = (r2->lm[k].x - r0->lm[k].x) / 2, vy = (r2->lm[k].y - r0->lm[k].y) / 2;
+                const double vx = (r2->lm[k].x - r0->lm[k].x) / 2,
+                             vy = (r2->lm[k].y - r0->lm[k].y) / 2;
                 const double dx = s1->lm[k].x - r1->lm[k].x, dy = s1->lm[k].y - r1->lm[k].y;
                 num += dx * vx + dy * vy;
                 den += vx * vx + vy * vy;
@@ -179,7 +181,7 @@ static void asl_hand_tracking_matches_tfjs(void **state)
     assert_non_null(ref);
 
     lq_tracker_opts o = LQ_TRACKER_OPTS_DEFAULT;
-    o.max_hands = 1;   /* as the upstream test */
+    o.max_hands = 1; /* as the upstream test */
     for (int smooth = 0; smooth <= 1; smooth++) {
         o.smoothing = smooth;
         run_video("asl_hand", &o, &raw_run);
@@ -216,7 +218,7 @@ static void asl_hand_tracking_matches_tfjs(void **state)
             assert_int_equal(found, raw_run.nframes);
             assert_true(within * 100 >= found * 99);
             assert_true(sum_max / found < 8.0);
-            assert_true(raw_run.palm_runs <= 3);   /* tracking, not re-detecting */
+            assert_true(raw_run.palm_runs <= 3); /* tracking, not re-detecting */
         }
     }
     cJSON_Delete(ref);
@@ -253,12 +255,11 @@ static void jitter_and_lag_on(const char *name, int max_hands)
     print_message("%-10s %d frames: jitter %.2f px (%.2f%% of hand size) raw -> %.2f px "
                   "(%.2f%%) with One Euro (%.0f%% less); lag %.1f ms, mean offset from the raw "
                   "track %.2f px\n",
-                  name, raw_run.nframes, off.jitter_px, off.jitter_pct, on.jitter_px,
-                  on.jitter_pct, 100.0 * (1.0 - on.jitter_px / off.jitter_px), on.lag_ms,
-                  on.mean_dev_px);
+                  name, raw_run.nframes, off.jitter_px, off.jitter_pct, on.jitter_px, on.jitter_pct,
+                  100.0 * (1.0 - on.jitter_px / off.jitter_px), on.lag_ms, on.mean_dev_px);
     /* Other settings, for context (same raw track). */
-    static const lq_one_euro_params alt[] = {{0.5f, 2.0f, 1.0f}, {2.0f, 10.0f, 1.0f},
-                                             {0.05f, 80.0f, 1.0f}};
+    static const lq_one_euro_params alt[] = {
+        {0.5f, 2.0f, 1.0f}, {2.0f, 10.0f, 1.0f}, {0.05f, 80.0f, 1.0f}};
     for (size_t a = 0; a < sizeof alt / sizeof alt[0]; a++) {
         smooth_run(&raw_run, &alt[a], &smooth_offline_run);
         const motion_stats m = measure(&raw_run, &smooth_offline_run);
@@ -269,7 +270,7 @@ static void jitter_and_lag_on(const char *name, int max_hands)
     }
     assert_true(on.samples > 1000);
     assert_true(on.jitter_px < 0.7 * off.jitter_px);
-    assert_true(on.lag_ms < 40.0);   /* under one frame at 25 fps */
+    assert_true(on.lag_ms < 40.0); /* under one frame at 25 fps */
 }
 
 static void jitter_and_lag_palm_reach(void **state)

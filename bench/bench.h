@@ -29,6 +29,7 @@ typedef struct lq_bench_def {
 
 /* Benchmarks (declared here, defined in bench_<name>.c). */
 int lq_bench_hands(const lq_bench_ctx *ctx);
+int lq_bench_nails(const lq_bench_ctx *ctx);
 
 /* Latency statistics of n samples (ms); sorts the array in place. */
 typedef struct lq_bench_stats {
@@ -39,6 +40,11 @@ lq_bench_stats lq_bench_summarize(double *ms, int n);
 
 /* Writes text to <out_dir>/<name> (creating out_dir); returns 0 or -1. */
 int lq_bench_write(const lq_bench_ctx *ctx, const char *name, const char *text);
+
+/* CPU time of the calling thread in ms (CLOCK_THREAD_CPUTIME_ID): for
+ * single-threaded work it matches wall time on an idle machine and stays
+ * meaningful on a busy one. */
+double lq_bench_thread_cpu_ms(void);
 
 /* Peak resident set size of the process so far, in MiB (getrusage). */
 double lq_bench_peak_rss_mb(void);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/error.h"
 #include "bench.h"
@@ -54,6 +55,14 @@ int lq_bench_write(const lq_bench_ctx *ctx, const char *name, const char *text)
     }
     const int ok = fputs(text, f) >= 0;
     return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+double lq_bench_thread_cpu_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 double lq_bench_peak_rss_mb(void)

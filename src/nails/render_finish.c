@@ -27,9 +27,8 @@ static float shoulder(float x)
  * flat-lit nail reads as curved). */
 static float shading(const nail__nail *n, const nail__px *p)
 {
-    const nail__shape *sh = &n->shape;
     float un = p->un;
-    float vn = p->v / sh->L;
+    float vn = p->v * n->inv_L;
     float beyond = 0.0f;
     if (vn > 1.0f) {
         beyond = vn - 1.0f;
@@ -52,18 +51,20 @@ typedef struct spec_terms {
     float core, broad, along, side;
 } spec_terms;
 
-static void spec(const nail__nail *n, const nail__tables *t, const nail__px *p, float sc, float sb,
-                 spec_terms *o)
+/* sc, sb: the widths (in un) of the core and broad streaks; inlined with
+ * constant widths so the divisions fold away. */
+static inline void spec(const nail__nail *n, const nail__tables *t, const nail__px *p, float sc,
+                        float sb, spec_terms *o)
 {
-    const nail__shape *sh = &n->shape;
     float x = p->un - n->uh;
-    float y = (p->v - n->vh) / (0.42f * sh->T);
+    float y = (p->v - n->vh) * n->spec_iv;
     float y2 = y * y;
     o->along = nail__expn(t, y2 * y2 * 1.5f);
-    /* the streak narrows toward its ends, like a reflected window on a curve */
-    float w = 0.55f + 0.45f * o->along;
-    o->core = nail__expn(t, x * x / (2.0f * sc * sc * w * w)) * o->along;
-    o->broad = nail__expn(t, x * x / (2.0f * sb * sb)) * (0.35f + 0.65f * o->along);
+    /* the streak narrows toward its ends, like a reflected window on a curve
+     * (1.9 - 0.9 w approximates 1 / w over w in 0.55..1) */
+    float xn = x * (1.9f - 0.9f * (0.55f + 0.45f * o->along));
+    o->core = nail__expn(t, xn * xn * (0.5f / (sc * sc))) * o->along;
+    o->broad = nail__expn(t, x * x * (0.5f / (sb * sb))) * (0.35f + 0.65f * o->along);
     /* which side wall faces the light */
     o->side = nail__clampf(0.5f + 0.5f * p->un * (n->uh >= 0.0f ? 1.0f : -1.0f), 0.0f, 1.0f);
 }
@@ -77,32 +78,42 @@ static void add_light(float out[3], const float light[3], const float tint[3], f
 
 static const float WHITE3[3] = {1.0f, 1.0f, 1.0f};
 
-/* Sparkles of shimmer polish: tiny particles anchored in nail space, each a
- * soft dot (so sub-pixel motion changes brightness smoothly, not by popping). */
-static float shimmer(const nail__nail *n, const nail__px *p)
+/* One shimmer particle per cell (or none): a soft dot anywhere in its cell,
+ * reaching at most half a cell out, so the 2 x 2 nearest cells cover a
+ * point. Soft dots change brightness smoothly under sub-pixel motion
+ * instead of popping. */
+static float sparkle(const nail__nail *n, float cell, int ix, int iy, float gx, float gy)
 {
-    float cell = n->W / 14.0f;
-    if (cell < 1.8f)
-        cell = 1.8f;
-    float gx = p->u / cell + 512.0f, gy = p->v / cell;
-    float fx0 = floorf(gx), fy0 = floorf(gy);
-    uint32_t h =
-        nail__hash2(n->seed ^ 0x5417u, (uint32_t)(int)fx0 * 0x9e37u + (uint32_t)(int)fy0 * 0x85ebu);
-    if (nail__unit(h) > 0.3f)
+    uint32_t h = nail__hash2(n->seed ^ 0x5417u, (uint32_t)ix * 0x9e37u + (uint32_t)iy * 0x85ebu);
+    if (nail__unit(h) > 0.45f)
         return 0.0f;
     uint32_t h2 = nail__hash(h), h3 = nail__hash(h2);
-    float cx = 0.3f + 0.4f * nail__unit(h2), cy = 0.3f + 0.4f * nail__unit(h3);
-    float dx = (gx - fx0 - cx) * cell, dy = (gy - fy0 - cy) * cell * n->fs;
+    float dx = (gx - (float)ix - nail__unit(h2)) * cell;
+    float dy = (gy - (float)iy - nail__unit(h3)) * cell * n->fs;
     float r2 = dx * dx + dy * dy; /* frame pixels squared */
-    float sig = 0.22f * cell;
-    if (sig < 0.5f)
-        sig = 0.5f;
+    float sig = 0.18f * cell;
+    if (sig < 0.45f)
+        sig = 0.45f;
     float k = r2 / (2.0f * sig * sig);
     if (k > 4.0f)
         return 0.0f;
     float e = 1.0f - k * 0.25f; /* cheap bump, 1 at centre, 0 at k = 4 */
     float b = nail__unit(nail__hash(h3));
-    return e * e * (0.12f + 0.9f * b * b * b);
+    return e * e * (0.1f + 0.9f * b * b * b);
+}
+
+static float shimmer(const nail__nail *n, const nail__px *p)
+{
+    float cell = n->W / 12.0f;
+    if (cell < 2.2f)
+        cell = 2.2f;
+    float gx = p->u / cell + 512.0f, gy = p->v / cell;
+    float fx0 = floorf(gx), fy0 = floorf(gy);
+    int ix = (int)fx0, iy = (int)fy0;
+    int ox = gx - fx0 < 0.5f ? -1 : 1, oy = gy - fy0 < 0.5f ? -1 : 1;
+    float s = sparkle(n, cell, ix, iy, gx, gy) + sparkle(n, cell, ix + ox, iy, gx, gy) +
+              sparkle(n, cell, ix, iy + oy, gx, gy) + sparkle(n, cell, ix + ox, iy + oy, gx, gy);
+    return s;
 }
 
 void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__surface *sf,
@@ -111,7 +122,7 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
     const float *L = n->light;
     float S = shading(n, p);
     /* 1 on the outline, 0 two pixels inside: thickness and rim effects */
-    float e = 1.0f - nail__smooth(0.0f, 2.2f, p->edge);
+    float e = p->edge >= 2.2f ? 0.0f : 1.0f - nail__smooth(0.0f, 2.2f, p->edge);
     spec_terms sp;
     float a[3] = {sf->a[0], sf->a[1], sf->a[2]};
     nail_finish f = n->st->finish;
@@ -120,7 +131,7 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
     case NAIL_FINISH_MATTE: {
         /* rough top coat: flatter shading, slightly lifted and desaturated */
         float y = nail__luma(a);
-        float Sm = 0.55f + 0.45f * S;
+        float Sm = 0.2f + 0.8f * S;
         for (int c = 0; c < 3; c++) {
             float ac = a[c] + (y - a[c]) * 0.14f;
             out[c] = L[c] * (ac * Sm * (1.0f - 0.12f * e) + 0.022f);

@@ -136,6 +136,8 @@ typedef struct nail__nail {
     float shade[5]; /* luma fit: 1, un, un^2, vn, un*vn (relative to mean) */
     float uh;       /* across position of the brightest streak, -1..1 */
     float vh;       /* along centre of the highlight (nail-space v) */
+    float spec_iv;  /* 1 / the highlight's half length */
+    float inv_L;    /* 1 / shape.L */
     float plate[3]; /* mean linear colour of the plate */
     int measured;   /* 1 if enough plate pixels were seen */
     /* colours (linear) */

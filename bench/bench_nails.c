@@ -1,0 +1,339 @@
+/*
+ * bench_nails.c - what the nail stage costs per 640x480 frame with two hands.
+ *
+ * Frames: shared photos with two hands, brought to 640 pixels wide and
+ * padded to 640x480 (as a camera frame). Their hands come from the product's
+ * tracker (static mode, run once per frame, not timed here: see the hands
+ * benchmark). Then, single thread, per frame:
+ *   geometry    nail_geom_from_hands (landmarks -> nail frames, visible ones kept)
+ *   refinement  nail_refine (outlines fitted to the pixels)
+ *   painting    nail_render_frame, for several designs (the frame is restored
+ *               from a copy before each run; the copy is not timed)
+ * and the sum against the issue's budget (<= 2 ms). Also the nail-mask IoU
+ * on ../shared/data/nails through the same pipeline (nail_eval_dataset).
+ * Writes <out>/nails.json.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/clock.h"
+#include "bench.h"
+#include "hand/tracker.h"
+#include "image/codec.h"
+#include "image/resize.h"
+#include "nails/color.h"
+#include "nails/design.h"
+#include "nails/geometry.h"
+#include "nails/nail_eval.h"
+#include "nails/refine.h"
+#include "nails/render.h"
+
+#define BUDGET_MS 2.0
+#define FRAME_W 640
+#define FRAME_H 480
+#define MAX_ITERS 400
+
+static const char *const PHOTOS[] = {
+    "tfjs_hands_two_dorsal.jpg",
+    "kagglenails_d639e532-db67-11e8-9658-0242ac1c0002.jpg",
+    "kagglenails_d60f3ecc-db67-11e8-9658-0242ac1c0002.jpg",
+};
+
+typedef struct bench_design {
+    const char *name;
+    nail_shape shape;
+    nail_pattern pattern;
+    nail_finish finish;
+    nail_size size;
+    const char *colors;
+} bench_design;
+
+/* The first is the reference design for the budget; the others show what
+ * the costlier patterns and finishes add. */
+static const bench_design DESIGNS[] = {
+    {"almond solid glossy", NAIL_SHAPE_ALMOND, NAIL_PATTERN_SOLID, NAIL_FINISH_GLOSSY,
+     NAIL_SIZE_MEDIUM, "crimson"},
+    {"square french_tips cream", NAIL_SHAPE_SQUARE, NAIL_PATTERN_FRENCH_TIPS, NAIL_FINISH_CREAM,
+     NAIL_SIZE_MEDIUM, "pink,white"},
+    {"coffin ombre metallic", NAIL_SHAPE_COFFIN, NAIL_PATTERN_OMBRE, NAIL_FINISH_METALLIC,
+     NAIL_SIZE_LONG, "purple,pink"},
+    {"stiletto glitter shimmer", NAIL_SHAPE_STILETTO, NAIL_PATTERN_GLITTER, NAIL_FINISH_SHIMMER,
+     NAIL_SIZE_LONG, "navy,#d4af37,silver"},
+    {"oval marble sheer", NAIL_SHAPE_OVAL, NAIL_PATTERN_MARBLE, NAIL_FINISH_SHEER, NAIL_SIZE_MEDIUM,
+     "white,gray,#d4af37"},
+    {"round floral pearl", NAIL_SHAPE_ROUND, NAIL_PATTERN_FLORAL, NAIL_FINISH_PEARL,
+     NAIL_SIZE_MEDIUM, "lightpink,white,gold"},
+};
+#define N_DESIGNS (sizeof DESIGNS / sizeof DESIGNS[0])
+#define N_PHOTOS (sizeof PHOTOS / sizeof PHOTOS[0])
+
+static int make_design(const bench_design *b, nail_design *d)
+{
+    nail_design_default(d);
+    d->base.shape = b->shape;
+    d->base.pattern = b->pattern;
+    d->base.finish = b->finish;
+    d->base.size = b->size;
+    nail_design_resolve(d);
+    nail_rgb c[NAIL_MAX_COLORS];
+    int n = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", b->colors);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t && n < NAIL_MAX_COLORS;
+         t = strtok_r(NULL, ",", &save))
+        if (nail_color_parse(t, &c[n]) == 0)
+            n++;
+    return nail_design_set_colors(d, c, n);
+}
+
+/* The photo, 640 wide, centred on a 640x480 canvas (white padding). */
+static int load_frame(const lq_bench_ctx *ctx, const char *file, lq_image *out)
+{
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/hands/%s", ctx->data_dir, file);
+    if (access(path, R_OK) != 0)
+        return LQ_ENOENT;
+    lq_image src, small;
+    int rc = lq_image_load(path, NULL, &src, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "bench nails: %s\n", err);
+        return rc;
+    }
+    int w = FRAME_W, h = (int)((double)src.height * FRAME_W / src.width + 0.5);
+    if (h > FRAME_H) {
+        h = FRAME_H;
+        w = (int)((double)src.width * FRAME_H / src.height + 0.5);
+    }
+    rc = lq_image_resize(&src, w, h, LQ_RESIZE_AREA, &small);
+    lq_image_free(&src);
+    if (rc < 0)
+        return rc;
+    rc = lq_image_alloc(out, FRAME_W, FRAME_H);
+    if (rc == 0) {
+        memset(out->data, 255, (size_t)out->stride * FRAME_H);
+        int ox = (FRAME_W - w) / 2, oy = (FRAME_H - h) / 2;
+        for (int y = 0; y < h; y++)
+            memcpy(lq_image_px(out, ox, oy + y), lq_image_px(&small, 0, y), (size_t)w * 3u);
+    }
+    lq_image_free(&small);
+    return rc;
+}
+
+static cJSON *stats_json(const lq_bench_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "median_ms", s->median);
+    cJSON_AddNumberToObject(o, "p90_ms", s->p90);
+    cJSON_AddNumberToObject(o, "min_ms", s->min);
+    cJSON_AddNumberToObject(o, "samples", s->n);
+    return o;
+}
+
+typedef struct frame_result {
+    int hands, nails;
+    long pixels; /* painted pixels, reference design */
+    lq_bench_stats geom, refine, paint[N_DESIGNS];
+} frame_result;
+
+static int time_frame(const lq_image *frame, const lq_hands *hands, nail_renderer *r,
+                      const nail_design *designs, int iters, frame_result *fr)
+{
+    static double ms_geom[MAX_ITERS], ms_ref[MAX_ITERS], ms_paint[MAX_ITERS];
+    nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
+    lo.refine = 0;
+    nail_refine_opts ro = NAIL_REFINE_OPTS_DEFAULT;
+    nail_geom nails[NAIL_MAX], refined[NAIL_MAX];
+    int n = 0;
+    lq_image work;
+    int rc = lq_image_copy(&work, frame);
+    if (rc < 0)
+        return rc;
+    for (int it = 0; it < iters; it++) {
+        double t0 = lq_clock_ms();
+        rc = nail_locate(NULL, hands, &lo, nails, NAIL_MAX, &n);
+        double t1 = lq_clock_ms();
+        memcpy(refined, nails, sizeof nails);
+        if (rc == 0)
+            rc = nail_refine(frame, refined, n, &ro);
+        double t2 = lq_clock_ms();
+        if (rc < 0)
+            goto out;
+        ms_geom[it] = t1 - t0;
+        ms_ref[it] = t2 - t1;
+    }
+    fr->hands = hands->count;
+    fr->nails = n;
+    fr->geom = lq_bench_summarize(ms_geom, iters);
+    fr->refine = lq_bench_summarize(ms_ref, iters);
+    for (size_t d = 0; d < N_DESIGNS; d++) {
+        for (int it = 0; it < iters + 3; it++) { /* 3 warm-up runs */
+            memcpy(work.data, frame->data, (size_t)frame->stride * (size_t)frame->height);
+            nail_render_stats st;
+            double t0 = lq_clock_ms();
+            rc = nail_render_frame_ex(r, &work, refined, n, &designs[d], 1, &st);
+            double t1 = lq_clock_ms();
+            if (rc < 0)
+                goto out;
+            if (it >= 3)
+                ms_paint[it - 3] = t1 - t0;
+            if (d == 0)
+                fr->pixels = st.pixels_touched;
+        }
+        fr->paint[d] = lq_bench_summarize(ms_paint, iters);
+    }
+out:
+    lq_image_free(&work);
+    return rc;
+}
+
+/* nail_eval_dataset's hands: the product's tracker in static mode. */
+static int eval_hands(void *ud, const char *file, const lq_image *img, lq_hands *out)
+{
+    (void)file;
+    int rc = lq_tracker_process((lq_tracker *)ud, img, 0, out);
+    return rc == LQ_EINVAL ? (out->count = 0, 0) : rc;
+}
+
+int lq_bench_nails(const lq_bench_ctx *ctx)
+{
+    const int iters = ctx->quick ? 20 : 200;
+    char err[512];
+    lq_hand_models *models = NULL;
+    int rc = lq_hand_models_load(ctx->models_dir, LQ_HAND_LOAD_FULL, &models, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "bench nails: %s\n", err);
+        return rc;
+    }
+    lq_tracker_opts to = LQ_TRACKER_OPTS_DEFAULT;
+    to.static_mode = 1;
+    to.smoothing = 0;
+    lq_tracker *trk = NULL;
+    nail_renderer *r = NULL;
+    nail_eval_result *ev = NULL;
+    cJSON *root = cJSON_CreateObject();
+    rc = lq_tracker_create(models, &to, &trk);
+    if (rc == 0)
+        rc = nail_renderer_create(&r);
+    if (rc < 0)
+        goto done;
+    nail_design designs[N_DESIGNS];
+    for (size_t d = 0; d < N_DESIGNS; d++)
+        if ((rc = make_design(&DESIGNS[d], &designs[d])) < 0)
+            goto done;
+
+    cJSON_AddStringToObject(root, "benchmark", "nails");
+    cJSON_AddNumberToObject(root, "frame_width", FRAME_W);
+    cJSON_AddNumberToObject(root, "frame_height", FRAME_H);
+    cJSON_AddNumberToObject(root, "threads", 1);
+    cJSON_AddNumberToObject(root, "budget_ms", BUDGET_MS);
+    cJSON *frames = cJSON_AddArrayToObject(root, "frames");
+    printf("%-34s %5s %6s %9s %9s %9s %9s\n", "per 640x480 frame (1 thread)", "nails", "px",
+           "geom ms", "refine ms", "paint ms", "total ms");
+    double worst_total = 0, worst_design_total = 0, sum_total = 0;
+    int measured = 0;
+    for (size_t p = 0; p < N_PHOTOS; p++) {
+        lq_image frame;
+        rc = load_frame(ctx, PHOTOS[p], &frame);
+        if (rc == LQ_ENOENT) {
+            fprintf(stderr, "bench nails: %s missing, skipped\n", PHOTOS[p]);
+            continue;
+        }
+        if (rc < 0)
+            goto done;
+        lq_hands hands;
+        rc = lq_tracker_process(trk, &frame, 0, &hands);
+        frame_result fr;
+        memset(&fr, 0, sizeof fr);
+        if (rc == 0)
+            rc = time_frame(&frame, &hands, r, designs, iters, &fr);
+        lq_image_free(&frame);
+        if (rc < 0)
+            goto done;
+        double total = fr.geom.median + fr.refine.median + fr.paint[0].median;
+        double worst_d = 0;
+        for (size_t d = 0; d < N_DESIGNS; d++)
+            worst_d = fr.paint[d].median > worst_d ? fr.paint[d].median : worst_d;
+        printf("%-34.34s %5d %6ld %9.3f %9.3f %9.3f %9.3f  %s\n", PHOTOS[p], fr.nails, fr.pixels,
+               fr.geom.median, fr.refine.median, fr.paint[0].median, total,
+               total <= BUDGET_MS ? "ok" : "OVER BUDGET");
+        for (size_t d = 1; d < N_DESIGNS; d++)
+            printf("    paint %-28s %28.3f\n", DESIGNS[d].name, fr.paint[d].median);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "photo", PHOTOS[p]);
+        cJSON_AddNumberToObject(f, "hands", fr.hands);
+        cJSON_AddNumberToObject(f, "nails", fr.nails);
+        cJSON_AddNumberToObject(f, "painted_pixels", (double)fr.pixels);
+        cJSON_AddItemToObject(f, "geometry", stats_json(&fr.geom));
+        cJSON_AddItemToObject(f, "refinement", stats_json(&fr.refine));
+        cJSON *pd = cJSON_AddObjectToObject(f, "painting");
+        for (size_t d = 0; d < N_DESIGNS; d++)
+            cJSON_AddItemToObject(pd, DESIGNS[d].name, stats_json(&fr.paint[d]));
+        cJSON_AddNumberToObject(f, "total_median_ms", total);
+        cJSON_AddNumberToObject(f, "total_worst_design_median_ms",
+                                fr.geom.median + fr.refine.median + worst_d);
+        cJSON_AddItemToArray(frames, f);
+        worst_total = total > worst_total ? total : worst_total;
+        double wd = fr.geom.median + fr.refine.median + worst_d;
+        worst_design_total = wd > worst_design_total ? wd : worst_design_total;
+        sum_total += total;
+        measured++;
+    }
+    if (measured == 0) {
+        rc = LQ_ENOENT;
+        goto done;
+    }
+    cJSON_AddNumberToObject(root, "total_median_ms_mean", sum_total / measured);
+    cJSON_AddNumberToObject(root, "total_median_ms_worst_frame", worst_total);
+    cJSON_AddNumberToObject(root, "total_median_ms_worst_frame_worst_design", worst_design_total);
+    cJSON_AddBoolToObject(root, "within_budget", worst_total <= BUDGET_MS);
+    printf("\ngeometry + refinement + painting (%s): mean %.3f ms, worst frame %.3f ms "
+           "(budget %.1f ms: %s); costliest design %.3f ms\n",
+           DESIGNS[0].name, sum_total / measured, worst_total, BUDGET_MS,
+           worst_total <= BUDGET_MS ? "met" : "NOT met", worst_design_total);
+
+    /* nail-mask quality through the same pipeline */
+    char images[4096], masks[4096];
+    snprintf(images, sizeof images, "%s/nails/images", ctx->data_dir);
+    snprintf(masks, sizeof masks, "%s/nails/masks", ctx->data_dir);
+    ev = calloc(1, sizeof *ev);
+    if (!ev) {
+        rc = LQ_ENOMEM;
+        goto done;
+    }
+    nail_eval_opts eo = NAIL_EVAL_OPTS_DEFAULT;
+    eo.images_dir = images;
+    eo.masks_dir = masks;
+    int erc = nail_eval_dataset(&eo, eval_hands, trk, ev);
+    if (erc == 0) {
+        cJSON *q = cJSON_AddObjectToObject(root, "mask_quality");
+        cJSON_AddNumberToObject(q, "images", ev->images);
+        cJSON_AddNumberToObject(q, "images_with_hand", ev->images_with_hand);
+        cJSON_AddNumberToObject(q, "mean_iou", ev->mean_iou);
+        cJSON_AddNumberToObject(q, "mean_iou_images_with_hand", ev->mean_iou_hand);
+        cJSON_AddNumberToObject(q, "precision", ev->precision);
+        cJSON_AddNumberToObject(q, "recall", ev->recall);
+        printf("nail masks (%d images, hands found in %d): mean IoU %.3f (%.3f where a hand "
+               "was found), precision %.3f, recall %.3f\n",
+               ev->images, ev->images_with_hand, ev->mean_iou, ev->mean_iou_hand, ev->precision,
+               ev->recall);
+    } else {
+        fprintf(stderr, "bench nails: mask evaluation skipped: %s\n", lq_strerror(erc));
+    }
+    char *text = cJSON_Print(root);
+    rc = text && lq_bench_write(ctx, "nails.json", text) == 0 ? 0 : LQ_EIO;
+    free(text);
+done:
+    if (rc < 0 && rc != LQ_EIO)
+        fprintf(stderr, "bench nails: %s\n", lq_strerror(rc));
+    free(ev);
+    cJSON_Delete(root);
+    nail_renderer_destroy(r);
+    lq_tracker_destroy(trk);
+    lq_hand_models_destroy(models);
+    return rc;
+}

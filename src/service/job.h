@@ -18,15 +18,23 @@
 #include <stdint.h>
 
 #include "image/codec.h"
+#include "nails/design.h"
 #include "service/outq.h"
 #include "service/protocol.h"
 #include "tryon/tryon.h"
 
 struct svc_session;
+struct lq_fetch_body;
+
+typedef enum svc_job_kind {
+    SVC_JOB_FRAME = 0,      /* decode, try on, encode one frame */
+    SVC_JOB_REFERENCE,      /* decode a fetched reference photo: palette and texture */
+} svc_job_kind;
 
 typedef struct svc_job {
     struct svc_job *next;            /* worker and result queues */
     struct svc_session *session;     /* owner; stays alive while the job is out */
+    svc_job_kind kind;
     lq_tryon_session *tryon;         /* set when the job is handed to a worker */
 
     /* request */
@@ -60,6 +68,14 @@ typedef struct svc_job {
     int width, height;
     size_t out_bytes;                /* encoded image bytes */
     double decode_ms, encode_ms, queue_ms, work_ms, processing_ms;
+
+    /* SVC_JOB_REFERENCE: the fetched photo (a reference held by the job) and
+     * the session's design; the worker updates both the design (palette
+     * colours when the metadata gave none) and the session's texture. */
+    struct lq_fetch_body *body;
+    nail_design design;
+    int palette_colors;              /* colours taken from the photo, 0 if none */
+    int texture_set;                 /* 1 if the photo became the "reference" texture */
 } svc_job;
 
 /* A zeroed job, or NULL when out of memory. */
@@ -76,7 +92,12 @@ typedef struct svc_job_ctx {
     size_t b64_cap;
 } svc_job_ctx;
 
-/* Runs one frame (in a worker thread): decodes the image within j->limits,
+/* Runs one job in a worker thread. For SVC_JOB_REFERENCE: decodes the photo
+ * (at most 4096x4096), extracts its palette into j->design when the metadata
+ * gave no colours (and sets it on j->tryon), and makes it the session's
+ * reference texture when the design uses pattern "reference". A photo that
+ * does not decode sets j->failed with REFERENCE_FETCH_FAILED.
+ * For SVC_JOB_FRAME: runs one frame: decodes the image within j->limits,
  * runs lq_tryon_process on j->tryon, encodes the painted frame and builds the
  * reply messages in the request's encoding. Sets j->failed with an error code
  * for a bad image (UNSUPPORTED_FORMAT, FRAME_TOO_LARGE, INVALID_FRAME), an

@@ -5,6 +5,8 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "nails/palette.h"
+#include "service/fetch.h"
 #include "service/job.h"
 
 static void job_fail(svc_job *j, ws_error_code code, const char *msg)
@@ -113,8 +115,67 @@ static int detection_failed(const svc_job *j)
     return j->overlay && !j->res.overlay_applied;
 }
 
+#define REFERENCE_MAX_DIM 4096
+
+static int design_uses_reference(const nail_design *d)
+{
+    if (d->base.pattern == NAIL_PATTERN_REFERENCE)
+        return 1;
+    for (int f = 0; f < NAIL_FINGERS; f++)
+        if (d->finger[f].pattern == NAIL_PATTERN_REFERENCE)
+            return 1;
+    return 0;
+}
+
+/* The reference photo: palette colours and texture for the session. The
+ * session has no frame in flight while this runs (it waits in PENDING). */
+static void run_reference(svc_job *j)
+{
+    uint64_t t0 = lq_clock_ns();
+    const uint8_t *data = lq_fetch_body_data(j->body);
+    size_t len = lq_fetch_body_size(j->body);
+    lq_decode_limits lim = {REFERENCE_MAX_DIM, REFERENCE_MAX_DIM,
+                            (uint64_t)REFERENCE_MAX_DIM * REFERENCE_MAX_DIM, len + 1};
+    lq_image photo = {0};
+    char err[160] = "";
+    int rc = lq_image_decode(data, len, &lim, &photo, err, sizeof err);
+    if (rc < 0) {
+        char msg[WS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "the reference image could not be decoded: %s",
+                 err[0] ? err : lq_strerror(rc));
+        job_fail(j, WS_ERR_REFERENCE_FETCH_FAILED, msg);
+        goto done;
+    }
+    j->width = photo.width;
+    j->height = photo.height;
+    j->decode_ms = ms_since(t0);
+    if (!j->design.colors_given) {
+        nail_palette pal;
+        if (nail_palette_extract(&photo, NULL, &pal) == 0) {
+            nail_rgb c[NAIL_PALETTE_MAX];
+            int n = nail_palette_colors(&pal, c, NAIL_PALETTE_MAX);
+            if (n > 0 && nail_design_set_colors(&j->design, c, n) == 0) {
+                j->palette_colors = n;
+                lq_tryon_session_set_design(j->tryon, &j->design);
+            }
+        }
+    }
+    if (design_uses_reference(&j->design) &&
+        lq_tryon_session_set_reference(j->tryon, &photo) == 0)
+        j->texture_set = 1;
+done:
+    lq_image_free(&photo);
+    lq_fetch_body_release(j->body);
+    j->body = NULL;
+    j->work_ms = ms_since(t0);
+}
+
 void svc_job_run(svc_job *j, svc_job_ctx *ctx)
 {
+    if (j->kind == SVC_JOB_REFERENCE) {
+        run_reference(j);
+        return;
+    }
     uint64_t t0 = lq_clock_ns();
     j->started_ns = t0;
     j->queue_ms = (double)(t0 - j->received_ns) / 1e6;

@@ -311,10 +311,24 @@ static void on_reference(const lq_fetch_result *r, void *ud)
         srv->metrics.fetches[r->from_cache ? SVC_FETCH_CACHED : SVC_FETCH_OK]++;
         snprintf(s->reference_status, sizeof s->reference_status, "%s",
                  r->from_cache ? "cached" : "fetched");
-        /* Hook: colours and nail art from the reference photo. The design
-         * from the metadata stays in force until the nails module offers an
-         * extraction (lq_tryon_session_set_design between frames). */
+        /* Decoding the photo, its palette and texture are image work: a
+         * worker does it while the session waits (PENDING, nothing in flight). */
+        svc_job *j = svc_job_new();
+        if (j) {
+            j->kind = SVC_JOB_REFERENCE;
+            j->session = s;
+            j->tryon = s->tryon;
+            j->design = s->design;
+            j->body = lq_fetch_body_retain(r->body);
+            j->received_ns = lq_clock_ns();
+            snprintf(j->session_id, sizeof j->session_id, "%s", s->id);
+            s->in_flight = j;
+            svc_workers_submit(srv->workers, j);
+            return; /* session_ready when it comes back (reference_done) */
+        }
+        snprintf(s->reference_status, sizeof s->reference_status, "failed");
         session_ready(srv, s);
+        conn_error(srv, s->conn, s->id, 0, 0, WS_ERR_INTERNAL_ERROR, "out of memory");
     } else {
         srv->metrics.fetches[SVC_FETCH_ERROR]++;
         snprintf(s->reference_status, sizeof s->reference_status, "failed");
@@ -326,8 +340,23 @@ static void on_reference(const lq_fetch_result *r, void *ud)
     pump(srv, s);
 }
 
-/* ------------------------------------------------------------------ */
-/* requests                                                            */
+/* A reference job came back from a worker (the session is not closed). */
+static void reference_done(lq_server *srv, svc_session *s, svc_job *j)
+{
+    if (j->failed) {
+        snprintf(s->reference_status, sizeof s->reference_status, "failed");
+        session_ready(srv, s);
+        conn_error(srv, s->conn, s->id, 0, 0, j->err_code, j->err_msg);
+    } else {
+        s->design = j->design;
+        session_ready(srv, s);
+    }
+    char detail[128];
+    snprintf(detail, sizeof detail, "%dx%d, %d palette colours, texture %s, %.1f ms", j->width,
+             j->height, j->palette_colors, j->texture_set ? "set" : "unused", j->work_ms);
+    log_session(LQ_LOG_INFO, s->id, "reference image", j->failed ? j->err_msg : detail);
+    pump(srv, s);
+}
 
 /* FNV-1a of the session id: the same session always gets the same glitter. */
 static uint32_t seed_of(const char *sid)
@@ -733,6 +762,14 @@ static void drain_results(lq_server *srv)
         svc_session *s = j->session;
         svc_session_done(s, j);
         svc_metrics *m = &srv->metrics;
+        if (j->kind == SVC_JOB_REFERENCE) {
+            if (s->state == SVC_SESSION_CLOSED)
+                session_free(s);
+            else
+                reference_done(srv, s, j);
+            svc_job_free(j);
+            continue;
+        }
 
         svc_histogram_observe(&m->processing, j->processing_ms / 1000.0);
         observe(m, SVC_STAGE_QUEUE, j->queue_ms);
@@ -803,8 +840,14 @@ static void begin_shutdown(lq_server *srv)
     for (svc_conn *c = srv->conns; c; c = c->next) {
         if (c->session && c->session->state == SVC_SESSION_READY)
             c->session->state = SVC_SESSION_DRAINING;
-        else if (c->session && c->session->state == SVC_SESSION_PENDING)
-            session_ready(srv, c->session); /* do not wait for a reference */
+        else if (c->session && c->session->state == SVC_SESSION_PENDING && !c->session->in_flight) {
+            svc_session *s = c->session; /* do not wait for its reference any longer */
+            if (s->fetch_id && srv->fetcher)
+                (void)lq_fetcher_cancel(srv->fetcher, s->fetch_id);
+            s->fetch_id = 0;
+            snprintf(s->reference_status, sizeof s->reference_status, "cancelled");
+            session_ready(srv, s);
+        }
     }
 }
 

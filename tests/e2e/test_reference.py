@@ -100,3 +100,20 @@ def test_private_addresses_are_refused_by_default(server_factory, media):
         await ws.close()
     run(go())
     assert Handler.hits.get("/media/nail.jpg", 0) == 0
+
+
+def test_reference_photo_gives_palette_and_texture(server_factory, media):
+    srv = server_factory("--fetch-allow-hosts", "127.0.0.1")
+    async def go():
+        ws, ready = await open_session(srv.url, url=media + "/media/nail.jpg",
+                                       metadata={"shape": "coffin", "pattern": "reference"})
+        assert ready["reference"] == "fetched"
+        await send_frame(ws, "s1", 1, read(os.path.join(DATA, "hands", "tfjs_hands_two_dorsal.jpg")),
+                         1, fmt="jpeg")
+        meta, img = await recv_reply(ws, 1)
+        assert meta["type"] == "processed_frame" and meta["detection_info"]["overlay_applied"]
+        await ws.close()
+    run(go())
+    recs = [r for r in srv.log_records() if r.get("msg", "").startswith("reference image")]
+    assert recs and "texture set" in recs[0]["msg"], srv.logs()
+    assert " 0 palette colours" not in recs[0]["msg"]

@@ -25,6 +25,12 @@
 #include "model/xgraph_internal.h"
 
 #define XG__MAX_KERNEL 4096   /* kernel, stride and dilation caps */
+/* XNNPACK allocates an indirection buffer of one pointer per output pixel
+ * and window tap (4 taps for bilinear resize), and memory for every
+ * activation: caps so that a hostile model cannot ask for gigabytes. The
+ * MediaPipe models need 0.25 M taps and ~20 MB at most. */
+#define XG__MAX_TAPS ((size_t)1 << 24)
+#define XG__MAX_ACTIVATION_BYTES ((size_t)512 << 20)
 
 typedef struct pb {
     const tfl_model *m;
@@ -347,6 +353,17 @@ static int out_size(pb *b, int opi, enum tfl_padding pad, size_t in, int k, int 
     return 0;
 }
 
+/* After output(): od is the declared shape, so od[0]*od[1]*od[2] cannot
+ * overflow (at most TFL's element cap). */
+static int check_taps(pb *b, int opi, const size_t *od, size_t taps_per_pixel)
+{
+    size_t pixels = od[0] * od[1] * od[2];
+    if (taps_per_pixel && pixels > XG__MAX_TAPS / taps_per_pixel)
+        return pb_fail(b, LQ_ELIMIT, opi, "%zu output pixels x %zu window taps exceed %zu",
+                       pixels, taps_per_pixel, XG__MAX_TAPS);
+    return 0;
+}
+
 /* ---- operators --------------------------------------------------------- */
 
 static int plan_conv(pb *b, int opi, int depthwise)
@@ -379,6 +396,7 @@ static int plan_conv(pb *b, int opi, int depthwise)
         (rc = out_size(b, opi, o->padding, id[2], (int)fd[2], o->stride_w, o->dilation_w,
                        &od[2], &pl, &pr)) < 0 ||
         (rc = output(b, opi, od, 4, &out)) < 0 ||
+        (rc = check_taps(b, opi, od, fd[1] * fd[2])) < 0 ||
         (rc = new_node(b, opi, depthwise ? XG__DWCONV : XG__CONV, &n)) < 0)
         return rc;
     n->in[0] = in;
@@ -419,7 +437,8 @@ static int plan_maxpool(pb *b, int opi)
                        &pbm)) < 0 ||
         (rc = out_size(b, opi, o->padding, id[2], o->filter_w, o->stride_w, 1, &od[2], &pl,
                        &pr)) < 0 ||
-        (rc = output(b, opi, od, 4, &out)) < 0 || (rc = new_node(b, opi, XG__MAXPOOL, &n)) < 0)
+        (rc = output(b, opi, od, 4, &out)) < 0 ||
+        (rc = check_taps(b, opi, od, (size_t)o->filter_h * (size_t)o->filter_w)) < 0 || (rc = new_node(b, opi, XG__MAXPOOL, &n)) < 0)
         return rc;
     n->in[0] = in;
     n->out = out;
@@ -658,7 +677,8 @@ static int plan_resize(pb *b, int opi)
                        "align_corners together with half_pixel_centers is not supported");
     const size_t *id = b->p->values[in].dims;
     size_t od[4] = {id[0], (size_t)size[0], (size_t)size[1], id[3]};
-    if ((rc = output(b, opi, od, 4, &out)) < 0 || (rc = new_node(b, opi, XG__RESIZE, &n)) < 0)
+    if ((rc = output(b, opi, od, 4, &out)) < 0 || (rc = check_taps(b, opi, od, 4)) < 0 ||
+        (rc = new_node(b, opi, XG__RESIZE, &n)) < 0)
         return rc;
     n->in[0] = in;
     n->out = out;
@@ -1052,6 +1072,19 @@ int xg__plan_build(const tfl_model *m, xg__plan *p, char *err, size_t errlen)
         goto done;
     }
     mark_used(p);
+    size_t bytes = 0;
+    for (uint32_t v = 0; v < p->nvalues; v++) {
+        const xg__value *val = &p->values[v];
+        if (!val->used || val->data)
+            continue;
+        size_t n = sizeof(float);
+        for (int i = 0; i < val->ndims; i++)
+            n *= val->dims[i];
+        bytes += n;
+    }
+    if (bytes > XG__MAX_ACTIVATION_BYTES)
+        rc = pb_fail(&b, LQ_ELIMIT, -1, "activations need %zu MB (limit %zu MB)", bytes >> 20,
+                     XG__MAX_ACTIVATION_BYTES >> 20);
 done:
     if (rc == LQ_ENOMEM && err && errlen)
         snprintf(err, errlen, "xgraph: out of memory");

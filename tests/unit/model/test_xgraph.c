@@ -740,6 +740,19 @@ static void invalid_graphs_are_refused(void **state)
     y = s_act(&s, (int[]){1, 0, 4, 2}, 4);
     tflb_op(s.b, TFL_OP_LOGISTIC, &x, 1, &y, 1, NULL);
     expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED, "empty dimension");
+    /* a pooling window whose indirection buffer would take gigabytes */
+    s = (syn){tflb_create(), 5, 0};
+    x = s_act(&s, (int[]){1, 4096, 4096, 1}, 4);
+    y = s_act(&s, (int[]){1, 4096, 4096, 1}, 4);
+    po = pool_opts(TFL_PAD_SAME, 1, 1, 64, 64, 0);
+    tflb_op(s.b, TFL_OP_MAX_POOL_2D, &x, 1, &y, 1, &po);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_ELIMIT, "window taps");
+    /* activations over the memory cap */
+    s = (syn){tflb_create(), 5, 0};
+    x = s_act(&s, (int[]){1, 8192, 8192, 2}, 4);
+    y = s_act(&s, (int[]){1, 8192, 8192, 2}, 4);
+    tflb_op(s.b, TFL_OP_LOGISTIC, &x, 1, &y, 1, NULL);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_ELIMIT, "activations need");
     /* a float16 weight used without DEQUANTIZE */
     s = (syn){tflb_create(), 5, 0};
     x = s_act(&s, d, 4);

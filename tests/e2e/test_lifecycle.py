@@ -122,3 +122,26 @@ def test_graceful_shutdown_finishes_frames_and_says_goodbye(server_factory):
 
 def test_sigint_with_no_clients_exits_zero(server):
     assert server.stop(signal.SIGINT) == 0
+
+
+def test_server_pings_and_hangs_up_on_a_silent_peer(server_factory):
+    """A raw client that completes the handshake but never answers: it gets a ping after
+    PING_INTERVAL and is disconnected after 3 x PING_INTERVAL + 5 s."""
+    import base64
+    import os
+    import socket
+    srv = server_factory("--ping-interval", "1", "--idle-timeout", "0")
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET /ws/tryon HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    assert s.recv(4096).startswith(b"HTTP/1.1 101")
+    s.settimeout(15 * SLOW)
+    t0 = time.time()
+    first = s.recv(2)
+    assert first[0] & 0x0F == 0x9, first  # ping
+    assert 0.5 < time.time() - t0 < 3 * SLOW
+    while s.recv(100):
+        pass
+    assert time.time() - t0 < 12 * SLOW
+    s.close()

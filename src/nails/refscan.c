@@ -53,6 +53,7 @@ void nail__scan_free(nail__scan *s)
     free(s->wgt);
     free(s->cls);
     free(s->enclosure);
+    free(s->region);
     memset(s, 0, sizeof *s);
 }
 
@@ -438,6 +439,7 @@ static void weigh_regions(nail__scan *s, int *label, int *queue)
     uint16_t *bg_hist = calloc(BGH_L * BGH_AB * BGH_AB, sizeof *bg_hist);
     for (int i = 0; i < n; i++) {
         label[i] = -1;
+        s->enclosure[i] = 0.0f;
         skin_area += s->cls[i] == NAIL__PX_SKIN;
         if (bg_hist && s->cls[i] == NAIL__PX_BACKGROUND) {
             uint16_t *h = bg_hist + bg_bin(s->lab + 3 * i);
@@ -550,8 +552,11 @@ void nail__scan_classify(nail__scan *s)
             mark_edges(s);
             if (s->has_skin) {
                 s->enclosure = malloc((size_t)n * sizeof *s->enclosure);
-                if (s->enclosure)
+                if (s->enclosure) {
                     weigh_regions(s, label, queue);
+                    s->region = label; /* keep the region map */
+                    label = NULL;
+                }
             }
         }
         /* out of memory: everything stays foreground, which is still a

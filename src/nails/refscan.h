@@ -61,6 +61,9 @@ typedef struct nail__scan {
                               region it belongs to looks like a nail (its outline runs
                               along skin, it is small next to the hand); NULL
                               without skin */
+    int *region;           /* per foreground pixel, the id of its colour-uniform
+                              region (the index of its first pixel), else -1;
+                              NULL without skin */
     float fg, bg, skinf;   /* weighted shares of the classes, 0..1 */
 } nail__scan;
 

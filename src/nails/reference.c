@@ -560,7 +560,7 @@ int nail_reference_texture(const lq_image *ref, const nail_texture_opts *opts, n
     const nail__scan *grid = o.mask ? &ms : &photo;
     const size_t n = (size_t)grid->w * (size_t)grid->h;
     const size_t tn = (size_t)NAIL_TEXTURE_W * NAIL_TEXTURE_H;
-    uint8_t *sel_in = malloc(n), *sel = malloc(n), *seen = malloc(n);
+    uint8_t *sel_in = calloc(n, 1), *sel = calloc(n, 1), *seen = calloc(n, 1);
     int *label = malloc(n * sizeof *label), *queue = malloc(n * sizeof *queue);
     float *score = malloc(n * sizeof *score);
     float *lin = malloc(tn * 3 * sizeof *lin), *lab = malloc(tn * 3 * sizeof *lab);

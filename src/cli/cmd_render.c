@@ -22,6 +22,7 @@
 #include "nails/color.h"
 #include "nails/design.h"
 #include "nails/palette.h"
+#include "nails/reference.h"
 #include "nails/render.h"
 
 typedef struct render_opts {
@@ -282,12 +283,31 @@ static int use_reference(const char *path, nail_design *d, nail_renderer *r, int
             fprintf(stderr, "lacquer render: no palette from the reference: %s\n", lq_strerror(rc));
         }
     }
-    rc = nail_renderer_set_reference(r, &ref);
-    lq_image_free(&ref);
-    if (rc < 0) {
-        fprintf(stderr, "lacquer render: cannot use the reference texture: %s\n", lq_strerror(rc));
-        return -1;
+    /* the nail art itself, for pattern "reference" (a few ms: only then) */
+    int wants_texture = d->base.pattern == NAIL_PATTERN_REFERENCE;
+    for (int f = 0; f < NAIL_FINGERS; f++)
+        wants_texture |= d->finger[f].pattern == NAIL_PATTERN_REFERENCE;
+    if (wants_texture) {
+        static nail_texture tex;
+        rc = nail_reference_texture(&ref, NULL, &tex);
+        if (rc == 0) {
+            lq_image view;
+            nail_texture_view(&tex, &view);
+            rc = nail_renderer_set_reference(r, &view);
+        }
+        if (rc < 0) {
+            fprintf(stderr, "lacquer render: no nail art found in the reference: %s\n",
+                    lq_strerror(rc));
+            lq_image_free(&ref);
+            return -1;
+        }
+        if (!quiet)
+            fprintf(stderr, "lacquer render: reference texture from %s\n",
+                    tex.source == NAIL_TEXTURE_FROM_NAIL     ? "the most nail-like region"
+                    : tex.source == NAIL_TEXTURE_FROM_CENTRE ? "the centre of the photo"
+                                                             : "the mask");
     }
+    lq_image_free(&ref);
     return 0;
 }
 

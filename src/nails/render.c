@@ -220,21 +220,6 @@ static void row_span(const nail__nail *n, int y, float m, int *xa, int *xb)
         *xb = *xa;
 }
 
-/* Frame-pixel signed distance from the nail-space one, using the local
- * gradient (nail space is stretched along the axis by 1/fs). With little
- * foreshortening the two differ by under 10%, which anti-aliasing does not
- * notice, and the gradient is skipped. */
-static float frame_distance(const nail__nail *n, float u, float v, float d)
-{
-    if (n->fs >= 0.9f)
-        return d * (0.5f + 0.5f * n->fs);
-    const float h = 0.25f;
-    float gu = (nail__shape_sdf(&n->shape, u + h, v) - d) / h;
-    float gv = (nail__shape_sdf(&n->shape, u, v + h) - d) / h / n->fs;
-    float gl = sqrtf(gu * gu + gv * gv);
-    return gl < 1e-4f ? d * n->fs : d / gl;
-}
-
 /* Solves the 5x5 system a x = b in place (Gaussian elimination with partial
  * pivoting). Returns 0 if singular. */
 static int solve5(float a[5][5], float b[5], float x[5])
@@ -284,8 +269,8 @@ static void measure(nail__nail *n, const nail__tables *t, const lq_image *img, c
     float A[5][5] = {{0}}, B[5] = {0};
     double rgb[3] = {0, 0, 0};
     float prof[PROFILE_BINS] = {0}, profn[PROFILE_BINS] = {0};
-    int cnt = 0, any = 0;
-    double any_rgb[3] = {0, 0, 0};
+    int cnt = 0, any = 0, ntip = 0;
+    double any_rgb[3] = {0, 0, 0}, tip_rgb[3] = {0, 0, 0};
     float inset = 1.2f / n->fs;
     /* a smooth fit needs no more than every other pixel of a larger nail */
     const int step = n->W >= 14.0f ? 2 : 1;
@@ -307,6 +292,11 @@ static void measure(nail__nail *n, const nail__tables *t, const lq_image *img, c
                 any_rgb[c] += lin[c];
             any++;
             float un = u / sh->hw, vn = v / sh->L;
+            if (vn > 0.75f) {
+                for (int c = 0; c < 3; c++)
+                    tip_rgb[c] += lin[c];
+                ntip++;
+            }
             if (vn < 0.1f || vn > 0.82f || fabsf(un) > 0.92f)
                 continue;
             float Y = nail__luma(lin);
@@ -386,6 +376,10 @@ static void measure(nail__nail *n, const nail__tables *t, const lq_image *img, c
         n->plate[1] = 0.42f;
         n->plate[2] = 0.38f;
     }
+    /* the free edge: its own colour when seen, else a whiter plate */
+    for (int c = 0; c < 3; c++)
+        n->tip[c] = ntip >= 4 ? (float)(tip_rgb[c] / ntip)
+                              : nail__clampf(n->plate[c] * 1.3f + 0.03f, 0.0f, 1.0f);
     /* along: centred on the nail, drawn toward the brighter end */
     float mid = 0.5f * (0.15f * sh->L + 0.8f * sh->T);
     n->vh = mid + 0.25f * sh->L * nail__clampf(n->shade[3] / 0.3f, -1.0f, 1.0f);
@@ -449,7 +443,7 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
                 float d = nail__shape_sdf(sh, u, v);
                 if (d * fs >= 0.5f)
                     continue; /* |frame distance| >= d * fs */
-                dpx = d * fs > -3.0f ? frame_distance(n, u, v, d) : d * fs;
+                dpx = d * fs > -3.0f ? nail__shape_frame_distance(&n->shape, u, v, d) : d * fs;
             }
             /* the cuticle (and the proximal ends of the side folds): stop a
              * hair short and fade softly */
@@ -465,7 +459,8 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
             float hwl = v <= sh->vt ? sh->hw : nail__shape_halfwidth(sh, v);
             p.un = nail__clampf(u / (hwl > 1.0f ? hwl : 1.0f), -1.0f, 1.0f);
             p.edge = -dpx - inset > 0.0f ? -dpx - inset : 0.0f;
-            p.on_plate = sheer ? nail__plate_sdf(sh, u, v) < 0.0f : v <= sh->L;
+            p.plate_w =
+                sheer ? 1.0f - nail__smooth(-1.5f, 1.0f, nail__plate_sdf(sh, u, v) * fs) : 1.0f;
             p.under[0] = nail_srgb8_to_linear(px[0]);
             p.under[1] = nail_srgb8_to_linear(px[1]);
             p.under[2] = nail_srgb8_to_linear(px[2]);
@@ -508,6 +503,7 @@ int nail_render_frame_ex(nail_renderer *r, lq_image *frame, const nail_geom *nai
             st.nails_skipped++;
             continue;
         }
+        nail__shape_tabulate(&nn->shape);
         nn->seed = nail_render_seed(seed_base, g);
         nail__pattern_setup(nn, &r->tab);
         measure(nn, &r->tab, frame, cast);
@@ -536,5 +532,5 @@ float nail_render_distance(const nail_geom *g, const nail_style *style, float x,
     float u, v;
     to_nail(&n, x, y, &u, &v);
     float d = nail__shape_sdf(&n.shape, u, v);
-    return frame_distance(&n, u, v, d);
+    return nail__shape_frame_distance(&n.shape, u, v, d);
 }

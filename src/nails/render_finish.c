@@ -131,7 +131,8 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
     case NAIL_FINISH_MATTE: {
         /* rough top coat: flatter shading, slightly lifted and desaturated */
         float y = nail__luma(a);
-        float Sm = 0.2f + 0.8f * S;
+        float u2 = p->un * p->un;
+        float Sm = S * (1.0f - 0.12f * u2);
         for (int c = 0; c < 3; c++) {
             float ac = a[c] + (y - a[c]) * 0.14f;
             out[c] = L[c] * (ac * Sm * (1.0f - 0.12f * e) + 0.022f);
@@ -165,8 +166,8 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
         m = m > a[2] ? m : a[2];
         m = m > 0.02f ? m : 0.02f;
         for (int c = 0; c < 3; c++) {
-            float under = p->on_plate ? p->under[c]
-                                      : nail__clampf(n->plate[c] * 1.35f + 0.04f, 0.0f, 1.0f) * S;
+            float synth = n->tip[c] * S;
+            float under = synth + (p->under[c] - synth) * p->plate_w;
             float filt = 0.2f + 0.8f * (a[c] / m);
             float tinted = under * filt * 0.92f;
             float body = a[c] * L[c] * S;
@@ -213,10 +214,10 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
         /* clear-coat rim: a thin light line on the wall facing the light */
         add_light(out, L, WHITE3, (cream ? 0.05f : 0.12f) * e * e * sp.side);
         if (f == NAIL_FINISH_SHIMMER) {
-            float k = shimmer(n, p) * (0.35f + 1.1f * sp.broad);
+            float k = shimmer(n, p) * (0.25f + 0.9f * sp.broad);
             float tint[3];
             for (int c = 0; c < 3; c++)
-                tint[c] = a[c] + (1.0f - a[c]) * 0.55f;
+                tint[c] = a[c] * 0.8f + (1.0f - a[c]) * 0.3f;
             add_light(out, L, tint, k);
         }
         break;

@@ -80,18 +80,21 @@ static inline float nail__mix(float a, float b, float t)
 
 /* ---- outlines (render_shape.c) ---- */
 
+#define NAIL__HW_N 32 /* samples of the tip's half-width profile */
+
 typedef struct nail__shape {
     nail_shape kind;
-    float fs;                  /* foreshortening */
-    float hw;                  /* half width */
-    float rc, rt;              /* cuticle / free-edge corner radii, frame pixels */
-    float cr, ntr;             /* the same as depths along the axis in nail space */
-    float L, E, T;             /* natural plate length, extension, total (nail space) */
-    float vt;                  /* where the design's tip primitive starts (full width there) */
-    float th;                  /* tip primitive length beyond vt */
-    float rr;                  /* tip rounding radius */
-    float top_hw;              /* coffin: half width of the flat tip */
-    float ves_r, ves_d, ves_b; /* almond/stiletto vesica (before rounding) */
+    float fs;                     /* foreshortening */
+    float hw;                     /* half width */
+    float rc, rt;                 /* cuticle / free-edge corner radii, frame pixels */
+    float cr, ntr;                /* the same as depths along the axis in nail space */
+    float L, E, T;                /* natural plate length, extension, total (nail space) */
+    float vt;                     /* where the design's tip primitive starts (full width there) */
+    float th;                     /* tip primitive length beyond vt */
+    float rr;                     /* tip rounding radius */
+    float top_hw;                 /* coffin: half width of the flat tip */
+    float ves_r, ves_d, ves_b;    /* almond/stiletto vesica (before rounding) */
+    float hw_tab[NAIL__HW_N + 1]; /* half width from vt to T (nail__shape_tabulate) */
 } nail__shape;
 
 /* Fills *s from the nail and its style; lengths in nail space (fs removed). */
@@ -103,8 +106,13 @@ float nail__shape_sdf(const nail__shape *s, float u, float v);
 /* Same for the natural plate (cuticle to free edge, no design tip). */
 float nail__plate_sdf(const nail__shape *s, float u, float v);
 
-/* Half width of the painted outline at v (0 beyond the tip). */
+/* Half width of the painted outline at v (0 beyond the tip), from the table
+ * filled by nail__shape_tabulate (call it once after setup). */
 float nail__shape_halfwidth(const nail__shape *s, float v);
+void nail__shape_tabulate(nail__shape *s);
+
+/* The field at (u, v) (d = nail__shape_sdf there) as a frame-pixel distance. */
+float nail__shape_frame_distance(const nail__shape *s, float u, float v, float d);
 
 /* ---- one nail being painted ---- */
 
@@ -139,6 +147,7 @@ typedef struct nail__nail {
     float spec_iv;  /* 1 / the highlight's half length */
     float inv_L;    /* 1 / shape.L */
     float plate[3]; /* mean linear colour of the plate */
+    float tip[3];   /* mean linear colour of its distal quarter (the free edge) */
     int measured;   /* 1 if enough plate pixels were seen */
     /* colours (linear) */
     float col[NAIL_MAX_COLORS][3];
@@ -180,7 +189,7 @@ typedef struct nail__px {
     float u, v;     /* nail space */
     float un;       /* u / local half width, -1..1 */
     float edge;     /* frame-pixel distance inside the outline (>= 0) */
-    int on_plate;   /* 1 over the natural plate, 0 on the extension */
+    float plate_w;  /* sheer only: 1 over the natural plate, 0 on the extension */
     float under[3]; /* the frame pixel, linear */
 } nail__px;
 

@@ -117,7 +117,7 @@ void nail__pattern_setup(nail__nail *n, const nail__tables *t)
         break;
     case NAIL_PATTERN_FRENCH_TIPS: {
         /* the tip band covers the extension plus the distal part of the plate */
-        float d = sh->E + 0.24f * sh->L;
+        float d = 0.7f * sh->E + 0.2f * sh->L;
         float lo = 0.42f * sh->hw, hi = 0.6f * sh->T;
         n->french_depth = nail__clampf(d, lo < hi ? lo : hi, hi);
         break;

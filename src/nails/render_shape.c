@@ -149,22 +149,6 @@ void nail__shape_setup(nail__shape *s, const nail_geom *g, const nail_style *st,
     }
 }
 
-/* Cuticle cap (rounded proximal corners) and the full-width body up to vt,
- * evaluated in frame pixels (w = v * fs) like geometry.h's outline. Seams
- * between primitives must lie inside another primitive, or the union would
- * have a false edge there: the cap is only cut where the body or the tip
- * takes over, and the tip reaches back into the body (see below). */
-static float cuticle_and_body(const nail__shape *s, float u, float v)
-{
-    float w = v * s->fs, rc = s->rc, wend = s->vt * s->fs;
-    float d = 1e9f;
-    if (wend > rc)
-        d = sd_box(u, w, 0.5f * (rc + wend), s->hw, 0.5f * (wend - rc), 0.0f);
-    if (rc > 0.0f)
-        d = minf(d, maxf(sd_box(u, w, rc, s->hw, rc, rc), w - maxf(rc, wend)));
-    return d;
-}
-
 /* Square and squoval: one rounded rectangle (frame pixels) with the cuticle's
  * corner radius at the proximal end and the design's at the tip. */
 static float sd_square(const nail__shape *s, float u, float v)
@@ -175,37 +159,61 @@ static float sd_square(const nail__shape *s, float u, float v)
     return sd_box(u, y, 0.0f, s->hw, hl, r);
 }
 
-float nail__shape_sdf(const nail__shape *s, float u, float v)
+/* The design's tip primitive, uncut: a half ellipse, lens or trapezoid
+ * whose widest line (the full nail width) is at vt. The coffin's trapezoid
+ * is continued below vt, clipped to the nail's width. */
+static float tip_raw(const nail__shape *s, float u, float v)
 {
-    float vt = s->vt, d;
-    /* the tip primitives extend back below vt (into the body) to this cut */
-    float cut = maxf(vt - s->th, 0.5f * s->cr);
+    float vt = s->vt;
     switch (s->kind) {
-    case NAIL_SHAPE_SQUARE:
-    case NAIL_SHAPE_SQUOVAL:
-        return sd_square(s, u, v);
     case NAIL_SHAPE_ALMOND:
     case NAIL_SHAPE_STILETTO:
-        d = maxf(sd_vesica(s, u, v, vt) - s->rr, cut - v);
-        break;
+        return sd_vesica(s, u, v, vt) - s->rr;
     case NAIL_SHAPE_COFFIN: {
-        /* the taper's trapezoid continued back to the cut, clipped to the
-         * nail's width: its sides meet the body's at vt */
+        float bottom = s->cr;
         float k = (s->hw - s->top_hw) / s->th;
         float top = s->T - s->rr;
-        float r1 = s->hw + k * (vt - cut) - s->rr, r2 = s->top_hw - s->rr;
-        float he = 0.5f * (top - cut);
-        d = sd_trapezoid(u, v, cut + he, r1, r2, he) - s->rr;
-        d = maxf(d, fabsf(u) - s->hw);
-        break;
+        float r1 = s->hw + k * (vt - bottom) - s->rr, r2 = s->top_hw - s->rr;
+        float he = 0.5f * (top - bottom);
+        float d = sd_trapezoid(u, v, bottom + he, r1, r2, he) - s->rr;
+        return maxf(d, fabsf(u) - s->hw);
     }
     case NAIL_SHAPE_OVAL:
     case NAIL_SHAPE_ROUND:
     default:
-        d = s->th > 0.25f ? maxf(sd_ellipse(u, v, vt, s->hw, s->th), cut - v) : 1e9f;
-        break;
+        return s->th > 0.25f ? sd_ellipse(u, v, vt, s->hw, s->th) : 1e9f;
     }
-    return minf(d, cuticle_and_body(s, u, v));
+}
+
+/*
+ * The union of cap, body and tip. Seams between primitives must lie inside
+ * another primitive, well away from its edge, or the union would show a
+ * false edge there:
+ *   - the tip reaches back below vt to `cut` (into the body or the cap, never
+ *     below the cap's full-width line, where it would poke out of the
+ *     cuticle's rounded corners);
+ *   - the cap (frame pixels, like geometry.h's outline) reaches 3 px past
+ *     where the body or tip takes over, clipped there to the tip's own
+ *     outline so it never widens a tapering tip;
+ *   - the body is the full-width box between them.
+ */
+float nail__shape_sdf(const nail__shape *s, float u, float v)
+{
+    if (s->kind == NAIL_SHAPE_SQUARE || s->kind == NAIL_SHAPE_SQUOVAL)
+        return sd_square(s, u, v);
+    float vt = s->vt, raw = tip_raw(s, u, v);
+    float cut = s->kind == NAIL_SHAPE_COFFIN ? s->cr : maxf(vt - s->th, s->cr);
+    float d = maxf(raw, cut - v);
+    float w = v * s->fs, rc = s->rc, wend = vt * s->fs;
+    if (wend > rc)
+        d = minf(d, sd_box(u, w, 0.5f * (rc + wend), s->hw, 0.5f * (wend - rc), 0.0f));
+    if (rc > 0.0f) {
+        float cap = maxf(sd_box(u, w, rc, s->hw, rc, rc), w - maxf(rc, wend) - 3.0f);
+        if (w > wend)
+            cap = maxf(cap, raw);
+        d = minf(d, cap);
+    }
+    return d;
 }
 
 float nail__plate_sdf(const nail__shape *s, float u, float v)
@@ -220,30 +228,52 @@ float nail__shape_halfwidth(const nail__shape *s, float v)
 {
     if (v <= s->vt)
         return s->hw;
-    if (v >= s->T)
+    if (v >= s->T || s->T <= s->vt)
         return 0.0f;
-    float y = v - s->vt, w;
-    switch (s->kind) {
-    case NAIL_SHAPE_SQUARE:
-    case NAIL_SHAPE_SQUOVAL: {
-        float c = s->T - s->rr;
-        if (v <= c || s->rr <= 0.0f)
-            return s->hw;
-        float dy = v - c;
-        return s->hw - s->rr + sqrtf(maxf(s->rr * s->rr - dy * dy, 0.0f));
+    float x = (v - s->vt) / (s->T - s->vt) * (float)NAIL__HW_N;
+    int i = (int)x;
+    if (i >= NAIL__HW_N)
+        return s->hw_tab[NAIL__HW_N];
+    float f = x - (float)i;
+    return s->hw_tab[i] + (s->hw_tab[i + 1] - s->hw_tab[i]) * f;
+}
+
+/* The half width of the outline at v, by bisection on the field (setup only). */
+static float bisect_halfwidth(const nail__shape *s, float v)
+{
+    if (nail__shape_sdf(s, 0.0f, v) >= 0.0f)
+        return 0.0f;
+    float lo = 0.0f, hi = s->hw + 1.0f;
+    for (int k = 0; k < 14; k++) {
+        float mid = 0.5f * (lo + hi);
+        if (nail__shape_sdf(s, mid, v) < 0.0f)
+            lo = mid;
+        else
+            hi = mid;
     }
-    case NAIL_SHAPE_ALMOND:
-    case NAIL_SHAPE_STILETTO:
-        w = sqrtf(maxf(s->ves_r * s->ves_r - y * y, 0.0f)) - s->ves_d + s->rr;
-        break;
-    case NAIL_SHAPE_COFFIN:
-        w = s->hw + (s->top_hw - s->hw) * (y / s->th);
-        break;
-    default: {
-        float q = y / s->th;
-        w = s->hw * sqrtf(maxf(1.0f - q * q, 0.0f));
-        break;
-    }
-    }
-    return nail__clampf(w, 0.0f, s->hw);
+    return minf(0.5f * (lo + hi), s->hw);
+}
+
+void nail__shape_tabulate(nail__shape *s)
+{
+    for (int i = 0; i <= NAIL__HW_N; i++)
+        s->hw_tab[i] = bisect_halfwidth(s, s->vt + (s->T - s->vt) * (float)i / (float)NAIL__HW_N);
+}
+
+/* Frame-pixel signed distance from the nail-space field: the field divided by
+ * its gradient in frame pixels (nail space is stretched along the axis by
+ * 1/fs). For a true distance in nail space that gradient lies in [1, 1/fs]
+ * (frame-pixel pieces have exactly 1), so it is clamped there: a finite
+ * difference across a seam of the union cannot blow the result up. With
+ * little foreshortening the gradient is skipped (under 10% difference, which
+ * anti-aliasing does not notice). */
+float nail__shape_frame_distance(const nail__shape *s, float u, float v, float d)
+{
+    if (s->fs >= 0.9f)
+        return d * (0.5f + 0.5f * s->fs);
+    const float h = 0.25f;
+    float gu = (nail__shape_sdf(s, u + h, v) - d) / h;
+    float gv = (nail__shape_sdf(s, u, v + h) - d) / h / s->fs;
+    float gl = nail__clampf(sqrtf(gu * gu + gv * gv), 1.0f, 1.0f / s->fs);
+    return d / gl;
 }

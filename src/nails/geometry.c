@@ -30,7 +30,7 @@ static const finger_model THUMB = {0.60f, 0.50f, -0.08f, 0.15f};
  * of the hand toward the radial side (a flat dorsal hand shows the thumb nail
  * nearly edge-on: its apparent width there is ~0.3 of its face-on width). */
 #define THUMB_RADIAL_TILT 0.8f
-#define THUMB_PLANE 1.0f
+static float THUMB_PLANE = 2.0f;
 #define THUMB_BEND_MIN 0.2f
 
 /* Default outline rounding (the annotated plates are close to rounded ovals). */
@@ -180,7 +180,7 @@ static int plate_normal(const hand_frame *hf, int finger, v3 d, v3 *n)
             float sin_bend = v3_len(m);
             v3 n2 = v3_cross(m, d);
             if (sin_bend > THUMB_BEND_MIN && v3_normalize(&n2, 1e-6f)) {
-                if (v3_dot(n2, raw) < 0.0f)
+                if (THUMB_PLANE > 1.5f ? 1 : v3_dot(n2, raw) < 0.0f)
                     n2 = v3_scale(n2, -1.0f);
                 float t = clampf((sin_bend - THUMB_BEND_MIN) / THUMB_BEND_MIN, 0.0f, 1.0f);
                 float rl = v3_len(raw);

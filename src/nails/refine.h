@@ -7,27 +7,36 @@
  *
  * Landmarks put a nail roughly in the right place, but a few pixels of
  * landmark error or an unusual nail size leave polish on the skin. For each
- * nail, refinement samples a fixed grid (NAIL_REFINE_GRID_U x _V points,
- * whatever the nail's size) in the nail's own frame around the prediction,
- * learns a local two-class colour model (a full-covariance Gaussian in RGB for
- * the plate, from the prediction's core, and one for the skin behind the
- * cuticle and beside the plate; anything unlike both counts as not-nail, so a
- * background beyond the free edge does not pull the outline out), scores
- * every sample with the log-likelihood ratio, and then searches the rounded
- * outline's cuticle, free edge and both sides (coordinate descent over
- * row-wise prefix sums, so one candidate costs one pass over the rows) for
- * the highest total score, with a pull toward the prediction. The colour
- * models are re-learned from the fitted outline and the search repeated
+ * nail, refinement samples a grid in the nail's own frame around the
+ * prediction (at most NAIL_REFINE_GRID_U x _V points, about one per pixel for
+ * small nails, whatever the frame size), learns local colour models (a
+ * Gaussian in RGB each for the plate, from the prediction's core; the skin
+ * behind the cuticle; and the background beyond the free edge and far beside
+ * the finger, each refitted without its outliers), and scores every sample
+ * with the log-likelihood ratio of Fisher's linear discriminant, plate
+ * against skin and plate against background (a sample must beat both). It
+ * then searches the rounded outline's cuticle, free edge and both sides
+ * (coordinate descent, coarse then fine, over row-wise prefix sums: one
+ * candidate costs one pass over its rows) for the highest total score minus a
+ * quadratic pull toward the prediction (centre shift in half-sizes, log size
+ * change). Since the scores are likelihood ratios, a crisp plate moves the
+ * outline further from the prediction than a faint one. The colour models
+ * are re-learned from the fitted outline and the search repeated
  * (`iterations` times). The axis direction is kept.
  *
  * The fit replaces cx, cy, width and length, sets fit (0..1, from the contrast
- * between the plate and its surroundings) and scales confidence by it. When
- * the colour evidence is too weak (flat skin, blur, a nail outside the frame)
- * the prediction is kept and fit is 0.
+ * k between the plate and the skin behind it in log-likelihood units:
+ * k / (k + 6)) and scales confidence by 0.4 + 0.6 fit. When the colour
+ * evidence is too weak (flat skin, blur, a nail mostly outside the frame) the
+ * prediction is kept and fit is 0.
  *
- * Cost: independent of the frame size; about 2k samples and a few thousand
- * row passes per nail. No allocation (about 40 KB of stack per call).
- * Reentrant; thread-safe on distinct nails.
+ * Measured on the 18 annotated photos with hands (reference landmarks): mean
+ * per-image IoU 0.53 from landmarks alone, 0.58 after refinement (see
+ * nail_eval.h and tests/unit/nails/test_nail_eval.c).
+ *
+ * Cost: independent of the frame size; at most ~800 samples and a few hundred
+ * candidate outlines per nail (about 0.05 ms on one core). No allocation
+ * (about 30 KB of stack per call). Reentrant; thread-safe on distinct nails.
  */
 #ifndef LQ_NAILS_REFINE_H
 #define LQ_NAILS_REFINE_H
@@ -46,7 +55,7 @@ typedef struct nail_refine_opts {
     int iterations;      /* colour-model re-estimations (1..4) */
 } nail_refine_opts;
 
-#define NAIL_REFINE_OPTS_DEFAULT {0.45f, 1.6f, 1.0f, 2}
+#define NAIL_REFINE_OPTS_DEFAULT {0.45f, 1.6f, 4.0f, 2}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_refine_opts_validate(const nail_refine_opts *o) LQ_NODISCARD;

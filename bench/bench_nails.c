@@ -10,9 +10,14 @@
  *   painting    nail_render_frame, for several designs (the frame is restored
  *               from a copy before each run; the copy is not timed)
  * and the sum against the issue's budget (<= 2 ms). Also the nail-mask IoU
- * on ../shared/data/nails through the same pipeline (nail_eval_dataset).
+ * on ../shared/data/nails through the same pipeline (nail_eval_dataset), and
+ * the jitter of the painted nails on a still hand: the RMS frame-to-frame
+ * movement of each nail's centre (the outline the renderer paints), over the
+ * still stretch of video/palm_reach (frames 100-202, the hand moves about
+ * 1 px a frame there) with the tracker in video mode (smoothing on).
  * Writes <out>/nails.json.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +196,69 @@ out:
     return rc;
 }
 
+#define JITTER_TARGET_PX 0.5
+#define JITTER_FIRST 100
+#define JITTER_LAST 202
+
+typedef struct jitter_result {
+    int frames;          /* frames processed */
+    int pairs;           /* nail centre pairs (same hand track and finger, consecutive frames) */
+    double rms_px;       /* RMS of the centre movement over those pairs */
+    double rms_width_px; /* RMS of the frame-to-frame width change */
+} jitter_result;
+
+/* Centre movement of the nails painted on consecutive frames of a video. */
+static int measure_jitter(const lq_bench_ctx *ctx, const lq_hand_models *models, const char *video,
+                          int first, int last, jitter_result *jr)
+{
+    lq_tracker_opts to = LQ_TRACKER_OPTS_DEFAULT; /* video mode, smoothing on */
+    lq_tracker *trk = NULL;
+    int rc = lq_tracker_create(models, &to, &trk);
+    if (rc < 0)
+        return rc;
+    nail_geom prev[NAIL_MAX], cur[NAIL_MAX];
+    int nprev = 0;
+    double sum = 0, sumw = 0;
+    memset(jr, 0, sizeof *jr);
+    for (int i = first; i <= last; i++) {
+        char path[4096], err[256];
+        snprintf(path, sizeof path, "%s/video/%s/%04d.webp", ctx->data_dir, video, i);
+        if (access(path, R_OK) != 0)
+            break;
+        lq_image img;
+        rc = lq_image_load(path, NULL, &img, err, sizeof err);
+        if (rc < 0)
+            break;
+        lq_hands hands;
+        int ncur = 0;
+        rc = lq_tracker_process(trk, &img, (int64_t)(i - first) * 40000, &hands);
+        nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
+        if (rc == 0)
+            rc = nail_locate(&img, &hands, &lo, cur, NAIL_MAX, &ncur);
+        lq_image_free(&img);
+        if (rc < 0)
+            break;
+        for (int a = 0; a < ncur; a++)
+            for (int b = 0; b < nprev; b++)
+                if (cur[a].track_id == prev[b].track_id && cur[a].finger == prev[b].finger) {
+                    double dx = cur[a].cx - prev[b].cx, dy = cur[a].cy - prev[b].cy;
+                    double dw = cur[a].width - prev[b].width;
+                    sum += dx * dx + dy * dy;
+                    sumw += dw * dw;
+                    jr->pairs++;
+                }
+        memcpy(prev, cur, sizeof(nail_geom) * (size_t)ncur);
+        nprev = ncur;
+        jr->frames++;
+    }
+    lq_tracker_destroy(trk);
+    if (jr->pairs > 0) {
+        jr->rms_px = sqrt(sum / jr->pairs);
+        jr->rms_width_px = sqrt(sumw / jr->pairs);
+    }
+    return rc < 0 ? rc : 0;
+}
+
 /* nail_eval_dataset's hands: the product's tracker in static mode. */
 static int eval_hands(void *ud, const char *file, const lq_image *img, lq_hands *out)
 {
@@ -323,6 +391,26 @@ int lq_bench_nails(const lq_bench_ctx *ctx)
                ev->recall);
     } else {
         fprintf(stderr, "bench nails: mask evaluation skipped: %s\n", lq_strerror(erc));
+    }
+    jitter_result jr;
+    int jrc = measure_jitter(ctx, models, "palm_reach", JITTER_FIRST, JITTER_LAST, &jr);
+    if (jrc == 0 && jr.pairs > 0) {
+        cJSON *j = cJSON_AddObjectToObject(root, "jitter");
+        cJSON_AddStringToObject(j, "video", "palm_reach");
+        cJSON_AddNumberToObject(j, "first_frame", JITTER_FIRST);
+        cJSON_AddNumberToObject(j, "frames", jr.frames);
+        cJSON_AddNumberToObject(j, "nail_pairs", jr.pairs);
+        cJSON_AddNumberToObject(j, "centre_rms_px", jr.rms_px);
+        cJSON_AddNumberToObject(j, "width_rms_px", jr.rms_width_px);
+        cJSON_AddNumberToObject(j, "target_px", JITTER_TARGET_PX);
+        cJSON_AddBoolToObject(j, "within_target", jr.rms_px <= JITTER_TARGET_PX);
+        printf("jitter on a still hand (palm_reach %d-%d, %d nail pairs): centre RMS %.2f px "
+               "(target <= %.1f: %s), width RMS %.2f px\n",
+               JITTER_FIRST, JITTER_FIRST + jr.frames - 1, jr.pairs, jr.rms_px, JITTER_TARGET_PX,
+               jr.rms_px <= JITTER_TARGET_PX ? "met" : "NOT met", jr.rms_width_px);
+    } else {
+        fprintf(stderr, "bench nails: jitter not measured: %s\n",
+                jrc < 0 ? lq_strerror(jrc) : "no nail seen on consecutive frames");
     }
     char *text = cJSON_Print(root);
     rc = text && lq_bench_write(ctx, "nails.json", text) == 0 ? 0 : LQ_EIO;

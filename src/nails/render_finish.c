@@ -84,12 +84,13 @@ static const float WHITE3[3] = {1.0f, 1.0f, 1.0f};
  * instead of popping. */
 static float sparkle(const nail__nail *n, float cell, int ix, int iy, float gx, float gy)
 {
-    uint32_t h = nail__hash2(n->seed ^ 0x5417u, (uint32_t)ix * 0x9e37u + (uint32_t)iy * 0x85ebu);
-    if (nail__unit(h) > 0.45f)
+    /* one hash: presence (bits 0-7), position (8-15, 16-23), brightness (24-31) */
+    uint32_t h =
+        nail__hash((n->seed ^ 0x5417u) + (uint32_t)ix * 0x9e3779b1u + (uint32_t)iy * 0x85ebca77u);
+    if ((h & 0xffu) > 115u)
         return 0.0f;
-    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2);
-    float dx = (gx - (float)ix - nail__unit(h2)) * cell;
-    float dy = (gy - (float)iy - nail__unit(h3)) * cell * n->fs;
+    float dx = (gx - (float)ix - (float)((h >> 8) & 0xffu) * (1.0f / 256.0f)) * cell;
+    float dy = (gy - (float)iy - (float)((h >> 16) & 0xffu) * (1.0f / 256.0f)) * cell * n->fs;
     float r2 = dx * dx + dy * dy; /* frame pixels squared */
     float sig = 0.18f * cell;
     if (sig < 0.45f)
@@ -98,7 +99,7 @@ static float sparkle(const nail__nail *n, float cell, int ix, int iy, float gx, 
     if (k > 4.0f)
         return 0.0f;
     float e = 1.0f - k * 0.25f; /* cheap bump, 1 at centre, 0 at k = 4 */
-    float b = nail__unit(nail__hash(h3));
+    float b = (float)(h >> 24) * (1.0f / 256.0f);
     return e * e * (0.1f + 0.9f * b * b * b);
 }
 

@@ -161,14 +161,20 @@ static const flake_layer FLAKES[2] = {
 static void flake(const nail__nail *n, const flake_layer *L, int ix, int iy, float gx, float gy,
                   float aa, nail__surface *o)
 {
-    uint32_t h = nail__hash2(n->seed ^ L->salt, (uint32_t)ix * 0x9e37u + (uint32_t)iy * 0x85ebu);
-    if (nail__unit(h) >= L->density)
+    /* one hash decides presence (bits 0-7), position (8-15, 16-23) and size
+     * (24-31); a second one, only for a flake that covers the point, its
+     * rotation, colour and facet */
+    uint32_t h =
+        nail__hash((n->seed ^ L->salt) + (uint32_t)ix * 0x9e3779b1u + (uint32_t)iy * 0x85ebca77u);
+    if ((float)(h & 0xffu) >= L->density * 256.0f)
         return;
-    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2), h4 = nail__hash(h3);
-    float r = L->rmin + (L->rmax - L->rmin) * nail__unit(h2);
-    float dx = gx - ((float)ix + nail__unit(h3)), dy = gy - ((float)iy + nail__unit(h4));
+    float fx = (float)((h >> 8) & 0xffu) * (1.0f / 256.0f);
+    float fy = (float)((h >> 16) & 0xffu) * (1.0f / 256.0f);
+    float dx = gx - ((float)ix + fx), dy = gy - ((float)iy + fy);
     if (dx * dx + dy * dy > 0.25f)
         return;
+    float r = L->rmin + (L->rmax - L->rmin) * (float)(h >> 24) * (1.0f / 256.0f);
+    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2), h4 = h2 ^ (h3 >> 11);
     /* six-fold symmetric, so eight rotations cover it */
     static const float ROT[8][2] = {
         {1.0f, 0.0f},    {0.9914f, 0.1305f}, {0.9659f, 0.2588f}, {0.9239f, 0.3827f},
@@ -196,7 +202,7 @@ static void flake(const nail__nail *n, const flake_layer *L, int ix, int iy, flo
     }
     /* each flake is a tilted mirror: most are darker or brighter than the
      * base, a few catch the light and flash */
-    float facet = nail__unit(nail__hash(h4));
+    float facet = nail__unit(h4 * 0x9e3779b1u);
     float bright = 0.2f + 1.1f * facet * facet;
     for (int c = 0; c < 3; c++)
         fc[c] = nail__clampf(fc[c] * bright, 0.0f, 1.0f);
@@ -222,12 +228,6 @@ static void glitter_layer(const nail__nail *n, const flake_layer *L, float s, fl
 
 /* ---- marble ---- */
 
-static float marble_field(const nail__tables *t, float x, float y)
-{
-    float w = nail__noise(t, 0.5f * x + 37.0f, 0.5f * y + 11.0f);
-    return nail__noise(t, x + 34.0f * w, 0.4f * y + 26.0f * w);
-}
-
 static void marble(const nail__nail *n, const nail__tables *t, float s, float tt, float aa,
                    nail__surface *o)
 {
@@ -236,10 +236,12 @@ static void marble(const nail__nail *n, const nail__tables *t, float s, float tt
     float y = (n->noise_s * s + n->noise_c * tt) * scale + n->noise_oy;
     /* domain-warped noise: its iso-lines wander like veins in stone. The
      * distance to an iso-line is the value difference over the gradient, so
-     * veins keep their width where the field is flat. */
+     * veins keep their width where the field is flat (the gradient is taken
+     * with the warp held, which is close enough for a width). */
     float w = nail__noise(t, 0.5f * x + 37.0f, 0.5f * y + 11.0f);
     float n2 = nail__noise(t, x + 34.0f * w, 0.4f * y + 26.0f * w);
-    float gx = marble_field(t, x + 0.5f, y) - n2, gy = marble_field(t, x, y + 0.5f) - n2;
+    float gx = nail__noise(t, x + 0.5f + 34.0f * w, 0.4f * y + 26.0f * w) - n2;
+    float gy = nail__noise(t, x + 34.0f * w, 0.4f * (y + 0.5f) + 26.0f * w) - n2;
     float grad = 2.0f * sqrtf(gx * gx + gy * gy) + 1e-4f; /* per texel */
     float q = n2 * 3.0f, lv = floorf(q + 0.5f);
     float dist = fabsf(q - lv) / (3.0f * grad) / scale; /* nail widths */

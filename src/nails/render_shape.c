@@ -244,7 +244,7 @@ static float bisect_halfwidth(const nail__shape *s, float v)
     if (nail__shape_sdf(s, 0.0f, v) >= 0.0f)
         return 0.0f;
     float lo = 0.0f, hi = s->hw + 1.0f;
-    for (int k = 0; k < 14; k++) {
+    for (int k = 0; k < 10; k++) {
         float mid = 0.5f * (lo + hi);
         if (nail__shape_sdf(s, mid, v) < 0.0f)
             lo = mid;

@@ -27,5 +27,6 @@ int lq_cmd_serve(int argc, char **argv);
 int lq_cmd_detect(int argc, char **argv);
 int lq_cmd_render(int argc, char **argv);
 int lq_cmd_gallery(int argc, char **argv);
+int lq_cmd_nails(int argc, char **argv);
 
 #endif

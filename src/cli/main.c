@@ -11,6 +11,7 @@ static const lq_cli_cmd commands[] = {
     {"detect", "find hands in images and print their landmarks as JSON", lq_cmd_detect},
     {"render", "paint a nail design onto the hands in a photo", lq_cmd_render},
     {"gallery", "render every shape x pattern x finish into contact sheets", lq_cmd_gallery},
+    {"nails", "find the nails in a photo: JSON and a nail mask (PNG)", lq_cmd_nails},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

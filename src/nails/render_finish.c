@@ -192,9 +192,12 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
         float ir[3];
         for (int c = 0; c < 3; c++)
             ir[c] = IRID[i][c] + (IRID[i + 1][c] - IRID[i][c]) * fr;
-        float sheen = 0.3f * sp.broad;
+        /* the interference colour tints the body (so it shows on white
+         * too) and adds a little light of its own */
+        float sheen = 0.3f * sp.broad, tint = 0.22f + 0.3f * sp.broad;
         for (int c = 0; c < 3; c++) {
             float ac = a[c] + (0.85f - a[c]) * 0.05f;
+            ac *= 1.0f + (ir[c] - 1.0f) * tint;
             out[c] = L[c] * ac * S * (1.0f - 0.25f * sheen) * (1.0f - 0.15f * e);
         }
         add_light(out, L, ir, sheen);

@@ -362,7 +362,8 @@ static int overview_sheet(nail_renderer *r, const photo *ph, int nph, uint32_t s
         nail_design_resolve(&d);
         if (set_colors(&d, PICKS[i].colors) < 0)
             continue;
-        rc = paint_cell(r, &ph[i % nph], &d, seed, work, &sheet, x, y, cw, ch);
+        static const int PHOTO_OF[8] = {0, 1, 4, 3, 5, 6, 2, 1};
+        rc = paint_cell(r, &ph[PHOTO_OF[i] % nph], &d, seed, work, &sheet, x, y, cw, ch);
         char label[64];
         snprintf(label, sizeof label, "%s %s %s", nail_shape_name(PICKS[i].shape),
                  PICKS[i].pattern == NAIL_PATTERN_SOLID ? "" : nail_pattern_name(PICKS[i].pattern),

@@ -25,11 +25,19 @@
  *     on the back of the hand; which side is the back follows from the
  *     handedness. This normal follows the finger as it curls, so a palm-facing
  *     hand hides its nails but a fist seen from the palm side shows the nails
- *     of the curled fingers. The thumb's nail faces mostly sideways (radially)
- *     in a flat hand; it gets its own model;
+ *     of the curled fingers. The thumb is rotated against the fingers: in a
+ *     relaxed hand its plate faces between the back of the hand and the
+ *     radial side; once the thumb bends, the plane it bends in (CMC->MCP vs
+ *     IP->TIP) gives its rotation. Its plate centre sits off the bone axis
+ *     toward the plate normal (visible when the thumb is seen from the side);
  *   - a nail is visible when its normal faces the camera enough
  *     (facing >= opts->min_facing) and its projected plate is not degenerate;
  *     length and width are the 3-D sizes projected onto the image.
+ *
+ * Quality (tests/unit/nails/test_nail_eval.c): on the 18 annotated photos
+ * where MediaPipe finds hands, the landmark outlines score a mean IoU of 0.53
+ * with the masks, 0.58 after refinement. For video, smooth the nails with
+ * nail_track.h and call nail_locate with min_facing <= its hide_facing.
  *
  * Limits: coordinates with magnitude above NAIL_MAX_COORD, non-finite values,
  * coincident joints or hands with a non-finite presence produce no nail (they

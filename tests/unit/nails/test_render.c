@@ -638,6 +638,34 @@ static void sheer_shows_the_nail(void **state)
     nail_renderer_destroy(r);
 }
 
+/* An accent nail: the ring finger's own style (design->finger[3]) is used
+ * for the ring nail only. */
+static void accent_nail_uses_its_finger_style(void **state)
+{
+    (void)state;
+    nail_renderer *r = NULL;
+    assert_int_equal(nail_renderer_create(&r), 0);
+    const char *json = "{\"shape\": \"oval\", \"pattern\": \"solid\", \"colors\": [\"navy\"],"
+                       " \"finish\": \"cream\", \"fingers\": {\"ring\": {\"colors\": [\"gold\"]}}}";
+    nail_design d;
+    char err[256];
+    assert_int_equal(nail_design_parse_json(json, strlen(json), &d, err, sizeof err), 0);
+    nail_geom g[2] = {make_nail(40.0f, 60.0f, 0.0f, 24.0f, 28.0f),
+                      make_nail(100.0f, 60.0f, 0.0f, 24.0f, 28.0f)};
+    g[0].finger = 2;
+    g[1].finger = 3;
+    lq_image img;
+    assert_int_equal(lq_image_alloc(&img, 140, 100), 0);
+    memset(img.data, 120, (size_t)img.stride * (size_t)img.height);
+    assert_int_equal(nail_render_frame(r, &img, g, 2, &d, 1), 0);
+    const uint8_t *mid = lq_image_px(&img, 34, 60), *ring = lq_image_px(&img, 94, 60);
+    assert_true(mid[2] > mid[0] + 20);   /* navy: blue */
+    assert_true(ring[0] > ring[2] + 40); /* gold: red + green over blue */
+    assert_true(ring[1] > ring[2] + 20);
+    lq_image_free(&img);
+    nail_renderer_destroy(r);
+}
+
 /* ---- input checking ------------------------------------------------------ */
 
 static void refuses_bad_input_and_skips_bad_nails(void **state)
@@ -726,6 +754,7 @@ int main(void)
         cmocka_unit_test(patterns_move_with_the_nail),
         cmocka_unit_test(shading_follows_the_real_nail),
         cmocka_unit_test(sheer_shows_the_nail),
+        cmocka_unit_test(accent_nail_uses_its_finger_style),
         cmocka_unit_test(refuses_bad_input_and_skips_bad_nails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -223,15 +223,14 @@ static double score_of(const cluster *c, const nail__scan *s)
     return c->w * (0.3 + bonus) * dark;
 }
 
-/* Collects the pixels of class cls (or, for the fallback, the skin pixels
- * lighter than the skin tone). */
+/* Collects the pixels of class cls (-1: every pixel the photo has). */
 static void collect(const nail__scan *s, int cls, points *pt)
 {
     pt->n = 0;
     for (int y = 0; y < s->h; y++)
         for (int x = 0; x < s->w; x++) {
             int i = y * s->w + x;
-            if (s->cls[i] != cls || s->wgt[i] <= 0.0f)
+            if ((cls >= 0 && s->cls[i] != cls) || s->wgt[i] <= 0.0f)
                 continue;
             int k = pt->n++;
             memcpy(pt->lab + 3 * k, s->lab + 3 * i, 3 * sizeof(float));
@@ -260,6 +259,26 @@ static void fill_color(nail_palette_color *o, const cluster *c, double total, do
 
 /* Bare nails: the plate is lighter and less saturated than the skin around
  * it. Among the skin clusters, take the one that is most so. */
+static int rank_clusters(cluster *cl, int k, const nail__scan *s, int max_colors,
+                         nail_palette *out);
+
+static int cluster_and_rank(const nail__scan *s, points *pt, float *tmp, int max_colors,
+                            int drop_light, nail_palette *res)
+{
+    if (pt->n == 0)
+        return LQ_ENOTFOUND;
+    float centre[KMAX][3];
+    cluster cl[KMAX];
+    int k = kmeans(pt, pt->n < KMAX ? pt->n : KMAX, centre, tmp);
+    cluster_stats(pt, k, cl);
+    merge_close(cl, k);
+    /* Without a mask, highlights inside a nail are regions ringed by polish
+     * rather than skin and have already lost their weight. */
+    if (drop_light)
+        drop_lighting(cl, k);
+    return rank_clusters(cl, k, s, max_colors, res);
+}
+
 static int fallback_colors(const nail__scan *s, points *pt, float *tmp, nail_palette *out)
 {
     collect(s, NAIL__PX_SKIN, pt);
@@ -354,20 +373,18 @@ int nail_palette_extract(const lq_image *img, const nail_palette_opts *opts, nai
         rc = LQ_ENOMEM;
         goto done;
     }
+    rc = LQ_ENOTFOUND;
     if (s.masked || s.fg >= FG_MIN) {
         collect(&s, NAIL__PX_FG, &pt);
-        float centre[KMAX][3];
-        cluster cl[KMAX];
-        int k = kmeans(&pt, pt.n < KMAX ? pt.n : KMAX, centre, tmp);
-        cluster_stats(&pt, k, cl);
-        merge_close(cl, k);
-        /* Without a mask, highlights inside a nail are regions ringed by
-         * polish rather than skin and have already lost their weight. */
-        if (s.masked)
-            drop_lighting(cl, k);
-        rc = rank_clusters(cl, k, &s, o.max_colors, &res);
-    } else {
+        rc = cluster_and_rank(&s, &pt, tmp, o.max_colors, s.masked, &res);
+    }
+    if (rc == LQ_ENOTFOUND && s.has_skin)
         rc = fallback_colors(&s, &pt, tmp, &res);
+    if (rc == LQ_ENOTFOUND) {
+        /* nothing apart from the background: a swatch, a flat graphic */
+        collect(&s, -1, &pt);
+        rc = cluster_and_rank(&s, &pt, tmp, o.max_colors, 0, &res);
+        res.fallback = 2;
     }
     if (rc == 0)
         *out = res;

@@ -22,7 +22,8 @@
  * When no distinct foreground is left (a photo of bare or nude nails, whose
  * colour falls inside the skin tone), the palette falls back to the lightest,
  * least saturated part of the skin region, where bare nail plates are
- * (pal.fallback = 1).
+ * (pal.fallback = 1); when there is no skin either (a colour swatch), to the
+ * colours of the whole photo (pal.fallback = 2).
  *
  * Measured on the 40 photos of ../shared/data/nails with their masks (see
  * tests/unit/nails/test_palette.c and docs/designs.md for the numbers).
@@ -62,7 +63,10 @@ typedef struct nail_palette {
     nail_palette_color c[NAIL_PALETTE_MAX];  /* most prominent first */
     float background;        /* share of the photo set aside as background, 0..1 */
     float skin;              /* share set aside as skin */
-    int fallback;            /* 1 if the colours came from the skin region (bare nails) */
+    int fallback;            /* 0: colours set apart from skin and background (polish);
+                                1: nothing was, the colour came from the skin region
+                                (bare nails); 2: no skin either: the colours of the
+                                whole photo (a swatch, a flat graphic) */
 } nail_palette;
 
 /* Extracts 1..max_colors colours. opts may be NULL (defaults). Returns 0, or

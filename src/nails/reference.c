@@ -22,7 +22,8 @@
 #define CENTRE_WIDTH 0.3f
 #define SQUARE_ASPECT 1.25f  /* length / width under which the long axis is not trusted */
 #define ORIENT_GLOBAL 0.1f
-#define HIGHLIGHT_DL 0.05f   /* OKLab L above the row's median: a highlight */   /* weight of "the tip points away from the hand" */    /* centre fallback: box width as a share of the shorter side */
+#define HIGHLIGHT_DL 0.05f   /* OKLab L above the row's median: a highlight */
+#define SHADING_AB 0.08f     /* columns this far from the main a/L, b/L are art, not shading */   /* weight of "the tip points away from the hand" */    /* centre fallback: box width as a share of the shorter side */
 
 typedef struct nbox {
     float cx, cy;            /* photo pixels */
@@ -140,6 +141,44 @@ static int best_region(const nail__scan *s, uint8_t *sel, float *score)
     for (int i = 0; i < n; i++)
         sel[i] = best >= 0 && s->region[i] == best;
     return cells;
+}
+
+/* Adds to the seed region the foreground regions next to it that are not
+ * larger than it: the other colours of the nail's art (a french tip, a
+ * stripe) that touch its rim and so are not enclosed by it. Larger
+ * neighbours are the backdrop. The total stays under 3x the seed. */
+static void add_art_regions(const nail__scan *s, uint8_t *sel, int *queue, int *size)
+{
+    const int W = s->w, H = s->h, n = W * H;
+    memset(size, 0, (size_t)n * sizeof *size);
+    for (int i = 0; i < n; i++)
+        if (s->region[i] >= 0)
+            size[s->region[i]]++;
+    int seed_size = 0, head = 0, tail = 0;
+    for (int i = 0; i < n; i++)
+        if (sel[i]) {
+            seed_size++;
+            queue[tail++] = i;
+        }
+    int total = seed_size;
+    while (head < tail) {
+        int p = queue[head++], x = p % W, y = p / W;
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                int xx = x + dx, yy = y + dy;
+                if (xx < 0 || yy < 0 || xx >= W || yy >= H)
+                    continue;
+                int q = yy * W + xx, r = s->region[q];
+                if (sel[q] || r < 0 || size[r] > seed_size || total + size[r] > 3 * seed_size)
+                    continue;
+                for (int i = 0; i < n; i++) /* the whole neighbouring region */
+                    if (s->region[i] == r) {
+                        sel[i] = 1;
+                        queue[tail++] = i;
+                    }
+                total += size[r];
+            }
+    }
 }
 
 /* ---- the box ------------------------------------------------------------ */
@@ -319,8 +358,8 @@ static void box_point(const nbox *b, float u, float v, float *x, float *y)
 {
     u = NAIL_TEXTURE_INSET + u * (1.0f - 2.0f * NAIL_TEXTURE_INSET);
     v = NAIL_TEXTURE_INSET + v * (1.0f - 2.0f * NAIL_TEXTURE_INSET);
-    float t = (v - 0.5f) * b->l, c = (u - 0.5f) * b->w;
-    /* left of the nail seen tip-up is (ay, -ax) */
+    /* left of the nail seen tip-up is (ay, -ax); column 0 (u = 0) is there */
+    float t = (v - 0.5f) * b->l, c = (0.5f - u) * b->w;
     *x = b->cx + t * b->ax + c * b->ay;
     *y = b->cy + t * b->ay - c * b->ax;
 }
@@ -422,7 +461,6 @@ static int cmp_float(const void *a, const void *b)
 static void flatten_lighting(float *lin, float *lab, float *tmp)
 {
     const int TW = NAIL_TEXTURE_W, TH = NAIL_TEXTURE_H, n = TW * TH;
-    double mean = 0.0;
     for (int k = 0; k < n; k++) {
         nail_lin l = {lin[3 * k], lin[3 * k + 1], lin[3 * k + 2]};
         nail_lab o = nail_linear_to_oklab(l);
@@ -468,51 +506,80 @@ static void flatten_lighting(float *lin, float *lab, float *tmp)
                 for (int c = 0; c < 3; c++)
                     lab[3 * k + c] = (float)(acc[c] / cnt);
         }
-    /* across: column means, smoothed over +-4 columns */
-    float col[NAIL_TEXTURE_W], row[NAIL_TEXTURE_H];
+    /* Across: the nail curves, so the light falls off toward its sides. Fit
+     * L(u) = c0 + c1 u + c2 u^2 to the column medians (medians and a
+     * quadratic ignore the art: stripes, dots) and take the fit's variation
+     * out. Along the nail nothing is flattened: bands along it are the art
+     * (a french tip, an ombre). */
+    /* Only columns whose colour is the nail's main colour (median a/b close
+     * to the texture's) take part: a stripe of another colour is art. */
+    float med[NAIL_TEXTURE_W], ca[NAIL_TEXTURE_W], cb[NAIL_TEXTURE_W];
     for (int i = 0; i < TW; i++) {
-        double s = 0.0;
-        for (int j = 0; j < TH; j++)
-            s += lab[3 * (j * TW + i)];
-        col[i] = (float)(s / TH);
+        for (int c = 0; c < 3; c++) {
+            for (int j = 0; j < TH; j++)
+                tmp[j] = lab[3 * (j * TW + i) + c];
+            qsort(tmp, TH, sizeof *tmp, cmp_float);
+            float v = tmp[TH / 2];
+            if (c == 0)
+                med[i] = v;
+            else if (c == 1)
+                ca[i] = v;
+            else
+                cb[i] = v;
+        }
     }
-    mean = 0.0;
-    for (int i = 0; i < TW; i++)
-        mean += col[i];
-    mean /= TW;
+    /* compared as a/L and b/L, which do not change when the light on a
+     * colour does (OKLab scales L, a and b alike with intensity) */
+    for (int i = 0; i < n; i++)
+        tmp[i] = lab[3 * i + 1] / fmaxf(lab[3 * i], 1e-3f);
+    qsort(tmp, (size_t)n, sizeof *tmp, cmp_float);
+    float main_a = tmp[n / 2];
+    for (int i = 0; i < n; i++)
+        tmp[i] = lab[3 * i + 2] / fmaxf(lab[3 * i], 1e-3f);
+    qsort(tmp, (size_t)n, sizeof *tmp, cmp_float);
+    float main_b = tmp[n / 2];
+    double m[3][4] = {{0}};
+    int used = 0;
     for (int i = 0; i < TW; i++) {
-        double s = 0.0;
-        int c = 0;
-        for (int d = -4; d <= 4; d++)
-            if (i + d >= 0 && i + d < TW) {
-                s += col[i + d];
-                c++;
-            }
-        tmp[i] = (float)(s / c - mean);
+        float l = fmaxf(med[i], 1e-3f);
+        float da = ca[i] / l - main_a, db = cb[i] / l - main_b;
+        if (da * da + db * db > SHADING_AB * SHADING_AB)
+            continue;
+        double u = ((double)i + 0.5) / TW - 0.5, pw[3] = {1.0, u, u * u};
+        for (int r = 0; r < 3; r++) {
+            for (int c = 0; c < 3; c++)
+                m[r][c] += pw[r] * pw[c];
+            m[r][3] += pw[r] * med[i];
+        }
+        used++;
     }
+    /* Gauss-Jordan on the 3x3 normal equations */
+    int ok = used >= TW / 4;
+    for (int c = 0; c < 3 && ok; c++) {
+        if (fabs(m[c][c]) < 1e-12) {
+            ok = 0;
+            break;
+        }
+        for (int r = 0; r < 3; r++) {
+            if (r == c)
+                continue;
+            double f = m[r][c] / m[c][c];
+            for (int k = 0; k < 4; k++)
+                m[r][k] -= f * m[c][k];
+        }
+    }
+    double c0 = ok ? m[0][3] / m[0][0] : 0.0, c1 = ok ? m[1][3] / m[1][1] : 0.0,
+           c2 = ok ? m[2][3] / m[2][2] : 0.0;
+    double fit_mean = 0.0;
+    for (int i = 0; i < TW; i++) {
+        double u = ((double)i + 0.5) / TW - 0.5;
+        tmp[i] = (float)(c0 + c1 * u + c2 * u * u);
+        fit_mean += tmp[i];
+    }
+    fit_mean /= TW;
     for (int j = 0; j < TH; j++)
         for (int i = 0; i < TW; i++)
-            lab[3 * (j * TW + i)] -= tmp[i];
-    /* along: row means, smoothed over +-8 rows */
-    for (int j = 0; j < TH; j++) {
-        double s = 0.0;
-        for (int i = 0; i < TW; i++)
-            s += lab[3 * (j * TW + i)];
-        row[j] = (float)(s / TW);
-    }
-    for (int j = 0; j < TH; j++) {
-        double s = 0.0;
-        int c = 0;
-        for (int d = -8; d <= 8; d++)
-            if (j + d >= 0 && j + d < TH) {
-                s += row[j + d];
-                c++;
-            }
-        tmp[j] = (float)(s / c - mean);
-    }
-    for (int j = 0; j < TH; j++)
-        for (int i = 0; i < TW; i++)
-            lab[3 * (j * TW + i)] -= tmp[j];
+            lab[3 * (j * TW + i)] -= tmp[i] - (float)fit_mean;
     for (int k = 0; k < n; k++) {
         nail_lab o = {lab[3 * k], lab[3 * k + 1], lab[3 * k + 2]};
         nail_lin l = nail_oklab_to_linear(o);
@@ -588,6 +655,7 @@ int nail_reference_texture(const lq_image *ref, const nail_texture_opts *opts, n
         }
         res->source = NAIL_TEXTURE_FROM_MASK;
     } else if (best_region(&photo, sel, score) > 0) {
+        add_art_regions(&photo, sel, queue, label);
         fill_holes(&photo, sel, queue, seen);
         found = 1;
         res->source = NAIL_TEXTURE_FROM_NAIL;

@@ -130,7 +130,8 @@ static int setup_space(nail__nail *n, const nail_geom *g, const nail_style *st, 
     if (!finite_geom(g))
         return 0;
     float al = sqrtf(g->ax * g->ax + g->ay * g->ay);
-    if (al < 1e-3f || g->width < 1.0f || g->length < 1.0f || g->width > limit || g->length > limit)
+    if (!isfinite(al) || al < 1e-3f || g->width < 1.0f || g->length < 1.0f || g->width > limit ||
+        g->length > limit)
         return 0;
     if (fabsf(g->cx) > 4.0f * limit || fabsf(g->cy) > 4.0f * limit)
         return 0;

@@ -700,8 +700,8 @@ static void refuses_bad_input_and_skips_bad_nails(void **state)
     assert_int_equal(nail_render_frame(r, &img, NULL, 0, &d, 0), 0);
 
     /* nails that cannot be painted are skipped, not errors */
-    nail_geom bad[7];
-    for (int i = 0; i < 7; i++)
+    nail_geom bad[8];
+    for (int i = 0; i < 8; i++)
         bad[i] = g[0];
     bad[0].visible = 0;
     bad[1].cx = NAN;

@@ -21,8 +21,8 @@
  *   precision, recall  pooled over all images' pixels (tp / (tp + fp), tp / (tp + fn)).
  * The per-image rows are kept in ->per[] for reports.
  *
- * Not for the frame path: it reads files and allocates. Not thread-safe
- * against itself only through hands_fn's own state.
+ * Not for the frame path: it reads files and allocates. Reentrant: calls may
+ * run on several threads if their hands_fn contexts are distinct.
  */
 #ifndef LQ_NAILS_NAIL_EVAL_H
 #define LQ_NAILS_NAIL_EVAL_H

@@ -174,9 +174,10 @@ static void conn_push(lq_server *srv, svc_conn *c, ws_out *m)
         LQ_WARN(TAG, "output queue over %lld bytes: pausing reads from this client",
                 (long long)srv->cfg.output_queue_max);
     }
-    /* With reads paused, control messages pile up only from timers (stats)
-     * for a client that never reads: past the same cap, give up on it. */
-    if (c->ctrl_bytes > (size_t)srv->cfg.output_queue_max && !c->closing) {
+    /* Reads pause at OUTPUT_QUEUE_MAX; after that, control messages pile up
+     * only from the rest of the last read buffer and from timers (stats) for
+     * a client that never reads: past twice the cap, give up on it. */
+    if (c->ctrl_bytes > 2 * (size_t)srv->cfg.output_queue_max && !c->closing) {
         c->closing = 1;
         c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
         snprintf(c->close_reason, sizeof c->close_reason, "client is not reading");

@@ -386,9 +386,11 @@ static void measure(nail__nail *n, const nail__tables *t, const lq_image *img, c
     n->vh = mid + 0.25f * sh->L * nail__clampf(n->shade[3] / 0.3f, -1.0f, 1.0f);
     n->spec_iv = 1.0f / (0.42f * sh->T);
     n->inv_L = 1.0f / sh->L;
-    n->expo = nail__clampf(powf(mean / NAIL_REF_LUMA, NAIL_EXPO_POWER), 0.15f, 1.6f);
-    for (int c = 0; c < 3; c++)
+    n->expo = nail__clampf(powf(mean / NAIL_REF_LUMA, NAIL_EXPO_POWER), 0.15f, 1.25f);
+    for (int c = 0; c < 3; c++) {
         n->light[c] = n->expo * cast[c];
+        n->nat[c] = nail__clampf(n->plate[c] / (NAIL_REF_LUMA / 0.6f * n->light[c]), 0.0f, 1.0f);
+    }
 }
 
 /* The scene's colour cast: grey-world over a sparse grid of the frame,

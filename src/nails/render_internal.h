@@ -148,6 +148,7 @@ typedef struct nail__nail {
     float inv_L;    /* 1 / shape.L */
     float plate[3]; /* mean linear colour of the plate */
     float tip[3];   /* mean linear colour of its distal quarter (the free edge) */
+    float nat[3];   /* the plate's colour with the light divided out (its albedo) */
     int measured;   /* 1 if enough plate pixels were seen */
     /* colours (linear) */
     float col[NAIL_MAX_COLORS][3];

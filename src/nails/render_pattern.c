@@ -337,6 +337,10 @@ static void french(const nail__nail *n, float u, float v, float aa, nail__surfac
     float d = nail__shape_sdf(&n->shape, u, v + n->french_depth) / n->W;
     float k = nail__clampf(d / aa + 0.5f, 0.0f, 1.0f);
     copy3(o->a, base);
+    /* a light french base (nude, pink) is a sheer wash: some of the nail's
+     * own colour shows through it; a dark base is opaque */
+    if (n->measured && nail__luma(base) > 0.3f)
+        mix3(o->a, n->nat, 0.3f);
     mix3(o->a, tip, k);
 }
 

@@ -18,7 +18,8 @@
  *                   outlines with the mask; an image where no nail is found
  *                   scores 0 (if its mask is empty too it scores 1);
  *   mean_iou_hand   the same mean over the images where hands_fn found a hand;
- *   precision, recall  pooled over all images' pixels (tp / (tp + fp), tp / (tp + fn)).
+ *   precision, recall  pooled over all images' pixels (tp / (tp + fp), tp / (tp + fn));
+ *   precision_hand, recall_hand  the same over the images with a hand.
  * The per-image rows are kept in ->per[] for reports.
  *
  * Not for the frame path: it reads files and allocates. Reentrant: calls may
@@ -68,6 +69,7 @@ typedef struct nail_eval_result {
     double mean_iou;
     double mean_iou_hand;
     double precision, recall;
+    double precision_hand, recall_hand;
     double locate_ms_mean;        /* mean nail_locate time per image with a hand */
     nail_eval_image per[NAIL_EVAL_MAX_IMAGES];
 } nail_eval_result;

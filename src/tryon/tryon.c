@@ -18,6 +18,7 @@
 #include "hand/tracker.h"
 #include "image/stats.h"
 #include "image/warp.h"
+#include "nails/nail_track.h"
 #include "nails/render.h"
 
 #define TAG "tryon"
@@ -39,6 +40,7 @@ struct lq_tryon_worker {
 struct lq_tryon_session {
     lq_tryon_engine *engine;
     lq_tracker *tracker;
+    nail_track *nails;              /* NULL in static mode or without smoothing */
     lq_tryon_session_opts opts;
     nail_design design;
     lq_image reference;             /* owned copy, or empty */
@@ -162,6 +164,15 @@ int lq_tryon_session_create(lq_tryon_engine *e, const nail_design *design,
         free(s);
         return rc;
     }
+    if (to.smoothing) {
+        nail_track_opts no = NAIL_TRACK_OPTS_DEFAULT;
+        rc = nail_track_create(&no, &s->nails);
+        if (rc < 0) {
+            lq_tracker_destroy(s->tracker);
+            free(s);
+            return rc;
+        }
+    }
     s->engine = e;
     s->opts = *opts;
     s->design = *design;
@@ -200,6 +211,7 @@ void lq_tryon_session_destroy(lq_tryon_session *s)
     if (!s)
         return;
     lq_tracker_destroy(s->tracker);
+    nail_track_destroy(s->nails);
     lq_image_free(&s->reference);
     free(s);
 }
@@ -298,6 +310,8 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
     res->t.hands_ms = t1 - t0;
 
     if (res->hands.count == 0) {
+        if (s->nails)   /* every hand track is lost: so are their nails */
+            nail_track_reset(s->nails);
         res->problems |= LQ_PROBLEM_NO_HAND;
         measure_quality(w, frame, &res->hands, res);
         if (res->hand_luma < s->opts.low_light_luma)
@@ -307,7 +321,20 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
     }
 
     nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
-    rc = nail_locate(frame, &res->hands, &lo, res->nails, NAIL_MAX, &res->nnails);
+    if (s->nails) {
+        /* The smoother decides visibility with hysteresis, so it must also
+         * see nails that are only just turning away. */
+        nail_track_opts no = NAIL_TRACK_OPTS_DEFAULT;
+        lo.min_facing = no.hide_facing;
+        nail_geom raw[NAIL_MAX];
+        int nraw = 0;
+        rc = nail_locate(frame, &res->hands, &lo, raw, NAIL_MAX, &nraw);
+        if (rc == 0)
+            rc = nail_track_update(s->nails, timestamp_us, &res->hands, raw, nraw, res->nails,
+                                   NAIL_MAX, &res->nnails);
+    } else {
+        rc = nail_locate(frame, &res->hands, &lo, res->nails, NAIL_MAX, &res->nnails);
+    }
     if (rc < 0)
         res->nnails = 0;
     double t2 = lq_clock_ms();

@@ -281,6 +281,57 @@ static void sessions_keep_their_own_tracks_across_workers(void **state)
     lq_tryon_worker_destroy(w2);
 }
 
+/* RMS frame-to-frame movement of the painted nails' centres over a stretch of
+ * video, matching nails by finger (one hand in these clips). */
+static double nail_motion_rms(fixture *f, lq_tryon_session *s, const char *clip, int from, int to)
+{
+    float prev[5][2];
+    int have[5] = {0};
+    double sum = 0.0;
+    int count = 0;
+    char rel[128];
+    for (int i = from; i <= to; i++) {
+        snprintf(rel, sizeof rel, "video/%s/%04d.webp", clip, i);
+        lq_image img = load(rel);
+        lq_tryon_result r;
+        assert_int_equal(lq_tryon_process(f->worker, s, &img, (int64_t)i * 40000, &r), 0);
+        int seen[5] = {0};
+        for (int k = 0; k < r.nnails; k++) {
+            const nail_geom *g = &r.nails[k];
+            if (g->finger < 0 || g->finger > 4 || g->hand != 0)
+                continue;
+            if (have[g->finger]) {
+                double dx = g->cx - prev[g->finger][0], dy = g->cy - prev[g->finger][1];
+                sum += dx * dx + dy * dy;
+                count++;
+            }
+            prev[g->finger][0] = g->cx;
+            prev[g->finger][1] = g->cy;
+            seen[g->finger] = 1;
+        }
+        for (int g = 0; g < 5; g++)
+            have[g] = seen[g];
+        lq_image_free(&img);
+    }
+    assert_true(count > 10);
+    return sqrt(sum / count);
+}
+
+/* The end of palm_reach holds the open hand almost still: a tracking session
+ * (landmark and nail smoothing) must move the nails less than a session that
+ * treats every frame on its own. */
+static void tracking_sessions_hold_nails_steadier(void **state)
+{
+    fixture *f = *state;
+    lq_tryon_session *smooth = session(f, 0), *raw = session(f, 1);
+    double a = nail_motion_rms(f, smooth, "palm_reach", 170, 202);
+    double b = nail_motion_rms(f, raw, "palm_reach", 170, 202);
+    printf("palm_reach 170-202: nail centre motion RMS %.2f px smoothed, %.2f px per-frame\n", a, b);
+    assert_true(a < b);
+    lq_tryon_session_destroy(smooth);
+    lq_tryon_session_destroy(raw);
+}
+
 static void refuses_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -320,6 +371,7 @@ int main(void)
         cmocka_unit_test(low_light_and_blur_detectors_on_real_frames),
         cmocka_unit_test(flags_a_really_defocused_frame),
         cmocka_unit_test(sessions_keep_their_own_tracks_across_workers),
+        cmocka_unit_test(tracking_sessions_hold_nails_steadier),
         cmocka_unit_test(refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

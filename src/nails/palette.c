@@ -9,23 +9,23 @@
 
 #include "nails/refscan.h"
 
-#define KMAX 8              /* clusters before merging */
+#define KMAX 8 /* clusters before merging */
 #define KMEANS_ITERS 20
-#define MERGE_DIST 0.05f    /* OKLab (L weighted): clusters closer than this are one colour */
+#define MERGE_DIST 0.05f /* OKLab (L weighted): clusters closer than this are one colour */
 #define MERGE_L_WEIGHT 0.35
-#define MIN_SHARE 0.04f     /* clusters under this share of the area are not reported */
-#define FG_MIN 0.004f       /* foreground share under which the photo has no distinct polish */
+#define MIN_SHARE 0.04f /* clusters under this share of the area are not reported */
+#define FG_MIN 0.004f   /* foreground share under which the photo has no distinct polish */
 
 typedef struct cluster {
-    double w;               /* weight (area x centre prior) */
-    double lab[3];          /* weighted OKLab sum, then mean */
-    double lin[3];          /* weighted linear RGB sum, then mean */
+    double w;      /* weight (area x centre prior) */
+    double lab[3]; /* weighted OKLab sum, then mean */
+    double lin[3]; /* weighted linear RGB sum, then mean */
     int alive;
 } cluster;
 
 typedef struct points {
     int n;
-    float *lab;             /* 3 per point */
+    float *lab; /* 3 per point */
     float *lin;
     float *w;
     int *label;
@@ -295,9 +295,9 @@ static int fallback_colors(const nail__scan *s, points *pt, float *tmp, nail_pal
     for (int j = 0; j < k; j++) {
         if (!cl[j].alive || cl[j].w < 0.03 * total)
             continue;
-        double nailness = (cl[j].lab[0] - s->skin.L) -
-                          2.0 * (cl_chroma(&cl[j]) - sqrt(s->skin.a * s->skin.a +
-                                                          s->skin.b * s->skin.b));
+        double nailness =
+            (cl[j].lab[0] - s->skin.L) -
+            2.0 * (cl_chroma(&cl[j]) - sqrt(s->skin.a * s->skin.a + s->skin.b * s->skin.b));
         if (nailness > best) {
             best = nailness;
             bi = j;
@@ -311,8 +311,7 @@ static int fallback_colors(const nail__scan *s, points *pt, float *tmp, nail_pal
     return 0;
 }
 
-static int rank_clusters(cluster *cl, int k, const nail__scan *s, int max_colors,
-                         nail_palette *out)
+static int rank_clusters(cluster *cl, int k, const nail__scan *s, int max_colors, nail_palette *out)
 {
     double total = 0.0;
     for (int j = 0; j < k; j++)

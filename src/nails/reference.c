@@ -15,20 +15,23 @@
 
 #include "nails/refscan.h"
 
-#define WORK_SIZE 160        /* the palette's working size: same analysis */
-#define MASK_WORK_SIZE 256   /* finer for a caller's mask */
+#define WORK_SIZE 160      /* the palette's working size: same analysis */
+#define MASK_WORK_SIZE 256 /* finer for a caller's mask */
 #define MIN_REGION_CELLS 6
-#define MIN_NAILNESS 0.5f    /* mean region weight (refscan enclosure) to count as a nail */
+#define MIN_NAILNESS 0.5f /* mean region weight (refscan enclosure) to count as a nail */
 #define CENTRE_WIDTH 0.3f
-#define SQUARE_ASPECT 1.25f  /* length / width under which the long axis is not trusted */
+#define SQUARE_ASPECT 1.25f /* length / width under which the long axis is not trusted */
 #define ORIENT_GLOBAL 0.1f
-#define HIGHLIGHT_DL 0.05f   /* OKLab L above the row's median: a highlight */
-#define SHADING_AB 0.08f     /* columns this far from the main a/L, b/L are art, not shading */   /* weight of "the tip points away from the hand" */    /* centre fallback: box width as a share of the shorter side */
+#define HIGHLIGHT_DL 0.05f /* OKLab L above the row's median: a highlight */
+#define SHADING_AB                                                                                 \
+    0.08f /* columns this far from the main a/L, b/L are art, not shading */                       \
+        /* weight of "the tip points away from the hand" */ /* centre fallback: box width as a     \
+                                                               share of the shorter side */
 
 typedef struct nbox {
-    float cx, cy;            /* photo pixels */
-    float ax, ay;            /* unit axis, cuticle -> tip once oriented */
-    float w, l;              /* across, along */
+    float cx, cy; /* photo pixels */
+    float ax, ay; /* unit axis, cuticle -> tip once oriented */
+    float w, l;   /* across, along */
 } nbox;
 
 /* The nail as cells of a working image: sel[i] = 1 for the nail's cells. */
@@ -365,8 +368,8 @@ static void box_point(const nbox *b, float u, float v, float *x, float *y)
 }
 
 /* lin: W*H*3 linear texels; inside[]: texel on the nail. */
-static void resample(const lq_image *img, const nbox *b, const nail_cells *nc,
-                     const uint8_t *mask, int mask_stride, float *lin, uint8_t *inside)
+static void resample(const lq_image *img, const nbox *b, const nail_cells *nc, const uint8_t *mask,
+                     int mask_stride, float *lin, uint8_t *inside)
 {
     const int TW = NAIL_TEXTURE_W, TH = NAIL_TEXTURE_H;
     float foot = fmaxf(b->w / (float)TW, b->l / (float)TH);
@@ -389,7 +392,8 @@ static void resample(const lq_image *img, const nbox *b, const nail_cells *nc,
             for (int c = 0; c < 3; c++)
                 t[c] = acc[c] / (float)(ns * ns);
             float x, y;
-            box_point(b, ((float)i + 0.5f) / (float)TW, 1.0f - ((float)j + 0.5f) / (float)TH, &x, &y);
+            box_point(b, ((float)i + 0.5f) / (float)TW, 1.0f - ((float)j + 0.5f) / (float)TH, &x,
+                      &y);
             int in = 1;
             if (nc) {
                 int cell = cell_at(nc->s, x, y);
@@ -634,8 +638,8 @@ int nail_reference_texture(const lq_image *ref, const nail_texture_opts *opts, n
     float *tmp = malloc(tn * sizeof *tmp + tn);
     uint8_t *inside = malloc(tn);
     nail_texture *res = malloc(sizeof *res);
-    if (!sel_in || !sel || !seen || !label || !queue || !score || !lin || !lab || !tmp ||
-        !inside || !res) {
+    if (!sel_in || !sel || !seen || !label || !queue || !score || !lin || !lab || !tmp || !inside ||
+        !res) {
         rc = LQ_ENOMEM;
         goto done;
     }

@@ -12,16 +12,16 @@
 #define SKIN_HIST_MIN (-0.06f) /* a/b histogram for the skin tone: from ... */
 #define SKIN_HIST_BIN 0.01f
 #define SKIN_HIST_N 28
-#define SKIN_HIST_NL 10         /* lightness bins */
-#define SKIN_HUE_LO 0.17f       /* skin hues, radians (10 to 85 degrees) */
+#define SKIN_HIST_NL 10   /* lightness bins */
+#define SKIN_HUE_LO 0.17f /* skin hues, radians (10 to 85 degrees) */
 #define SKIN_HUE_HI 1.48f
-#define SKIN_C_LO 0.008f        /* skin chroma range */
+#define SKIN_C_LO 0.008f /* skin chroma range */
 #define SKIN_C_HI 0.18f
-#define SKIN_SEED_AB 0.025f     /* seeds: this close to the tone in a/b ... */
-#define SKIN_SEED_DL 0.3f       /* ... and in lightness */
-#define SKIN_STEP 0.03f         /* growing: step between neighbours */
-#define SKIN_HUE 0.45f          /* ... hue within this of the tone's (about 26 degrees) */
-#define SKIN_CMIN 0.4f          /* ... chroma within these shares of the tone's */
+#define SKIN_SEED_AB 0.025f /* seeds: this close to the tone in a/b ... */
+#define SKIN_SEED_DL 0.3f   /* ... and in lightness */
+#define SKIN_STEP 0.03f     /* growing: step between neighbours */
+#define SKIN_HUE 0.45f      /* ... hue within this of the tone's (about 26 degrees) */
+#define SKIN_CMIN 0.4f      /* ... chroma within these shares of the tone's */
 #define SKIN_CMAX 1.8f
 #define SKIN_SHADOW_CMAX 1.2f   /* shadow: chroma at most this share of the tone's */
 #define SKIN_DARK 0.12f         /* this much darker and skin-hued: shadow */
@@ -162,7 +162,8 @@ static int near_skin_tone(const nail__scan *s, int i)
         return 0;
     const float *p = s->lab + 3 * i;
     float da = p[1] - s->skin.a, db = p[2] - s->skin.b;
-    return da * da + db * db < SKIN_SEED_AB * SKIN_SEED_AB && fabsf(p[0] - s->skin.L) < SKIN_SEED_DL;
+    return da * da + db * db < SKIN_SEED_AB * SKIN_SEED_AB &&
+           fabsf(p[0] - s->skin.L) < SKIN_SEED_DL;
 }
 
 /* Grows one border-connected smooth region from border pixel `start` with

@@ -238,9 +238,9 @@ static void refuses_bad_input(void **state)
 typedef struct photo {
     char name[128];
     lq_image img;
-    uint8_t *mask;          /* > 127 = nail */
-    nail_lab nail_mean;     /* CIE Lab mean of the nail pixels */
-    double nail_luma;       /* mean linear luminance of the nail pixels */
+    uint8_t *mask;      /* > 127 = nail */
+    nail_lab nail_mean; /* CIE Lab mean of the nail pixels */
+    double nail_luma;   /* mean linear luminance of the nail pixels */
 } photo;
 
 static int cmp_names(const void *a, const void *b)
@@ -292,7 +292,8 @@ static int load_photos(photo **out)
                     luma += nail_linear_luminance(nail_rgb_to_linear(c));
                     cnt += 1;
                 }
-            p->nail_mean = (nail_lab){(float)(s[0] / cnt), (float)(s[1] / cnt), (float)(s[2] / cnt)};
+            p->nail_mean =
+                (nail_lab){(float)(s[0] / cnt), (float)(s[1] / cnt), (float)(s[2] / cnt)};
             p->nail_luma = luma / cnt;
             lq_image_free(&mk);
             k++;
@@ -378,8 +379,7 @@ static void real_photos_palette_accuracy(void **state)
                         continue;
                     const uint8_t *q = lq_image_px(&p->img, x, y);
                     nail_rgb c = {q[0], q[1], q[2]};
-                    float sh =
-                        (float)(nail_linear_luminance(nail_rgb_to_linear(c)) / p->nail_luma);
+                    float sh = (float)(nail_linear_luminance(nail_rgb_to_linear(c)) / p->nail_luma);
                     nail_lin o2 = {pl.r * sh, pl.g * sh, pl.b * sh};
                     nail_rgb w = nail_linear_to_rgb(o2);
                     uint8_t *d = lq_image_px(&painted, x, y);

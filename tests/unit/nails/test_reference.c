@@ -17,8 +17,8 @@
 /* ---- a synthetic finger with a painted nail ------------------------------ */
 
 typedef struct scene {
-    float cx, cy, ax, ay;   /* nail centre, unit axis cuticle -> tip */
-    float w, l;             /* nail width and length */
+    float cx, cy, ax, ay; /* nail centre, unit axis cuticle -> tip */
+    float w, l;           /* nail width and length */
 } scene;
 
 static const nail_rgb GREY = {120, 124, 128}, SKIN = {224, 172, 150};
@@ -446,7 +446,7 @@ static void real_photos_textures(void **state)
            "region in %d, its centre on a nail in %d\n",
            count, sum_de / count, oriented, judged, found, on_nail);
     assert_true(count >= 30);
-    assert_true(sum_de / count < 5.0);  /* measured 3.9 */
+    assert_true(sum_de / count < 5.0); /* measured 3.9 */
     if (judged >= 10)
         assert_true(oriented * 10 >= judged * 7); /* measured 14/18 */
 }

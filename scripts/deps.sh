@@ -8,8 +8,14 @@ PKGS=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   libwebp-dev libturbojpeg0-dev libspng-dev libcjson-dev
   libwebsockets-dev libcurl4-openssl-dev libcmocka-dev
-  nodejs npm ca-certificates
+  ca-certificates
 )
+# npm fetches the models. Machines that already have Node.js (e.g. from another
+# distribution channel, whose nodejs package bundles npm and conflicts with
+# Debian's npm) keep it; otherwise take Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 # Extra packages used only by tests and benchmarks.
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3-websockets python3-pytest prometheus imagemagick)

@@ -62,11 +62,23 @@ void svc__send_stats(lq_server *srv, svc_session *s)
     svc__conn_push(srv, s->conn, ws_build_stats(s->id, &st, lq_clock_epoch_ms()));
 }
 
-static void session_free(svc_session *s)
+/* Closed sessions are freed on the next timer tick, never inside the
+ * callback that closed them (the caller may still hold the pointer). */
+static void session_free(lq_server *srv, svc_session *s)
 {
-    lq_tryon_session_destroy(s->tryon);
-    s->tryon = NULL;
-    svc_session_destroy(s);
+    s->next_dead = srv->dead;
+    srv->dead = s;
+}
+
+void svc__free_dead_sessions(lq_server *srv)
+{
+    while (srv->dead) {
+        svc_session *s = srv->dead;
+        srv->dead = s->next_dead;
+        lq_tryon_session_destroy(s->tryon);
+        s->tryon = NULL;
+        svc_session_destroy(s);
+    }
 }
 
 /* Ends a session. msg_type: NULL (tell the client nothing), "session_closed"
@@ -96,7 +108,7 @@ void svc__session_close(lq_server *srv, svc_session *s, const char *msg_type, co
     s->state = SVC_SESSION_CLOSED;
     srv->nsessions--;
     if (!s->in_flight)
-        session_free(s);
+        session_free(srv, s);
     /* else: freed when its frame comes back (drain_results) */
 }
 
@@ -612,7 +624,7 @@ void svc__drain_results(lq_server *srv)
         svc_metrics *m = &srv->metrics;
         if (j->kind == SVC_JOB_REFERENCE) {
             if (s->state == SVC_SESSION_CLOSED)
-                session_free(s);
+                session_free(srv, s);
             else
                 reference_done(srv, s, j);
             svc_job_free(j);
@@ -639,7 +651,7 @@ void svc__drain_results(lq_server *srv)
         if (s->state == SVC_SESSION_CLOSED) {
             log_frame(j, "discarded");
             svc_job_free(j);
-            session_free(s);
+            session_free(srv, s);
             continue;
         }
         svc_conn *c = s->conn;

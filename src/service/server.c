@@ -179,6 +179,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         if (deadline && !s->in_flight)
             svc__pump(srv, s); /* drops frames that expired while waiting */
     }
+    svc__free_dead_sessions(srv);
     if (srv->stopping)
         shutdown_progress(srv, now);
     if (srv->finished)
@@ -616,6 +617,7 @@ void lq_server_destroy(lq_server *srv)
         lws_context_destroy(ctx);
         srv->ctx = NULL;
     }
+    svc__free_dead_sessions(srv);
     svc_workers *w = srv->workers;
     srv->workers = NULL;
     svc_workers_destroy(w);

@@ -83,6 +83,7 @@ struct lq_server {
     int stopping;
     uint64_t stop_ns;
     int finished;
+    svc_session *dead;      /* closed sessions, freed on the next timer tick */
 };
 
 lq_server *svc__server_of(struct lws *wsi);
@@ -99,6 +100,10 @@ void svc__send_stats(lq_server *srv, svc_session *s);
 void svc__session_close(lq_server *srv, svc_session *s, const char *msg_type, const char *reason);
 void svc__session_ready(lq_server *srv, svc_session *s);
 void svc__pump(lq_server *srv, svc_session *s);
+
+/* Frees the sessions closed since the last call (never inside the callback
+ * that closed them). */
+void svc__free_dead_sessions(lq_server *srv);
 
 /* One received fragment of a WebSocket message (requests.c). */
 void svc__on_receive(lq_server *srv, svc_conn *c, struct lws *wsi, const void *in, size_t len);

@@ -45,6 +45,7 @@ typedef struct svc_session {
     char id[WS_SESSION_ID_MAX + 1];
     svc_session_state state;
     void *conn;                      /* the server's connection, NULL once closed */
+    struct svc_session *next_dead;   /* the server's list of sessions to free */
     lq_tryon_session *tryon;         /* owned by the server (destroyed with the session) */
     nail_design design;
     ws_session_config config;

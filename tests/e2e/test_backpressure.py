@@ -101,3 +101,26 @@ def test_slow_reader_is_bounded(server_factory):
         ws.transport.abort()
         return sent
     run(go())
+
+
+def test_frames_waiting_past_the_deadline_are_dropped(server_factory):
+    srv = server_factory("--frame-deadline-ms", "1", "--frame-queue-size", "16",
+                         "--rate-limit-fps", "0", "--workers", "1")
+    frames = [read(p) for p in video_frames("palm_reach")[40:50]]
+    async def go():
+        ws, _ = await open_session(srv.url)
+        for seq, data in enumerate(frames, start=1):
+            await send_frame(ws, "s1", seq, data, 3)
+        late, done = [], []
+        while len(late) + len(done) < len(frames):
+            m = json.loads(await asyncio.wait_for(ws.recv(), 30 * SLOW))
+            if m.get("code") == "PROCESSING_TIMEOUT":
+                assert "FRAME_DEADLINE_MS=1" in m["message"]
+                late.append(m["sequence"])
+            else:
+                done.append(m["sequence"])
+        assert late and done and 1 in done  # the first frame starts at once
+        await ws.close()
+    run(go())
+    _, _, body = srv.get("/metrics")
+    assert 'tryon_frames_dropped_total{reason="deadline"} 0' not in body.decode()

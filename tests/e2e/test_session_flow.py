@@ -142,7 +142,9 @@ def test_reinit_same_session_restarts_it(server):
     run(go())
 
 
-def test_structured_logs_carry_session_sequence_and_timings(server):
+def test_structured_logs_carry_session_sequence_and_timings(server_factory, tmp_path):
+    log_file = tmp_path / "tryon_service.log"
+    server = server_factory("--log-file", str(log_file))
     async def go():
         ws, _ = await open_session(server.url)
         await send_frame(ws, "s1", 7, read(video_frames("palm_reach")[45]), 2)
@@ -156,3 +158,6 @@ def test_structured_logs_carry_session_sequence_and_timings(server):
     assert r["session_id"] == "s1" and r["sequence"] == 7 and r["level"] == "info"
     for k in ["processing_ms", "decode_ms", "palm_ms", "landmark_ms", "paint_ms", "encode_ms"]:
         assert k in r
+    # the same JSON lines go to LOG_FILE
+    in_file = [json.loads(l) for l in log_file.read_text().splitlines()]
+    assert any(x.get("sequence") == 7 and x.get("session_id") == "s1" for x in in_file)

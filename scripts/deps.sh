@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   libwebp-dev libturbojpeg0-dev libspng-dev libcjson-dev
-  libwebsockets-dev libcurl4-openssl-dev libcmocka-dev
+  libwebsockets-dev libcurl4-openssl-dev libcmocka-dev libhiredis-dev
   ca-certificates
 )
 # npm fetches the models. Machines that already have Node.js (e.g. from another
@@ -18,7 +18,7 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 # Extra packages used only by tests and benchmarks.
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(python3-websockets python3-pytest prometheus imagemagick)
+  PKGS+=(python3-websockets python3-pytest prometheus imagemagick redis-server python3-redis nginx)
 fi
 
 missing=()

@@ -354,8 +354,10 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
         return LQ_EINVAL;
     const double t0 = lq_clock_ms();
     int rc = worker_prepare(w, t->o.variant);
-    if (rc < 0)
+    if (rc < 0) {
+        t->ntracks = 0;
         return rc;
+    }
     if (t->o.static_mode)
         t->ntracks = 0;
 

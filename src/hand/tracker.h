@@ -123,9 +123,10 @@ void lq_tracker_reset(lq_tracker *t);
 
 /* Processes one frame taken at timestamp_us (increasing; used by smoothing).
  * Fills out (hands, timings); out->count is 0 when no hand is found.
- * Errors: LQ_EINVAL (bad image), LQ_ESTATE (no own worker), LQ_EMODEL,
- * LQ_ENOMEM (first use of a variant); on error out->count is 0 and the
- * tracker forgets its tracks. */
+ * Errors: LQ_EINVAL (bad image or a worker of other models; nothing
+ * changes), LQ_ESTATE (no own worker), LQ_EMODEL, LQ_ENOMEM (first use of a
+ * variant); on any error out->count is 0, and after LQ_EMODEL or LQ_ENOMEM
+ * the tracker has forgotten its tracks (the next frame detects afresh). */
 int lq_tracker_process(lq_tracker *t, const lq_image *img, int64_t timestamp_us,
                        lq_hands *out) LQ_NODISCARD;
 int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,

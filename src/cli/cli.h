@@ -28,6 +28,7 @@ int lq_cmd_detect(int argc, char **argv);
 int lq_cmd_render(int argc, char **argv);
 int lq_cmd_gallery(int argc, char **argv);
 int lq_cmd_nails(int argc, char **argv);
+int lq_cmd_stream(int argc, char **argv);
 int lq_cmd_worker(int argc, char **argv);
 
 #endif

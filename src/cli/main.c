@@ -12,6 +12,8 @@ static const lq_cli_cmd commands[] = {
     {"render", "paint a nail design onto the hands in a photo", lq_cmd_render},
     {"gallery", "render every shape x pattern x finish into contact sheets", lq_cmd_gallery},
     {"nails", "find the nails in a photo: JSON and a nail mask (PNG)", lq_cmd_nails},
+    {"stream", "replay frame folders like cameras against `serve`: latency, drops, errors",
+     lq_cmd_stream},
     {"worker", "batch mode: try-on jobs from a Redis stream (docs/batch.md)", lq_cmd_worker},
 };
 

@@ -195,7 +195,9 @@ const char *batch_queue_consumer(const batch_queue *q)
 
 int batch_queue_ensure_group(batch_queue *q)
 {
-    const char *argv[] = {"XGROUP", "CREATE", q->stream, q->group, "$", "MKSTREAM"};
+    /* From the start of the stream: jobs added before any worker ran are not
+     * skipped (an existing group keeps its own position). */
+    const char *argv[] = {"XGROUP", "CREATE", q->stream, q->group, "0", "MKSTREAM"};
     redisReply *r = run(q, 6, argv, NULL);
     if (!r)
         return LQ_EIO;
@@ -369,7 +371,8 @@ int batch_queue_finish(batch_queue *q, const char *id, const batch_output *outs,
 {
     if (nouts < 1 || nouts > 2)
         return LQ_EINVAL;
-    size_t argc = 3 + (size_t)nouts + 4;
+    /* EVALSHA sha numkeys, the job stream and the outputs, 4 ARGV, the outputs. */
+    size_t argc = 3 + 1 + (size_t)nouts + 4;
     for (int k = 0; k < nouts; k++)
         argc += 2 + 2 * outs[k].nfields;
     const char **argv = malloc(argc * sizeof *argv);
@@ -407,6 +410,8 @@ int batch_queue_finish(batch_queue *q, const char *id, const batch_output *outs,
     }
 #undef PUSH
 #undef PUSHS
+    if (a != argc)
+        abort(); /* the count above and the pushes disagree: a bug here */
     redisReply *r = run(q, (int)a, argv, lens);
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* Redis restarted (or SCRIPT FLUSH): load the script again, once. */

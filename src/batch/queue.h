@@ -93,7 +93,7 @@ int batch_queue_connect(const batch_queue_opts *opts, batch_queue **out, char *e
                         size_t errlen) LQ_NODISCARD;
 void batch_queue_close(batch_queue *q);
 
-/* Creates the stream and the group (reading new entries from now on) unless
+/* Creates the stream and the group (reading from the stream's first entry) unless
  * the group exists. 0 or LQ_EIO. */
 int batch_queue_ensure_group(batch_queue *q) LQ_NODISCARD;
 

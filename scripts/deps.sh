@@ -19,6 +19,8 @@ fi
 # Extra packages used only by tests and benchmarks.
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3-websockets python3-pytest prometheus imagemagick redis-server python3-redis nginx)
+  # the Python client and the Django example (examples/django) with Channels on Daphne
+  PKGS+=(python3-django python3-django-channels daphne)
 fi
 
 missing=()

@@ -30,6 +30,7 @@ typedef struct lq_bench_def {
 /* Benchmarks (declared here, defined in bench_<name>.c). */
 int lq_bench_hands(const lq_bench_ctx *ctx);
 int lq_bench_nails(const lq_bench_ctx *ctx);
+int lq_bench_service(const lq_bench_ctx *ctx);
 
 /* Latency statistics of n samples (ms); sorts the array in place. */
 typedef struct lq_bench_stats {

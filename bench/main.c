@@ -13,6 +13,8 @@
 static const lq_bench_def benches[] = {
     {"hands", "palm + landmark models, hand pipeline per frame, load time, RSS", lq_bench_hands},
     {"nails", "nail geometry + refinement + painting per 640x480 frame, mask IoU", lq_bench_nails},
+    {"service", "lacquer serve under 25 fps camera load: latency, sessions held, RSS, floors",
+     lq_bench_service},
 };
 
 #define N_BENCHES (sizeof benches / sizeof benches[0])

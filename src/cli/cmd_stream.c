@@ -24,7 +24,7 @@ typedef struct stream_args {
     const char *quality, *output_format, *encoding, *check, *save, *session_prefix;
     const char *max_message;
     double length, fps, seconds, warmup, drain, ready_timeout;
-    int sessions, output_quality, json, quiet;
+    int sessions, output_quality, max_hands, json, quiet;
 } stream_args;
 
 enum opt_type { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING };
@@ -72,6 +72,9 @@ static const opt_def opt_table[] = {
      "config.output_format: webp|jpeg|png (default webp)"},
     {"--output-quality", "N", OPT_INT, OFF(output_quality), 1, 100,
      "config.output_quality 1..100 (default: the service's, 75)"},
+    {"--max-hands", "N", OPT_INT, OFF(max_hands), 1, 2,
+     "config.max_hands (default: the service's, 2; with 1 the palm detector is skipped "
+     "while a hand is tracked)"},
     {"--token", "T", OPT_STRING, OFF(token), 0, 0,
      "sent as Authorization: Bearer T (the service's AUTH_TOKEN)"},
     {"--save", "DIR", OPT_STRING, OFF(save), 0, 0,
@@ -332,6 +335,7 @@ int lq_cmd_stream(int argc, char **argv)
     o.quality = a.quality;
     o.output_format = a.output_format;
     o.output_quality = a.output_quality;
+    o.max_hands = a.max_hands;
     o.save_dir = a.save;
     char prefix[64];
     snprintf(prefix, sizeof prefix, "stream-%ld", (long)getpid());

@@ -18,6 +18,7 @@
 #include "client/messages.h"
 #include "client/schedule.h"
 #include "client/wsclient.h"
+#include "hand/hand.h"
 #include "image/codec.h"
 #include "nails/design.h"
 
@@ -226,6 +227,8 @@ int lq_load_opts_validate(const lq_load_opts *o, char *err, size_t errlen)
     }
     if (o->output_quality < 0 || o->output_quality > 100)
         return bad(err, errlen, "--output-quality must be 1..100 (got %d)", o->output_quality);
+    if (o->max_hands < 0 || o->max_hands > LQ_HAND_MAX)
+        return bad(err, errlen, "--max-hands must be 1..%d (got %d)", LQ_HAND_MAX, o->max_hands);
     if (o->reference_url) {
         if (strlen(o->reference_url) > LQ_LOAD_URL_FIELD_MAX ||
             (strncasecmp(o->reference_url, "http://", 7) &&
@@ -636,7 +639,7 @@ static void on_open(lq_client_conn *c, void *user)
     sess *s = user;
     lq_load *ld = s->ld;
     const lq_client_session_config cfg = {ld->o.quality, ld->o.output_format,
-                                          ld->o.output_quality, 0};
+                                          ld->o.output_quality, 0, ld->o.max_hands};
     char err[256];
     char *msg = lq_client_msg_init(s->id, ld->o.design_json, ld->o.reference_url, &cfg,
                                    lq_clock_epoch_ms(), err, sizeof err);

@@ -91,6 +91,9 @@ typedef struct lq_load_opts {
     const char *quality;           /* config.quality (low|balanced|high), or NULL */
     const char *output_format;     /* config.output_format (webp|jpeg|png), or NULL = webp */
     int output_quality;            /* config.output_quality 1..100, 0 = the service's */
+    int max_hands;                 /* config.max_hands 1..LQ_HAND_MAX, 0 = the service's (2);
+                                      1 lets the service skip the palm detector while it
+                                      tracks a hand */
     int sessions;                  /* 1..LQ_LOAD_MAX_SESSIONS */
     double fps;                    /* per session, LQ_CLIENT_FPS_MIN..LQ_CLIENT_FPS_MAX */
     double seconds;                /* of streaming, 0.1..LQ_LOAD_MAX_SECONDS */
@@ -109,7 +112,7 @@ typedef struct lq_load_opts {
 /* 1 session, 25 fps, 10 s, encoding text, header check, 10 MiB messages
  * (the service's WS_MAX_MESSAGE_SIZE), 30 s to get ready, 5 s to drain. */
 #define LQ_LOAD_OPTS_DEFAULT                                                                  \
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 1, 25.0, 10.0, 0.0, LQ_LOAD_ENC_TEXT,            \
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 25.0, 10.0, 0.0, LQ_LOAD_ENC_TEXT,         \
      LQ_LOAD_CHECK_HEADER, NULL, (size_t)10 << 20, 30.0, 5.0, "stream", NULL, NULL}
 
 /* Checks every option; LQ_EINVAL with the option named in err. */

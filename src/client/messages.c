@@ -68,7 +68,8 @@ char *lq_client_msg_init(const char *session_id, const char *design_json,
         }
         cJSON_AddItemToObject(ref, "metadata", meta);
     }
-    if (cfg && (cfg->quality || cfg->output_format || cfg->output_quality || cfg->target_fps)) {
+    if (cfg && (cfg->quality || cfg->output_format || cfg->output_quality || cfg->target_fps ||
+                cfg->max_hands)) {
         cJSON *c = cJSON_AddObjectToObject(root, "config");
         if (!c)
             goto oom;
@@ -80,6 +81,8 @@ char *lq_client_msg_init(const char *session_id, const char *design_json,
             cJSON_AddNumberToObject(c, "output_quality", cfg->output_quality);
         if (cfg->target_fps)
             cJSON_AddNumberToObject(c, "target_fps", cfg->target_fps);
+        if (cfg->max_hands)
+            cJSON_AddNumberToObject(c, "max_hands", cfg->max_hands);
     }
     cJSON_AddNumberToObject(root, "timestamp", (double)timestamp_ms);
     char *s = cJSON_PrintUnformatted(root);

@@ -37,6 +37,7 @@ typedef struct lq_client_session_config {
     const char *output_format;  /* webp | jpeg | png */
     int output_quality;         /* 1..100, 0 = default */
     int target_fps;             /* 0 = default */
+    int max_hands;              /* 0 = default */
 } lq_client_session_config;
 
 /* 1 if id is a valid session id. */

@@ -102,6 +102,9 @@ static void every_limit_is_checked(void **state)
     o.output_quality = 101;
     expect_bad(&o, "--output-quality");
     o = good();
+    o.max_hands = 3;
+    expect_bad(&o, "--max-hands");
+    o = good();
     o.reference_url = "file:///etc/passwd";
     expect_bad(&o, "--reference");
     o = good();

@@ -28,7 +28,7 @@ static lq_client_frame frame(void)
 static void init_session_carries_design_and_config(void **state)
 {
     (void)state;
-    lq_client_session_config cfg = {"low", "jpeg", 80, 0};
+    lq_client_session_config cfg = {"low", "jpeg", 80, 0, 1};
     char err[256];
     char *s = lq_client_msg_init("load-1", "{\"shape\":\"coffin\",\"colors\":[\"red\"]}",
                                  "http://127.0.0.1:9/ref.jpg", &cfg, 1699564800000, err,
@@ -47,6 +47,7 @@ static void init_session_carries_design_and_config(void **state)
     assert_string_equal(cJSON_GetObjectItem(c, "output_format")->valuestring, "jpeg");
     assert_int_equal(cJSON_GetObjectItem(c, "output_quality")->valueint, 80);
     assert_null(cJSON_GetObjectItem(c, "target_fps"));
+    assert_int_equal(cJSON_GetObjectItem(c, "max_hands")->valueint, 1);
     assert_true(cJSON_GetObjectItem(o, "timestamp")->valuedouble == 1699564800000.0);
     cJSON_Delete(o);
     free(s);

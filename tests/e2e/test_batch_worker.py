@@ -181,7 +181,8 @@ def test_jobs_are_processed_and_acknowledged(rds, workers):
         r.xadd(JOBS, {"image": hand_frame(), "design": json.dumps(design), "job_id": jid,
                       "output_format": fmt, "output_quality": "80"})
     r.xadd(JOBS, {"image": hand_frame()})  # no job_id: the entry id names the job
-    w1 = workers(rds.url, "w1")
+    heartbeat = os.path.join(rds.dir, "worker.alive")
+    w1 = workers(rds.url, "w1", "--heartbeat-file", heartbeat)
     w2 = workers(rds.url, "w2", "--threads", "2")
     res = wait_results(r, ids)
     magic = {"webp": b"RIFF", "jpeg": b"\xff\xd8", "png": b"\x89PNG"}
@@ -209,6 +210,10 @@ def test_jobs_are_processed_and_acknowledged(rds, workers):
     assert pending(r) == 0
     consumers = {f[b"consumer"].decode() for _, f in r.xrange(RESULTS)}
     assert consumers <= {"w1", "w2-1", "w2-2"}
+    # The heartbeat (the container health check of deploy/docker-compose.yml) stays fresh
+    # while the worker waits for jobs.
+    time.sleep(1.0)
+    assert time.time() - os.stat(heartbeat).st_mtime < 1.0
     assert w1.stop() == 0 and w2.stop() == 0
 
 

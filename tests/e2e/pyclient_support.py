@@ -3,7 +3,6 @@
 Daphne process running the example project. Uses conftest's paths and SLOW factor."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -135,8 +134,3 @@ class DaphneExample:
         logs = self.logs()
         os.unlink(self.log_path)
         return logs
-
-
-def port_is_closed(port):
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0

@@ -371,6 +371,7 @@ int batch_worker_run(const batch_worker_opts *opts, atomic_int *stop, batch_work
         if (nthreads == 1)
             snprintf(t->consumer, sizeof t->consumer, "%s", base);
         else
+            /* threads <= 64: the modulo only tells the compiler the suffix is short */
             snprintf(t->consumer, sizeof t->consumer, "%.*s-%d", BATCH_KEY_MAX - 12, base,
                      (i + 1) % 100);
         t->qopts = (batch_queue_opts){url,          st->stream, st->group, t->consumer, 5000,

@@ -107,7 +107,8 @@ static int health_ok(int port)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     int ok = 0;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-        static const char req[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        static const char req[] =
+            "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
         char buf[64] = "";
         if (write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1) &&
             read(fd, buf, sizeof buf - 1) > 12)
@@ -238,7 +239,8 @@ static double proc_cpu_s(pid_t pid)
     if (!p)
         return 0;
     unsigned long ut = 0, st = 0;
-    /* fields after ')': state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    /* fields after ')': state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+     * stime */
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return 0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -326,10 +328,9 @@ static cJSON *run_json(const run_result *rr)
     char *rep = lq_load_report_json(r);
     cJSON *rj = rep ? cJSON_Parse(rep) : NULL;
     free(rep);
-    static const char *const keep[] = {"frames",        "drops",      "errors_by_code",
-                                       "latency_ms",    "server_processing_ms",
-                                       "server_stages_ms", "throughput", "service_stats",
-                                       "streaming_s",   "failures"};
+    static const char *const keep[] = {
+        "frames",           "drops",      "errors_by_code", "latency_ms",  "server_processing_ms",
+        "server_stages_ms", "throughput", "service_stats",  "streaming_s", "failures"};
     for (size_t i = 0; rj && i < sizeof keep / sizeof keep[0]; i++) {
         cJSON *it = cJSON_DetachItemFromObject(rj, keep[i]);
         if (it)
@@ -347,9 +348,8 @@ static void print_run_row(const run_result *rr)
 {
     const lq_load_report *r = &rr->rep;
     printf("%-11s %2d %4d %7.1f %7.2f %7.2f %7.2f %7.2f %7.2f %6llu %6llu %6llu %6.2f %7.1f %s\n",
-           rr->video, rr->max_hands ? rr->max_hands : 2, rr->sessions,
-           lq_load_report_throughput(r), ms_pct(&r->latency_us, 50),
-           ms_pct(&r->latency_us, 95), ms_pct(&r->latency_us, 99),
+           rr->video, rr->max_hands ? rr->max_hands : 2, rr->sessions, lq_load_report_throughput(r),
+           ms_pct(&r->latency_us, 50), ms_pct(&r->latency_us, 95), ms_pct(&r->latency_us, 99),
            (double)r->latency_us.max / 1000.0, ms_pct(&r->server_us, 50),
            (unsigned long long)r->client_drops, (unsigned long long)r->server_drops,
            (unsigned long long)r->errors, rr->srv_cores, rr->rss_mb, rr->holds ? "yes" : "NO");
@@ -357,8 +357,8 @@ static void print_run_row(const run_result *rr)
 
 static void print_run_header(void)
 {
-    printf("%-11s %2s %4s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %7s %s\n", "video", "mh", "sess", "fps",
-           "p50", "p95", "p99", "max", "srv50", "cdrop", "sdrop", "errs", "cores", "RSS MB",
+    printf("%-11s %2s %4s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %7s %s\n", "video", "mh", "sess",
+           "fps", "p50", "p95", "p99", "max", "srv50", "cdrop", "sdrop", "errs", "cores", "RSS MB",
            "holds");
 }
 
@@ -469,10 +469,14 @@ static void print_floors(const char *title, const floors *fl)
         const char *name;
         const lq_bench_stats *s;
     } rows[] = {
-        {"decode (WebP 640x480)", &fl->decode},    {"try-on total", &fl->tryon},
-        {"  hands (palm + landmarks)", &fl->hands}, {"  nails + quality checks", &fl->nails},
-        {"  paint", &fl->paint},                   {"encode (WebP q75 balanced)", &fl->encode},
-        {"sum (wall)", &fl->sum},                  {"sum (thread CPU)", &fl->cpu_sum},
+        {"decode (WebP 640x480)", &fl->decode},
+        {"try-on total", &fl->tryon},
+        {"  hands (palm + landmarks)", &fl->hands},
+        {"  nails + quality checks", &fl->nails},
+        {"  paint", &fl->paint},
+        {"encode (WebP q75 balanced)", &fl->encode},
+        {"sum (wall)", &fl->sum},
+        {"sum (thread CPU)", &fl->cpu_sum},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         printf("  %-30s %7.2f %7.2f %7.2f\n", rows[i].name, rows[i].s->median, rows[i].s->p90,
@@ -525,7 +529,8 @@ static cJSON *summary_json(const char *name, const run_result *one, const floors
     cJSON_AddNumberToObject(s, "single_p50_ms", round(p50 * 100) / 100);
     cJSON_AddNumberToObject(s, "single_p95_ms", round(ms_pct(&r->latency_us, 95) * 100) / 100);
     cJSON_AddNumberToObject(s, "single_p99_ms", round(p99 * 100) / 100);
-    cJSON_AddNumberToObject(s, "single_server_p50_ms", round(ms_pct(&r->server_us, 50) * 100) / 100);
+    cJSON_AddNumberToObject(s, "single_server_p50_ms",
+                            round(ms_pct(&r->server_us, 50) * 100) / 100);
     cJSON_AddNumberToObject(s, "floors_sum_p50_ms", round(fl->sum.median * 100) / 100);
     cJSON_AddNumberToObject(s, "service_overhead_p50_ms",
                             round((p50 - fl->sum.median) * 100) / 100);
@@ -663,10 +668,12 @@ int lq_bench_service(const lq_bench_ctx *ctx)
         cJSON *r1 = cJSON_AddArrayToObject(ra, "max_hands_1");
         for (int i = 0; i < n1; i++)
             cJSON_AddItemToArray(r1, run_json(&ramp1[i]));
-        printf("\ntargets (one session palm_reach, full model; sessions at 25 fps without drops):\n");
+        printf(
+            "\ntargets (one session palm_reach, full model; sessions at 25 fps without drops):\n");
         cJSON *s = cJSON_AddArrayToObject(root, "summary");
         cJSON_AddItemToArray(s, summary_json("default (max_hands 2)", &single[0], &fl2, held2));
-        cJSON_AddItemToArray(s, summary_json("tracked hand (max_hands 1)", &single[1], &fl1, held1));
+        cJSON_AddItemToArray(s,
+                             summary_json("tracked hand (max_hands 1)", &single[1], &fl1, held1));
         cJSON_AddNumberToObject(root, "service_vmhwm_mb", round(hwm * 10) / 10);
         cJSON_AddNumberToObject(root, "service_vmrss_mb", round(rss * 10) / 10);
         cJSON_AddNumberToObject(root, "service_exit_status", srv_exit);

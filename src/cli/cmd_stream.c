@@ -98,16 +98,15 @@ static const opt_def opt_table[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: lacquer stream --url ws://HOST:PORT/ws/tryon [options] FRAMES_DIR...\n\n"
-            "Replays the frames of each folder (WebP/JPEG/PNG, sorted by name, looping) like a\n"
-            "camera against a running `lacquer serve`: one connection and session per\n"
-            "--sessions, frame k of a session sent at k/fps (never in a burst: a frame whose\n"
-            "time passed while the previous one was still unsent is dropped by the client).\n"
-            "Session i replays folder i modulo the number of folders. A progress line goes to\n"
-            "stderr every second; the final report (latency histogram p50/p95/p99/max from\n"
-            "send to reply, throughput, the service's processing time, drops, errors by code)\n"
-            "to stdout.\n\noptions:\n");
+    fprintf(f, "usage: lacquer stream --url ws://HOST:PORT/ws/tryon [options] FRAMES_DIR...\n\n"
+               "Replays the frames of each folder (WebP/JPEG/PNG, sorted by name, looping) like a\n"
+               "camera against a running `lacquer serve`: one connection and session per\n"
+               "--sessions, frame k of a session sent at k/fps (never in a burst: a frame whose\n"
+               "time passed while the previous one was still unsent is dropped by the client).\n"
+               "Session i replays folder i modulo the number of folders. A progress line goes to\n"
+               "stderr every second; the final report (latency histogram p50/p95/p99/max from\n"
+               "send to reply, throughput, the service's processing time, drops, errors by code)\n"
+               "to stdout.\n\noptions:\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         char left[64];
         snprintf(left, sizeof left, "%s%s%s", opt_table[i].name, opt_table[i].arg ? " " : "",
@@ -422,8 +421,8 @@ int lq_cmd_stream(int argc, char **argv)
     if (rc < 0)
         fprintf(stderr, "lacquer stream: %s\n",
                 rc == LQ_EIO ? "no session could be started" : lq_strerror(rc));
-    status = (rc < 0 || r->sessions_failed > 0 || r->check_failed > 0 || r->save_failed > 0) ? 1
-                                                                                               : 0;
+    status =
+        (rc < 0 || r->sessions_failed > 0 || r->check_failed > 0 || r->save_failed > 0) ? 1 : 0;
 out:
     lq_load_destroy(ld);
     for (int i = 0; i < ndirs && i < LQ_LOAD_MAX_SETS; i++)

@@ -76,8 +76,8 @@ static int list_names(const char *dir, const lq_client_frames_limits *lim, char 
     }
     closedir(d);
     if (rc == 0 && n == 0)
-        rc = errf(err, errlen, LQ_EINVAL, "folder %s has no .webp, .jpg, .jpeg or .png file%s",
-                  dir, "");
+        rc = errf(err, errlen, LQ_EINVAL, "folder %s has no .webp, .jpg, .jpeg or .png file%s", dir,
+                  "");
     if (rc < 0) {
         for (int i = 0; i < n; i++)
             free(names[i]);

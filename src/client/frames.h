@@ -36,19 +36,22 @@ typedef struct lq_client_frame {
     size_t len;
     int width, height;
     lq_format format;
-    const char *name;       /* file name without the folder */
+    const char *name; /* file name without the folder */
 } lq_client_frame;
 
 typedef struct lq_client_frames_limits {
     size_t max_file_bytes;  /* per frame file */
     size_t max_total_bytes; /* whole folder */
     int max_files;
-    int max_dim;            /* width and height, from the header */
+    int max_dim; /* width and height, from the header */
 } lq_client_frames_limits;
 
 /* 10 MiB per file (the service's default WS_MAX_MESSAGE_SIZE), 1 GiB in all,
  * 100000 files, 8192 pixels per side. */
-#define LQ_CLIENT_FRAMES_LIMITS_DEFAULT {(size_t)10 << 20, (size_t)1 << 30, 100000, 8192}
+#define LQ_CLIENT_FRAMES_LIMITS_DEFAULT                                                            \
+    {                                                                                              \
+        (size_t)10 << 20, (size_t)1 << 30, 100000, 8192                                            \
+    }
 
 int lq_client_frames_load(const char *dir, const lq_client_frames_limits *lim,
                           lq_client_frames **out, char *err, size_t errlen) LQ_NODISCARD;

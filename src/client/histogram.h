@@ -22,18 +22,18 @@
 
 #include <stdint.h>
 
-#define LQ_CLIENT_HIST_SUB_BITS 6                                  /* 64 buckets per octave */
-#define LQ_CLIENT_HIST_LINEAR (2u << LQ_CLIENT_HIST_SUB_BITS)      /* 128 exact buckets */
-#define LQ_CLIENT_HIST_MAX_BITS 36                                 /* top octave: 2^36 - 1 */
+#define LQ_CLIENT_HIST_SUB_BITS 6                             /* 64 buckets per octave */
+#define LQ_CLIENT_HIST_LINEAR (2u << LQ_CLIENT_HIST_SUB_BITS) /* 128 exact buckets */
+#define LQ_CLIENT_HIST_MAX_BITS 36                            /* top octave: 2^36 - 1 */
 #define LQ_CLIENT_HIST_MAX_VALUE ((UINT64_C(1) << LQ_CLIENT_HIST_MAX_BITS) - 1)
-#define LQ_CLIENT_HIST_BUCKETS                                                                 \
-    (LQ_CLIENT_HIST_LINEAR +                                                                   \
+#define LQ_CLIENT_HIST_BUCKETS                                                                     \
+    (LQ_CLIENT_HIST_LINEAR +                                                                       \
      (LQ_CLIENT_HIST_MAX_BITS - LQ_CLIENT_HIST_SUB_BITS - 1) * (1u << LQ_CLIENT_HIST_SUB_BITS))
 
 typedef struct lq_client_hist {
     uint64_t count;
     uint64_t sum;
-    uint64_t min;     /* UINT64_MAX while empty */
+    uint64_t min; /* UINT64_MAX while empty */
     uint64_t max;
     uint64_t bucket[LQ_CLIENT_HIST_BUCKETS];
 } lq_client_hist;

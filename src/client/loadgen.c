@@ -23,8 +23,8 @@
 #include "nails/design.h"
 
 #define TAG "load"
-#define RING 1024                     /* frames in flight remembered per session */
-#define HOUSEKEEPING_NS 100000000ull  /* 100 ms */
+#define RING 1024                    /* frames in flight remembered per session */
+#define HOUSEKEEPING_NS 100000000ull /* 100 ms */
 #define CLOSE_TIMEOUT_NS 5000000000ull
 #define NS_PER_S 1e9
 
@@ -33,17 +33,17 @@ enum { KIND_CONTROL = 0, KIND_FRAME = 1, KIND_FRAME_REST = 2 };
 
 enum sess_state {
     S_CONNECTING = 0,
-    S_WAIT_READY,   /* init_session sent */
-    S_READY,        /* waiting for the other sessions */
+    S_WAIT_READY, /* init_session sent */
+    S_READY,      /* waiting for the other sessions */
     S_STREAMING,
-    S_DRAINING,     /* last slot passed; waiting for replies */
-    S_CLOSING,      /* close_session sent */
-    S_DONE,         /* connection gone */
+    S_DRAINING, /* last slot passed; waiting for replies */
+    S_CLOSING,  /* close_session sent */
+    S_DONE,     /* connection gone */
 };
 
 typedef struct inflight {
     int64_t seq;
-    uint64_t send_ns;   /* 0 until the first byte went to the socket */
+    uint64_t send_ns; /* 0 until the first byte went to the socket */
     int width, height;
     int used;
 } inflight;
@@ -57,13 +57,13 @@ typedef struct sess {
     enum sess_state state;
     int failed;
     uint64_t init_ns;
-    uint64_t deadline_ns;           /* of the current waiting state */
+    uint64_t deadline_ns; /* of the current waiting state */
     lq_client_sched sched;
     lq_client_timer *timer;
-    int64_t warm_k;                 /* first slot counted in the latency statistics */
+    int64_t warm_k; /* first slot counted in the latency statistics */
     inflight ring[RING];
     int64_t outstanding;
-    int await_image;                /* encoding 1: processed_frame text seen, image next */
+    int await_image; /* encoding 1: processed_frame text seen, image next */
     lq_client_reply pending;
     char *txbuf;
     size_t txcap;
@@ -212,8 +212,7 @@ int lq_load_opts_validate(const lq_load_opts *o, char *err, size_t errlen)
     if (!o->session_prefix || !o->session_prefix[0] ||
         strlen(o->session_prefix) > LQ_LOAD_SESSION_PREFIX_MAX ||
         !lq_client_session_id_valid(o->session_prefix))
-        return bad(err, errlen,
-                   "--session-prefix must be 1..%d characters of A-Z a-z 0-9 . _ : -",
+        return bad(err, errlen, "--session-prefix must be 1..%d characters of A-Z a-z 0-9 . _ : -",
                    LQ_LOAD_SESSION_PREFIX_MAX);
     if (o->quality && strcmp(o->quality, "low") && strcmp(o->quality, "balanced") &&
         strcmp(o->quality, "high"))
@@ -346,9 +345,11 @@ static void send_frame(sess *s, int64_t k)
     int rc;
     size_t bytes = 0;
     if (ld->o.encoding == LQ_LOAD_ENC_BASE64) {
-        int n = lq_client_msg_frame_base64(&s->txbuf, &s->txcap, ld->o.max_message, s->id, k, ts, f);
-        rc = n < 0 ? n
-                   : lq_client_send(s->conn, 0, s->txbuf, (size_t)n, NULL, 0, MSG_TAG(k, KIND_FRAME));
+        int n =
+            lq_client_msg_frame_base64(&s->txbuf, &s->txcap, ld->o.max_message, s->id, k, ts, f);
+        rc = n < 0
+                 ? n
+                 : lq_client_send(s->conn, 0, s->txbuf, (size_t)n, NULL, 0, MSG_TAG(k, KIND_FRAME));
         bytes = n < 0 ? 0 : (size_t)n;
     } else {
         char hdr[LQ_CLIENT_HEADER_SIZE];
@@ -357,7 +358,8 @@ static void send_frame(sess *s, int64_t k)
             rc = n;
         } else if (ld->o.encoding == LQ_LOAD_ENC_BINARY) {
             memset(hdr + n, ' ', sizeof hdr - (size_t)n);
-            rc = lq_client_send(s->conn, 1, hdr, sizeof hdr, f->data, f->len, MSG_TAG(k, KIND_FRAME));
+            rc = lq_client_send(s->conn, 1, hdr, sizeof hdr, f->data, f->len,
+                                MSG_TAG(k, KIND_FRAME));
             bytes = sizeof hdr + f->len;
         } else {
             rc = lq_client_send(s->conn, 0, hdr, (size_t)n, NULL, 0, MSG_TAG(k, KIND_FRAME));
@@ -370,8 +372,8 @@ static void send_frame(sess *s, int64_t k)
     if (rc < 0) {
         ld->rep.client_drops++;
         if (rc != LQ_ECLOSED)
-            lq_load_report_failure(&ld->rep, "session %s: frame %" PRId64 " not sent: %s", s->id,
-                                   k, lq_strerror(rc));
+            lq_load_report_failure(&ld->rep, "session %s: frame %" PRId64 " not sent: %s", s->id, k,
+                                   lq_strerror(rc));
         return;
     }
     e->used = 1;
@@ -479,8 +481,9 @@ static void complete_processed(sess *s, const lq_client_reply *r, const uint8_t 
     ld->interval_processed++;
     inflight *e = match(s, r);
     if (!e) {
-        lq_load_report_failure(rep, "session %s: a processed_frame for sequence %" PRId64
-                                    " that is not in flight", s->id, r->sequence);
+        lq_load_report_failure(
+            rep, "session %s: a processed_frame for sequence %" PRId64 " that is not in flight",
+            s->id, r->sequence);
     }
     const int counted = e && r->sequence >= s->warm_k;
     if (counted && e->send_ns) {
@@ -605,7 +608,7 @@ static void on_message(lq_client_conn *c, void *user, int binary, const uint8_t 
                                    &s->img_cap, &img_len, ld->o.max_message);
     if (rc < 0) {
         lq_load_report_failure(&ld->rep, "session %s: a reply that cannot be read (%s)", s->id,
-                                lq_strerror(rc));
+                               lq_strerror(rc));
         return;
     }
     if (r.type != LQ_REPLY_PROCESSED_FRAME) {
@@ -617,9 +620,9 @@ static void on_message(lq_client_conn *c, void *user, int binary, const uint8_t 
     switch (ld->o.encoding) {
     case LQ_LOAD_ENC_TEXT:
         if (s->await_image) {
-            lq_load_report_failure(&ld->rep, "session %s: processed_frame %" PRId64
-                                             " came without its image", s->id,
-                                   s->pending.sequence);
+            lq_load_report_failure(&ld->rep,
+                                   "session %s: processed_frame %" PRId64 " came without its image",
+                                   s->id, s->pending.sequence);
             complete_processed(s, &s->pending, NULL, 0);
         }
         s->pending = r;
@@ -638,8 +641,8 @@ static void on_open(lq_client_conn *c, void *user)
 {
     sess *s = user;
     lq_load *ld = s->ld;
-    const lq_client_session_config cfg = {ld->o.quality, ld->o.output_format,
-                                          ld->o.output_quality, 0, ld->o.max_hands};
+    const lq_client_session_config cfg = {ld->o.quality, ld->o.output_format, ld->o.output_quality,
+                                          0, ld->o.max_hands};
     char err[256];
     char *msg = lq_client_msg_init(s->id, ld->o.design_json, ld->o.reference_url, &cfg,
                                    lq_clock_epoch_ms(), err, sizeof err);
@@ -813,8 +816,7 @@ static void housekeeping(void *user)
     const uint64_t now = lq_clock_ns();
     if (ld->stop && !ld->stop_handled)
         handle_stop(ld, now);
-    const uint64_t ready_deadline =
-        ld->begin_ns + (uint64_t)(ld->o.ready_timeout_s * NS_PER_S);
+    const uint64_t ready_deadline = ld->begin_ns + (uint64_t)(ld->o.ready_timeout_s * NS_PER_S);
     for (int i = 0; i < ld->o.sessions; i++) {
         sess *s = &ld->s[i];
         if (s->state <= S_WAIT_READY && now > ready_deadline) {
@@ -946,9 +948,10 @@ int lq_load_run(lq_load *ld)
     if (rc < 0)
         return rc;
     ld->begin_ns = ld->last_progress_ns = lq_clock_ns();
-    ld->hard_deadline_ns = ld->begin_ns + (uint64_t)((ld->o.ready_timeout_s + ld->o.seconds +
-                                                      ld->o.drain_timeout_s + 15.0) *
-                                                     NS_PER_S);
+    ld->hard_deadline_ns =
+        ld->begin_ns +
+        (uint64_t)((ld->o.ready_timeout_s + ld->o.seconds + ld->o.drain_timeout_s + 15.0) *
+                   NS_PER_S);
     for (int i = 0; i < ld->o.sessions; i++) {
         sess *s = &ld->s[i];
         rc = lq_client_connect(ld->cl, &ld->url, ld->o.token, s, &s->conn);

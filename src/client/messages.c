@@ -42,9 +42,9 @@ static void set_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
-char *lq_client_msg_init(const char *session_id, const char *design_json,
-                         const char *reference_url, const lq_client_session_config *cfg,
-                         int64_t timestamp_ms, char *err, size_t errlen)
+char *lq_client_msg_init(const char *session_id, const char *design_json, const char *reference_url,
+                         const lq_client_session_config *cfg, int64_t timestamp_ms, char *err,
+                         size_t errlen)
 {
     if (!lq_client_session_id_valid(session_id)) {
         set_err(err, errlen, "invalid session id (1..128 of A-Z a-z 0-9 . _ : -)");

@@ -26,18 +26,18 @@
 #include "client/frames.h"
 
 #define LQ_CLIENT_SESSION_ID_MAX 128
-#define LQ_CLIENT_HEADER_SIZE 1024          /* encoding 2: JSON padded to this */
-#define LQ_CLIENT_FRAME_HEADER_MAX 512      /* our process_frame headers fit in this */
+#define LQ_CLIENT_HEADER_SIZE 1024     /* encoding 2: JSON padded to this */
+#define LQ_CLIENT_FRAME_HEADER_MAX 512 /* our process_frame headers fit in this */
 #define LQ_CLIENT_CODE_MAX 40
 
 /* The optional "config" of init_session; NULL/0 fields are left out (the
  * service's defaults apply). */
 typedef struct lq_client_session_config {
-    const char *quality;        /* low | balanced | high */
-    const char *output_format;  /* webp | jpeg | png */
-    int output_quality;         /* 1..100, 0 = default */
-    int target_fps;             /* 0 = default */
-    int max_hands;              /* 0 = default */
+    const char *quality;       /* low | balanced | high */
+    const char *output_format; /* webp | jpeg | png */
+    int output_quality;        /* 1..100, 0 = default */
+    int target_fps;            /* 0 = default */
+    int max_hands;             /* 0 = default */
 } lq_client_session_config;
 
 /* 1 if id is a valid session id. */
@@ -46,9 +46,9 @@ int lq_client_session_id_valid(const char *id);
 /* init_session as a malloc'd NUL-terminated string (caller frees), or NULL
  * with err filled: design_json (may be NULL: no metadata) must be a JSON
  * object; reference_url (may be NULL) goes to nail_reference.url. */
-char *lq_client_msg_init(const char *session_id, const char *design_json,
-                         const char *reference_url, const lq_client_session_config *cfg,
-                         int64_t timestamp_ms, char *err, size_t errlen);
+char *lq_client_msg_init(const char *session_id, const char *design_json, const char *reference_url,
+                         const lq_client_session_config *cfg, int64_t timestamp_ms, char *err,
+                         size_t errlen);
 
 /* The process_frame JSON header of encodings 1 and 2 (with size_bytes and
  * the frame's dimensions and format) into buf. Returns its length, or
@@ -70,13 +70,13 @@ int lq_client_msg_close(char *buf, size_t cap, const char *session_id, const cha
 int lq_client_msg_stats(char *buf, size_t cap, const char *session_id) LQ_NODISCARD;
 
 typedef enum lq_client_reply_type {
-    LQ_REPLY_OTHER = 0,         /* valid JSON of a type this client does not use */
+    LQ_REPLY_OTHER = 0, /* valid JSON of a type this client does not use */
     LQ_REPLY_SESSION_READY,
     LQ_REPLY_PROCESSED_FRAME,
     LQ_REPLY_ERROR,
     LQ_REPLY_STATS,
     LQ_REPLY_SESSION_CLOSED,
-    LQ_REPLY_CLOSE_SESSION,     /* the service ends the session (timeout, shutdown) */
+    LQ_REPLY_CLOSE_SESSION, /* the service ends the session (timeout, shutdown) */
 } lq_client_reply_type;
 
 /* Stage timings of a processed frame (timings_ms), -1 when absent. */
@@ -98,12 +98,12 @@ typedef struct lq_client_reply {
     int has_sequence;
     int64_t sequence;
     /* processed_frame */
-    double processing_ms;                /* -1 when absent */
+    double processing_ms; /* -1 when absent */
     double stage_ms[LQ_STAGE_COUNT];
-    int width, height;                   /* frame_metadata, 0 when absent */
+    int width, height; /* frame_metadata, 0 when absent */
     char format[8];
-    int64_t size_bytes;                  /* -1 when absent */
-    int hands;                           /* detection_info.hands_detected, -1 when absent */
+    int64_t size_bytes; /* -1 when absent */
+    int hands;          /* detection_info.hands_detected, -1 when absent */
     /* error */
     char code[LQ_CLIENT_CODE_MAX];
     int recoverable;

@@ -81,8 +81,8 @@ static void print_hist(FILE *f, const char *name, const lq_client_hist *h)
     }
     fprintf(f, "  %-22s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8llu\n", name, ms(h->min),
             lq_client_hist_mean(h) / 1000.0, ms(lq_client_hist_percentile(h, 50)),
-            ms(lq_client_hist_percentile(h, 95)), ms(lq_client_hist_percentile(h, 99)),
-            ms(h->max), (unsigned long long)h->count);
+            ms(lq_client_hist_percentile(h, 95)), ms(lq_client_hist_percentile(h, 99)), ms(h->max),
+            (unsigned long long)h->count);
 }
 
 /* A text bar chart of the latency distribution in 12 log-spaced bins. */
@@ -97,7 +97,8 @@ static void print_bars(FILE *f, const lq_client_hist *h)
     for (unsigned i = 0; i < LQ_CLIENT_HIST_BUCKETS; i++) {
         if (!h->bucket[i])
             continue;
-        double v = (double)lq_client_hist_bucket_low(i) + (double)lq_client_hist_bucket_width(i) / 2;
+        double v =
+            (double)lq_client_hist_bucket_low(i) + (double)lq_client_hist_bucket_width(i) / 2;
         int b = (int)((log(v > 1 ? v : 1) - lo) / (hi - lo) * BINS);
         b = b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
         bin[b] += h->bucket[i];
@@ -120,8 +121,8 @@ void lq_load_report_print(const lq_load_report *r, FILE *f)
 {
     fprintf(f, "\n%s  %d session%s x %.4g fps x %.4g s, encoding %s\n", r->url, r->sessions,
             r->sessions == 1 ? "" : "s", r->fps, r->seconds, r->encoding);
-    fprintf(f, "sessions   ready %d, failed %d (slowest session_ready %.1f ms)\n", r->sessions_ready,
-            r->sessions_failed, r->ready_ms_max);
+    fprintf(f, "sessions   ready %d, failed %d (slowest session_ready %.1f ms)\n",
+            r->sessions_ready, r->sessions_failed, r->ready_ms_max);
     fprintf(f, "frames     slots %llu, sent %llu, replies %llu, processed %llu\n",
             (unsigned long long)r->slots, (unsigned long long)r->sent,
             (unsigned long long)r->replies, (unsigned long long)r->processed);
@@ -130,16 +131,19 @@ void lq_load_report_print(const lq_load_report *r, FILE *f)
             (unsigned long long)r->unanswered);
     fprintf(f, "errors     %llu", (unsigned long long)r->errors);
     for (int i = 0; i < r->ncodes; i++)
-        fprintf(f, "%s%s %llu", i ? ", " : " (", r->codes[i].code, (unsigned long long)r->codes[i].n);
+        fprintf(f, "%s%s %llu", i ? ", " : " (", r->codes[i].code,
+                (unsigned long long)r->codes[i].n);
     fprintf(f, "%s\n", r->ncodes ? ")" : "");
     fprintf(f, "checks     %llu images checked, %llu failed; %llu saved, %llu not saved\n",
             (unsigned long long)r->checked, (unsigned long long)r->check_failed,
             (unsigned long long)r->saved, (unsigned long long)r->save_failed);
-    fprintf(f, "throughput %.2f frames/s (%.2f per session) over %.2f s; sent %.2f Mbit/s, "
-               "received %.2f Mbit/s\n",
+    fprintf(f,
+            "throughput %.2f frames/s (%.2f per session) over %.2f s; sent %.2f Mbit/s, "
+            "received %.2f Mbit/s\n",
             lq_load_report_throughput(r),
             r->sessions_ready ? lq_load_report_throughput(r) / r->sessions_ready : 0.0,
-            r->streaming_s, r->streaming_s > 0 ? (double)r->bytes_sent * 8e-6 / r->streaming_s : 0.0,
+            r->streaming_s,
+            r->streaming_s > 0 ? (double)r->bytes_sent * 8e-6 / r->streaming_s : 0.0,
             r->streaming_s > 0 ? (double)r->bytes_received * 8e-6 / r->streaming_s : 0.0);
     fprintf(f, "\n  %-22s %8s %8s %8s %8s %8s %8s %8s\n", "ms", "min", "mean", "p50", "p95", "p99",
             "max", "n");
@@ -148,12 +152,14 @@ void lq_load_report_print(const lq_load_report *r, FILE *f)
     fprintf(f, "\n  server stages (mean ms):");
     for (int s = 0; s < LQ_STAGE_COUNT; s++)
         if (r->stage_n[s])
-            fprintf(f, " %s %.2f", lq_client_stage_name(s), r->stage_ms_sum[s] / (double)r->stage_n[s]);
+            fprintf(f, " %s %.2f", lq_client_stage_name(s),
+                    r->stage_ms_sum[s] / (double)r->stage_n[s]);
     fprintf(f, "\n\n  end-to-end latency distribution:\n");
     print_bars(f, &r->latency_us);
     if (r->srv_stats_sessions)
-        fprintf(f, "\nservice stats (%d sessions): received %lld, processed %lld, dropped %lld, "
-                   "with errors %lld\n",
+        fprintf(f,
+                "\nservice stats (%d sessions): received %lld, processed %lld, dropped %lld, "
+                "with errors %lld\n",
                 r->srv_stats_sessions, (long long)r->srv_frames_received,
                 (long long)r->srv_frames_processed, (long long)r->srv_frames_dropped,
                 (long long)r->srv_frames_with_errors);

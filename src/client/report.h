@@ -51,15 +51,15 @@ typedef struct lq_load_report {
     double warmup_s;
     /* sessions */
     int sessions_ready;
-    int sessions_failed;            /* never ready, or lost before the end */
+    int sessions_failed; /* never ready, or lost before the end */
     /* frames */
     uint64_t slots, sent, replies, processed, errors, server_drops, client_drops, unanswered;
     uint64_t checked, check_failed, saved, save_failed;
     uint64_t bytes_sent, bytes_received;
     /* time */
-    double streaming_s;             /* first slot to last slot */
-    double elapsed_s;               /* connect to last close */
-    double ready_ms_max;            /* slowest init_session -> session_ready */
+    double streaming_s;  /* first slot to last slot */
+    double elapsed_s;    /* connect to last close */
+    double ready_ms_max; /* slowest init_session -> session_ready */
     /* latencies, microseconds */
     lq_client_hist latency_us;
     lq_client_hist server_us;

@@ -30,17 +30,17 @@
 #define LQ_CLIENT_FPS_MAX 240.0
 
 typedef struct lq_client_sched {
-    int64_t t0_ns;      /* slot of frame 0 */
-    int64_t end_ns;     /* frames whose slot is at or after this are not sent */
+    int64_t t0_ns;  /* slot of frame 0 */
+    int64_t end_ns; /* frames whose slot is at or after this are not sent */
     double fps;
-    int64_t next;       /* first frame index not yet sent or dropped */
+    int64_t next; /* first frame index not yet sent or dropped */
 } lq_client_sched;
 
 typedef struct lq_client_sched_step {
-    int64_t send;       /* frame index to send now, or -1 */
-    int64_t dropped;    /* frames whose slot passed unsent in this tick */
-    int64_t wake_ns;    /* when to tick next (meaningless when done) */
-    int done;           /* 1 once every slot before end_ns was handled */
+    int64_t send;    /* frame index to send now, or -1 */
+    int64_t dropped; /* frames whose slot passed unsent in this tick */
+    int64_t wake_ns; /* when to tick next (meaningless when done) */
+    int done;        /* 1 once every slot before end_ns was handled */
 } lq_client_sched_step;
 
 /* fps must be within [LQ_CLIENT_FPS_MIN, LQ_CLIENT_FPS_MAX] (LQ_EINVAL

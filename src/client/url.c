@@ -14,8 +14,8 @@ static int fail(char *err, size_t errlen, int rc, const char *msg, const char *u
 
 static int host_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
 }
 
 int lq_client_url_parse(const char *url, lq_client_url *out, char *err, size_t errlen)

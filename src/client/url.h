@@ -24,13 +24,12 @@
 #define LQ_CLIENT_HOST_MAX 255
 
 typedef struct lq_client_url {
-    char host[LQ_CLIENT_HOST_MAX + 1];  /* without the IPv6 brackets */
-    int port;                           /* 1..65535 */
-    char path[LQ_CLIENT_URL_MAX + 1];   /* starts with '/', query included */
+    char host[LQ_CLIENT_HOST_MAX + 1]; /* without the IPv6 brackets */
+    int port;                          /* 1..65535 */
+    char path[LQ_CLIENT_URL_MAX + 1];  /* starts with '/', query included */
 } lq_client_url;
 
 /* On failure *out is untouched and err (may be NULL) says why. */
-int lq_client_url_parse(const char *url, lq_client_url *out, char *err,
-                        size_t errlen) LQ_NODISCARD;
+int lq_client_url_parse(const char *url, lq_client_url *out, char *err, size_t errlen) LQ_NODISCARD;
 
 #endif

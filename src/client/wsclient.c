@@ -15,8 +15,8 @@
 enum conn_state { CONN_CONNECTING = 0, CONN_OPEN, CONN_CLOSING, CONN_CLOSED };
 
 typedef struct out_msg {
-    uint8_t *buf;          /* LWS_PRE bytes of head room, then the payload */
-    size_t cap;            /* payload capacity */
+    uint8_t *buf; /* LWS_PRE bytes of head room, then the payload */
+    size_t cap;   /* payload capacity */
     size_t len;
     int binary;
     uint64_t tag;
@@ -27,9 +27,9 @@ struct lq_client_conn {
     struct lws *wsi;
     void *user;
     enum conn_state state;
-    int in_connect;        /* inside lws_client_connect_via_info: report failures by return */
-    int close_code;        /* ours, sent when the queue is flushed */
-    int peer_code;         /* from the peer's close frame, 0 if none */
+    int in_connect; /* inside lws_client_connect_via_info: report failures by return */
+    int close_code; /* ours, sent when the queue is flushed */
+    int peer_code;  /* from the peer's close frame, 0 if none */
     char peer_reason[124];
     char bearer[BEARER_MAX + 1];
     char host_hdr[LQ_CLIENT_HOST_MAX + 16];
@@ -41,7 +41,7 @@ struct lq_client_conn {
 };
 
 struct lq_client_timer {
-    lws_sorted_usec_list_t sul;   /* first member: lws_container_of */
+    lws_sorted_usec_list_t sul; /* first member: lws_container_of */
     lq_client *cl;
     void (*fn)(void *user);
     void *user;
@@ -136,7 +136,8 @@ static int on_writeable(lq_client_conn *c, struct lws *wsi)
     if (c->q_count > 0) {
         out_msg *m = &c->q[c->q_head];
         const uint64_t t = lq_clock_ns();
-        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        int n =
+            lws_write(wsi, m->buf + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
         if (n < 0) {
             conn_finish(c, LQ_EIO, "write failed");
             return -1;
@@ -208,7 +209,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c) {
-            int code = c->peer_code ? c->peer_code
+            int code = c->peer_code               ? c->peer_code
                        : c->state == CONN_CLOSING ? c->close_code
                                                   : LWS_CLOSE_STATUS_ABNORMAL_CLOSE;
             conn_finish(c, code, c->peer_reason);
@@ -233,8 +234,8 @@ static const struct lws_protocols protocols[] = {
 int lq_client_create(const lq_client_opts *opts, const lq_client_events *ev, lq_client **out)
 {
     if (!opts || !ev || !out || opts->max_message < 1024 || opts->max_message > ((size_t)1 << 30) ||
-        opts->connect_timeout_s < 1 || opts->connect_timeout_s > 600 ||
-        opts->max_connections < 1 || opts->max_connections > LQ_CLIENT_MAX_CONNECTIONS)
+        opts->connect_timeout_s < 1 || opts->connect_timeout_s > 600 || opts->max_connections < 1 ||
+        opts->max_connections > LQ_CLIENT_MAX_CONNECTIONS)
         return LQ_EINVAL;
     lq_client *cl = calloc(1, sizeof *cl);
     if (!cl)
@@ -424,8 +425,7 @@ static void timer_cb(lws_sorted_usec_list_t *sul)
     t->fn(t->user);
 }
 
-int lq_client_timer_create(lq_client *cl, void (*fn)(void *user), void *user,
-                           lq_client_timer **out)
+int lq_client_timer_create(lq_client *cl, void (*fn)(void *user), void *user, lq_client_timer **out)
 {
     if (!cl || !fn || !out)
         return LQ_EINVAL;

@@ -46,8 +46,7 @@ typedef struct lq_client_events {
     /* The WebSocket handshake completed. */
     void (*on_open)(lq_client_conn *c, void *user);
     /* One complete message (fragments joined). data is valid during the call. */
-    void (*on_message)(lq_client_conn *c, void *user, int binary, const uint8_t *data,
-                       size_t len);
+    void (*on_message)(lq_client_conn *c, void *user, int binary, const uint8_t *data, size_t len);
     /* The message queued with this tag was handed to the socket (or to lws's
      * buffer when the socket took only part of it); at_ns is lq_clock_ns()
      * just before the write. */
@@ -58,13 +57,16 @@ typedef struct lq_client_events {
 } lq_client_events;
 
 typedef struct lq_client_opts {
-    size_t max_message;      /* largest incoming message, bytes (1 KiB .. 1 GiB) */
-    int connect_timeout_s;   /* TCP connect + handshake, 1..600 */
-    int max_connections;     /* 1..LQ_CLIENT_MAX_CONNECTIONS */
+    size_t max_message;    /* largest incoming message, bytes (1 KiB .. 1 GiB) */
+    int connect_timeout_s; /* TCP connect + handshake, 1..600 */
+    int max_connections;   /* 1..LQ_CLIENT_MAX_CONNECTIONS */
 } lq_client_opts;
 
 #define LQ_CLIENT_MAX_CONNECTIONS 1024
-#define LQ_CLIENT_OPTS_DEFAULT {(size_t)32 << 20, 10, 256}
+#define LQ_CLIENT_OPTS_DEFAULT                                                                     \
+    {                                                                                              \
+        (size_t)32 << 20, 10, 256                                                                  \
+    }
 /* Messages one connection may have queued and not yet written. */
 #define LQ_CLIENT_SEND_QUEUE 8
 /* Largest outgoing message (head + body). */

@@ -55,7 +55,8 @@ static void loads_a_video_folder_sorted_and_looping(void **state)
     assert_int_equal(a->height, 480);
     assert_int_equal(a->format, LQ_FMT_WEBP);
     for (int k = 1; k < 202; k++)
-        assert_true(strcmp(lq_client_frames_at(fr, k - 1)->name, lq_client_frames_at(fr, k)->name) < 0);
+        assert_true(strcmp(lq_client_frames_at(fr, k - 1)->name, lq_client_frames_at(fr, k)->name) <
+                    0);
     assert_ptr_equal(lq_client_frames_at(fr, 202), a); /* loops */
     assert_ptr_equal(lq_client_frames_at(fr, 202 * 5 + 3), lq_client_frames_at(fr, 3));
     assert_null(lq_client_frames_at(fr, -1));

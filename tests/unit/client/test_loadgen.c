@@ -145,8 +145,8 @@ static void frames_must_fit_the_message_limit(void **state)
     (void)state;
     lq_client_frames *fr = NULL;
     char err[512];
-    assert_int_equal(lq_client_frames_load(lq_test_data("video/palm_reach"), NULL, &fr, err,
-                                           sizeof err), 0);
+    assert_int_equal(
+        lq_client_frames_load(lq_test_data("video/palm_reach"), NULL, &fr, err, sizeof err), 0);
     const size_t max = lq_client_frames_max_bytes(fr);
     const lq_client_frames *sets[] = {fr};
     lq_load_opts o = good();
@@ -188,8 +188,8 @@ static void refused_connections_fail_the_run_cleanly(void **state)
     (void)state;
     lq_client_frames *fr = NULL;
     char err[512];
-    assert_int_equal(lq_client_frames_load(lq_test_data("video/thumb_ok"), NULL, &fr, err,
-                                           sizeof err), 0);
+    assert_int_equal(
+        lq_client_frames_load(lq_test_data("video/thumb_ok"), NULL, &fr, err, sizeof err), 0);
     const lq_client_frames *sets[] = {fr};
     char url[64];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws/tryon", dead_port());

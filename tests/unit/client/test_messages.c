@@ -30,9 +30,9 @@ static void init_session_carries_design_and_config(void **state)
     (void)state;
     lq_client_session_config cfg = {"low", "jpeg", 80, 0, 1};
     char err[256];
-    char *s = lq_client_msg_init("load-1", "{\"shape\":\"coffin\",\"colors\":[\"red\"]}",
-                                 "http://127.0.0.1:9/ref.jpg", &cfg, 1699564800000, err,
-                                 sizeof err);
+    char *s =
+        lq_client_msg_init("load-1", "{\"shape\":\"coffin\",\"colors\":[\"red\"]}",
+                           "http://127.0.0.1:9/ref.jpg", &cfg, 1699564800000, err, sizeof err);
     assert_non_null(s);
     cJSON *o = cJSON_Parse(s);
     assert_non_null(o);
@@ -161,8 +161,7 @@ static void reads_processed_frames_in_every_encoding(void **state)
     assert_int_equal(lq_client_reply_parse(json, strlen(json), &r, &img, &cap, &len, 1 << 20), 0);
     assert_int_equal(len, sizeof fake_image);
     assert_memory_equal(img, fake_image, len);
-    assert_int_equal(lq_client_reply_parse(json, strlen(json), &r, &img, &cap, &len, 4),
-                     LQ_ELIMIT);
+    assert_int_equal(lq_client_reply_parse(json, strlen(json), &r, &img, &cap, &len, 4), LQ_ELIMIT);
     free(img);
 
     /* encoding 2: 1024-byte padded header, then the image */
@@ -196,8 +195,9 @@ static void reads_errors_stats_and_session_messages(void **state)
                        "\"code\":\"INVALID_MESSAGE\",\"recoverable\":true}";
     assert_int_equal(lq_client_reply_parse(nseq, strlen(nseq), &r, NULL, NULL, NULL, 0), 0);
     assert_false(r.has_sequence);
-    const char *st = "{\"type\":\"stats\",\"frames_received\":150,\"frames_processed\":146,"
-                     "\"frames_dropped\":1,\"frames_with_errors\":3,\"p95_processing_time_ms\":24.9}";
+    const char *st =
+        "{\"type\":\"stats\",\"frames_received\":150,\"frames_processed\":146,"
+        "\"frames_dropped\":1,\"frames_with_errors\":3,\"p95_processing_time_ms\":24.9}";
     assert_int_equal(lq_client_reply_parse(st, strlen(st), &r, NULL, NULL, NULL, 0), 0);
     assert_int_equal(r.type, LQ_REPLY_STATS);
     assert_int_equal(r.frames_received, 150);

@@ -95,7 +95,8 @@ static void json_has_every_section(void **state)
     cJSON *lat = cJSON_GetObjectItem(o, "latency_ms");
     const double p50 = cJSON_GetObjectItem(lat, "p50")->valuedouble;
     assert_true(p50 > 19.3 && p50 < 19.7); /* exact: 19.5 ms */
-    assert_true(cJSON_GetObjectItem(lat, "p99")->valuedouble <= cJSON_GetObjectItem(lat, "max")->valuedouble);
+    assert_true(cJSON_GetObjectItem(lat, "p99")->valuedouble <=
+                cJSON_GetObjectItem(lat, "max")->valuedouble);
     assert_true(cJSON_GetObjectItem(lat, "max")->valuedouble == 29.0);
     assert_non_null(cJSON_GetObjectItem(o, "server_processing_ms"));
     cJSON *st = cJSON_GetObjectItem(o, "server_stages_ms");
@@ -103,8 +104,10 @@ static void json_has_every_section(void **state)
     assert_null(cJSON_GetObjectItem(st, "palm")); /* no samples: left out */
     cJSON *tp = cJSON_GetObjectItem(o, "throughput");
     assert_true(cJSON_GetObjectItem(tp, "fps")->valuedouble == 47.5);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "errors_by_code"),
-                                         "PROCESSING_TIMEOUT")->valueint, 1);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(o, "errors_by_code"), "PROCESSING_TIMEOUT")
+            ->valueint,
+        1);
     cJSON_Delete(o);
     free(js);
     /* the table prints without crashing and names the sections */

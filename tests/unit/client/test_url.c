@@ -37,9 +37,21 @@ static void refuses_what_is_not_a_ws_url(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "http://127.0.0.1:8002/ws/tryon", "127.0.0.1:8002", "ws://", "ws://:80/", "ws://h:0/",
-        "ws://h:65536/", "ws://h:12ab/", "ws://h:/", "ws://[::1/", "ws://[]:80/", "ws://ho st/",
-        "ws://h/a b", "ws://h/a#frag", "ws://h@x/", "",
+        "http://127.0.0.1:8002/ws/tryon",
+        "127.0.0.1:8002",
+        "ws://",
+        "ws://:80/",
+        "ws://h:0/",
+        "ws://h:65536/",
+        "ws://h:12ab/",
+        "ws://h:/",
+        "ws://[::1/",
+        "ws://[]:80/",
+        "ws://ho st/",
+        "ws://h/a b",
+        "ws://h/a#frag",
+        "ws://h@x/",
+        "",
     };
     lq_client_url u;
     memset(&u, 0x5a, sizeof u);

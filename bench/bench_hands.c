@@ -261,7 +261,7 @@ int lq_bench_hands(const lq_bench_ctx *ctx)
                      lq_hand_variant_name((lq_hand_variant)v));
             cJSON *jn = cJSON_AddObjectToObject(jm, name);
             for (int threads = 1; threads <= 2 && rc == 0; threads++) {
-                lq_bench_stats s, c;
+                lq_bench_stats s = {0}, c = {0};
                 rc = time_model(net, threads, kind == 0 ? palm_in : lm_in,
                                 kind == 0 ? sizeof palm_in / sizeof(float)
                                           : sizeof lm_in / sizeof(float),

@@ -3,6 +3,7 @@ camera-paced stream runs; the client re-creates the session and goes on. Also: a
 closed by the service comes back on next use; a service that never returns ends in SessionLost."""
 import asyncio
 import json
+import random
 import signal
 import time
 
@@ -151,13 +152,25 @@ def test_a_service_that_stays_down_ends_in_session_lost(lacquer):
         with pytest.raises(SessionLost) as e:
             await session.process_frame(frame)  # waits for the reconnect attempts
         assert "3 attempt" in str(e.value) and e.value.__cause__ is not None
-        assert time.monotonic() - t0 < 5
+        # three backoff delays of at least 0.025, 0.05 and 0.1 s (jitter halves at most)
+        assert 0.17 < time.monotonic() - t0 < 5
         assert session.state is SessionState.FAILED and client.sessions == {}
         with pytest.raises(SessionLost):
             await session.process_frame(frame)
         await session.close()  # closing a failed session is fine
         assert session.state is SessionState.CLOSED
     run(go())
+
+
+def test_backoff_delays_grow_exponentially_with_jitter():
+    policy = ReconnectPolicy(initial_delay=0.1, max_delay=2.0, multiplier=2.0, jitter=0.5)
+    rng = random.Random(7)
+    for attempt, base in [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.8), (5, 1.6), (6, 2.0), (9, 2.0)]:
+        delays = [policy.delay(attempt, rng) for _ in range(200)]
+        assert all(base * 0.5 <= d <= base for d in delays), (attempt, min(delays), max(delays))
+        assert max(delays) - min(delays) > base * 0.3  # jittered, not constant
+    with pytest.raises(ValueError):
+        ReconnectPolicy(jitter=1.5)
 
 
 def _json(line):

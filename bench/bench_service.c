@@ -366,7 +366,8 @@ static void print_run_header(void)
 /* (c) stage floors                                                    */
 
 typedef struct floors {
-    lq_bench_stats decode, tryon, hands, nails, paint, encode, sum, cpu_sum;
+    lq_bench_stats decode, tryon, hands, nails, paint, encode, sum;
+    lq_bench_stats cpu_decode, cpu_tryon, cpu_encode, cpu_sum; /* thread CPU time */
     int frames;
 } floors;
 
@@ -393,8 +394,9 @@ static int measure_floors(const lq_bench_ctx *ctx, const lq_client_frames *fr, i
     const int n = lq_client_frames_count(fr);
     const int warm = 5;
     const int total = (ctx->quick ? 40 : n) + warm;
-    double *col[8];
-    for (int i = 0; i < 8; i++)
+    enum { NCOL = 11 };
+    double *col[NCOL];
+    for (int i = 0; i < NCOL; i++)
         col[i] = calloc((size_t)total, sizeof(double));
     lq_encoded enc = {0};
     const int effort = ws_quality_effort(WS_QUALITY_BALANCED);
@@ -409,9 +411,11 @@ static int measure_floors(const lq_bench_ctx *ctx, const lq_client_frames *fr, i
         if (rc < 0)
             break;
         const uint64_t t1 = lq_clock_ns();
+        const double cpu_a = lq_bench_thread_cpu_ms();
         lq_tryon_result res;
         rc = lq_tryon_process(w, s, &img, (int64_t)k * 40000, &res);
         const uint64_t t2 = lq_clock_ns();
+        const double cpu_b = lq_bench_thread_cpu_ms();
         if (rc == 0)
             rc = lq_image_encode(&img, LQ_FMT_WEBP, OUTPUT_QUALITY, effort, &enc);
         const uint64_t t3 = lq_clock_ns();
@@ -427,6 +431,9 @@ static int measure_floors(const lq_bench_ctx *ctx, const lq_client_frames *fr, i
         col[5][m] = (double)(t3 - t2) / 1e6;
         col[6][m] = (double)(t3 - t0) / 1e6;
         col[7][m] = cpu1 - cpu0;
+        col[8][m] = cpu_a - cpu0;
+        col[9][m] = cpu_b - cpu_a;
+        col[10][m] = cpu1 - cpu_b;
         m++;
     }
     if (rc == 0) {
@@ -438,11 +445,14 @@ static int measure_floors(const lq_bench_ctx *ctx, const lq_client_frames *fr, i
         out->encode = lq_bench_summarize(col[5], m);
         out->sum = lq_bench_summarize(col[6], m);
         out->cpu_sum = lq_bench_summarize(col[7], m);
+        out->cpu_decode = lq_bench_summarize(col[8], m);
+        out->cpu_tryon = lq_bench_summarize(col[9], m);
+        out->cpu_encode = lq_bench_summarize(col[10], m);
         out->frames = m;
     } else {
         fprintf(stderr, "bench service: floors: %s %s\n", lq_strerror(rc), err);
     }
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < NCOL; i++)
         free(col[i]);
     lq_encoded_free(&enc);
     lq_tryon_session_destroy(s);
@@ -476,7 +486,10 @@ static void print_floors(const char *title, const floors *fl)
         {"  paint", &fl->paint},
         {"encode (WebP q75 balanced)", &fl->encode},
         {"sum (wall)", &fl->sum},
-        {"sum (thread CPU)", &fl->cpu_sum},
+        {"thread CPU: decode", &fl->cpu_decode},
+        {"thread CPU: try-on", &fl->cpu_tryon},
+        {"thread CPU: encode", &fl->cpu_encode},
+        {"thread CPU: sum", &fl->cpu_sum},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         printf("  %-30s %7.2f %7.2f %7.2f\n", rows[i].name, rows[i].s->median, rows[i].s->p90,
@@ -495,7 +508,16 @@ static cJSON *floors_json(const floors *fl)
     cJSON_AddItemToObject(f, "paint", stats_json(&fl->paint));
     cJSON_AddItemToObject(f, "encode", stats_json(&fl->encode));
     cJSON_AddItemToObject(f, "sum", stats_json(&fl->sum));
+    cJSON_AddItemToObject(f, "decode_thread_cpu", stats_json(&fl->cpu_decode));
+    cJSON_AddItemToObject(f, "tryon_thread_cpu", stats_json(&fl->cpu_tryon));
+    cJSON_AddItemToObject(f, "encode_thread_cpu", stats_json(&fl->cpu_encode));
     cJSON_AddItemToObject(f, "sum_thread_cpu", stats_json(&fl->cpu_sum));
+    /* A session's frames run one at a time; sessions share the cores. With
+     * no overhead at all, the cores could hold cores * period / CPU per frame. */
+    const double ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN);
+    cJSON_AddNumberToObject(
+        f, "sessions_the_cores_could_hold_at_25fps",
+        fl->cpu_sum.median > 0 ? floor(ncpu * (1000.0 / FPS) / fl->cpu_sum.median * 10) / 10 : 0);
     return f;
 }
 
@@ -534,6 +556,13 @@ static cJSON *summary_json(const char *name, const run_result *one, const floors
     cJSON_AddNumberToObject(s, "floors_sum_p50_ms", round(fl->sum.median * 100) / 100);
     cJSON_AddNumberToObject(s, "service_overhead_p50_ms",
                             round((p50 - fl->sum.median) * 100) / 100);
+    /* Where the overhead is: outside the service (sockets, lws, the client)
+     * and inside it (queue wait, JSON, hand-off between threads). */
+    cJSON_AddNumberToObject(s, "e2e_minus_server_p50_ms",
+                            round((p50 - ms_pct(&r->server_us, 50)) * 100) / 100);
+    cJSON_AddNumberToObject(s, "server_minus_floors_p50_ms",
+                            round((ms_pct(&r->server_us, 50) - fl->sum.median) * 100) / 100);
+    cJSON_AddNumberToObject(s, "floors_thread_cpu_p50_ms", round(fl->cpu_sum.median * 100) / 100);
     cJSON_AddNumberToObject(s, "max_sessions_without_drops", held);
     cJSON *t = cJSON_AddObjectToObject(s, "targets_met");
     cJSON_AddBoolToObject(t, "p50_le_18ms", p50 <= TARGET_P50_MS);

@@ -208,6 +208,7 @@ struct lq_tracker {
     trk_track tracks[LQ_HAND_MAX];
     trk_track next[LQ_HAND_MAX];
     int next_id;
+    int frames_since_detect;   /* frames since the palm detector last ran */
 };
 
 static int fail_opt(char *err, size_t errlen, const char *msg)
@@ -238,6 +239,8 @@ int lq_tracker_opts_validate(const lq_tracker_opts *o, char *err, size_t errlen)
         return fail_opt(err, errlen, "min_tracking: must be in [0,1]");
     if (o->threads < 1 || o->threads > 64)
         return fail_opt(err, errlen, "threads: must be in 1..64");
+    if (o->redetect_frames < 1 || o->redetect_frames > 100)
+        return fail_opt(err, errlen, "redetect_frames: must be in 1..100");
     if (!(isfinite(o->euro.min_cutoff) && o->euro.min_cutoff > 0.0f && o->euro.min_cutoff <= 1e3f))
         return fail_opt(err, errlen, "euro.min_cutoff: must be in (0,1000] Hz");
     if (!(isfinite(o->euro.beta) && o->euro.beta >= 0.0f && o->euro.beta <= 1e6f))
@@ -301,8 +304,21 @@ void lq_tracker_destroy(lq_tracker *t)
 
 void lq_tracker_reset(lq_tracker *t)
 {
-    if (t)
+    if (t) {
         t->ntracks = 0;
+        t->frames_since_detect = 0;
+    }
+}
+
+/* The palm detector runs whenever a hand slot is free, except that with at
+ * least one hand tracked it runs only every redetect_frames-th frame. */
+static int detector_due(lq_tracker *t)
+{
+    if (t->ntracks >= t->o.max_hands)
+        return 0;
+    if (t->ntracks == 0 || t->o.static_mode)
+        return 1;
+    return t->frames_since_detect + 1 >= t->o.redetect_frames;
 }
 
 /* AssociationCalculator::AddElementToList: drop every listed rect the new one
@@ -364,12 +380,15 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
     trk_rect list[TRK_MAX_RECTS];
     lq_hand raw[LQ_HAND_MAX]; /* accepted hands before smoothing */
     int n = 0;
-    if (t->ntracks < t->o.max_hands) {
+    if (detector_due(t)) {
+        t->frames_since_detect = 0;
         rc = detect_rects(t, w, img, list, &n, &out->t);
         if (rc < 0) {
             t->ntracks = 0;
             return rc;
         }
+    } else {
+        t->frames_since_detect++;
     }
     for (int i = 0; i < t->ntracks; i++) {
         const trk_rect e = {t->tracks[i].next_roi, i, t->tracks[i].detection_score};

@@ -99,10 +99,18 @@ typedef struct lq_tracker_opts {
     int static_mode;             /* every frame on its own (0) */
     int threads;                 /* XNNPACK threads of the tracker's own worker (1) */
     lq_one_euro_params euro;     /* smoothing parameters */
+    /* While at least one hand is tracked but fewer than max_hands, look for
+     * another hand only on every redetect_frames-th frame (1..100). 1 runs the
+     * palm detector on each such frame, as MediaPipe does; a try-on session
+     * with one hand in view then pays for both models on every frame. A larger
+     * value bounds the detector's share of the frames at 1/redetect_frames,
+     * and a second hand is picked up at most redetect_frames frames late.
+     * With no hand tracked the detector always runs. */
+    int redetect_frames;
 } lq_tracker_opts;
 
 #define LQ_TRACKER_OPTS_DEFAULT                                                \
-    {LQ_HAND_FULL, 2, 0.5f, 0.5f, 0.5f, 1, 0, 1, LQ_ONE_EURO_HAND_DEFAULT}
+    {LQ_HAND_FULL, 2, 0.5f, 0.5f, 0.5f, 1, 0, 1, LQ_ONE_EURO_HAND_DEFAULT, 1}
 
 /* Checks every field; on error returns LQ_EINVAL and names the field in err. */
 int lq_tracker_opts_validate(const lq_tracker_opts *o, char *err, size_t errlen) LQ_NODISCARD;

@@ -129,6 +129,8 @@ int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err, si
         bad = "low_light_luma (0..255)";
     else if (!(o->blur_sharpness >= 0.0f && o->blur_sharpness <= 1.0e6f))
         bad = "blur_sharpness (0..1e6)";
+    else if (o->redetect_frames < 1 || o->redetect_frames > 100)
+        bad = "redetect_frames (1..100)";
     if (!bad)
         return 0;
     if (err && errlen)
@@ -159,6 +161,7 @@ int lq_tryon_session_create(lq_tryon_engine *e, const nail_design *design,
     to.max_hands = opts->max_hands;
     to.smoothing = opts->smoothing && !opts->static_mode;
     to.static_mode = opts->static_mode;
+    to.redetect_frames = opts->redetect_frames;
     int rc = lq_tracker_create_shared(e->models, &to, &s->tracker);
     if (rc < 0) {
         free(s);

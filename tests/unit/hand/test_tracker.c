@@ -411,6 +411,42 @@ static void max_hands_one_keeps_the_best(void **s)
     lq_tracker_destroy(t);
 }
 
+/* One hand in view, two allowed: MediaPipe runs the palm detector on every
+ * frame; with redetect_frames = 5 it runs on the first frame and then on
+ * every 5th, while the hand stays tracked throughout. */
+static void redetect_frames_spaces_out_the_palm_detector(void **s)
+{
+    (void)s;
+    for (int every = 1; every <= 5; every += 4) {
+        lq_tracker_opts o = LQ_TRACKER_OPTS_DEFAULT;
+        o.redetect_frames = every;
+        lq_tracker *t = NULL;
+        assert_int_equal(lq_tracker_create(models, &o, &t), 0);
+        int runs = 0, found = 0;
+        char rel[64], err[256];
+        for (int f = 0; f < 20; f++) {
+            snprintf(rel, sizeof rel, "video/palm_reach/%04d.webp", 150 + f);
+            lq_image img = {0};
+            assert_int_equal(lq_image_load(lq_test_data(rel), NULL, &img, err, sizeof err), 0);
+            lq_hands hands;
+            assert_int_equal(lq_tracker_process(t, &img, (int64_t)f * 40000, &hands), 0);
+            runs += hands.t.palm_runs;
+            found += hands.count == 1;
+            lq_image_free(&img);
+        }
+        printf("redetect_frames %d: palm detector on %d of 20 frames, hand on %d\n", every, runs,
+               found);
+        assert_int_equal(found, 20);
+        assert_int_equal(runs, every == 1 ? 20 : 4);
+        lq_tracker_destroy(t);
+    }
+    lq_tracker_opts bad = LQ_TRACKER_OPTS_DEFAULT;
+    char err[128];
+    bad.redetect_frames = 0;
+    assert_int_equal(lq_tracker_opts_validate(&bad, err, sizeof err), LQ_EINVAL);
+    assert_non_null(strstr(err, "redetect_frames"));
+}
+
 typedef struct thread_job {
     const lq_image *frames;
     int nframes;
@@ -479,6 +515,7 @@ int main(void)
         cmocka_unit_test(missing_models_are_reported),
         cmocka_unit_test(bad_frames_are_refused_and_trackers_share_workers),
         cmocka_unit_test(max_hands_one_keeps_the_best),
+        cmocka_unit_test(redetect_frames_spaces_out_the_palm_detector),
         cmocka_unit_test(trackers_run_concurrently_on_shared_models),
         cmocka_unit_test(two_dorsal_hands_full),
         cmocka_unit_test(two_dorsal_hands_lite),

@@ -93,9 +93,10 @@ typedef struct svc_job_ctx {
 } svc_job_ctx;
 
 /* Runs one job in a worker thread. For SVC_JOB_REFERENCE: decodes the photo
- * (at most 4096x4096), extracts its palette into j->design when the metadata
- * gave no colours (and sets it on j->tryon), and makes it the session's
- * reference texture when the design uses pattern "reference". A photo that
+ * (at most 4096x4096), finds the nails in it (lq_tryon_reference_analyse),
+ * puts their palette into j->design when the metadata gave no colours (and
+ * sets it on j->tryon), and makes their nail art the session's reference
+ * texture when the design uses pattern "reference". A photo that
  * does not decode sets j->failed with REFERENCE_FETCH_FAILED.
  * For SVC_JOB_FRAME: runs one frame: decodes the image within j->limits,
  * runs lq_tryon_process on j->tryon, encodes the painted frame and builds the

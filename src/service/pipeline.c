@@ -5,7 +5,6 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "nails/palette.h"
 #include "service/fetch.h"
 #include "service/job.h"
 
@@ -127,9 +126,10 @@ static int design_uses_reference(const nail_design *d)
     return 0;
 }
 
-/* The reference photo: palette colours and texture for the session. The
- * session has no frame in flight while this runs (it waits in PENDING). */
-static void run_reference(svc_job *j)
+/* The reference photo: palette colours and texture for the session, taken
+ * from the nails the photo shows (lq_tryon_reference_analyse). The session
+ * has no frame in flight while this runs (it waits in PENDING). */
+static void run_reference(svc_job *j, svc_job_ctx *ctx)
 {
     uint64_t t0 = lq_clock_ns();
     const uint8_t *data = lq_fetch_body_data(j->body);
@@ -137,6 +137,7 @@ static void run_reference(svc_job *j)
     lq_decode_limits lim = {REFERENCE_MAX_DIM, REFERENCE_MAX_DIM,
                             (uint64_t)REFERENCE_MAX_DIM * REFERENCE_MAX_DIM, len + 1};
     lq_image photo = {0};
+    lq_tryon_reference ref = {0};
     char err[160] = "";
     int rc = lq_image_decode(data, len, &lim, &photo, err, sizeof err);
     if (rc < 0) {
@@ -149,21 +150,24 @@ static void run_reference(svc_job *j)
     j->width = photo.width;
     j->height = photo.height;
     j->decode_ms = ms_since(t0);
-    if (!j->design.colors_given) {
-        nail_palette pal;
-        if (nail_palette_extract(&photo, NULL, &pal) == 0) {
-            nail_rgb c[NAIL_PALETTE_MAX];
-            int n = nail_palette_colors(&pal, c, NAIL_PALETTE_MAX);
-            if (n > 0 && nail_design_set_colors(&j->design, c, n) == 0) {
-                j->palette_colors = n;
-                lq_tryon_session_set_design(j->tryon, &j->design);
-            }
-        }
+    rc = lq_tryon_reference_analyse(ctx->worker, &photo, &ref);
+    if (rc < 0) {
+        char msg[WS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "the reference image could not be analysed: %s",
+                 lq_strerror(rc));
+        job_fail(j, WS_ERR_REFERENCE_FETCH_FAILED, msg);
+        goto done;
     }
-    if (design_uses_reference(&j->design) &&
-        lq_tryon_session_set_reference(j->tryon, &photo) == 0)
+    if (!j->design.colors_given && ref.ncolors > 0 &&
+        nail_design_set_colors(&j->design, ref.colors, ref.ncolors) == 0) {
+        j->palette_colors = ref.ncolors;
+        lq_tryon_session_set_design(j->tryon, &j->design);
+    }
+    if (design_uses_reference(&j->design) && ref.texture.data &&
+        lq_tryon_session_set_reference(j->tryon, &ref.texture) == 0)
         j->texture_set = 1;
 done:
+    lq_image_free(&ref.texture);
     lq_image_free(&photo);
     lq_fetch_body_release(j->body);
     j->body = NULL;
@@ -173,7 +177,7 @@ done:
 void svc_job_run(svc_job *j, svc_job_ctx *ctx)
 {
     if (j->kind == SVC_JOB_REFERENCE) {
-        run_reference(j);
+        run_reference(j, ctx);
         return;
     }
     uint64_t t0 = lq_clock_ns();

@@ -19,6 +19,8 @@
 #include "image/stats.h"
 #include "image/warp.h"
 #include "nails/nail_track.h"
+#include "nails/palette.h"
+#include "nails/reference.h"
 #include "nails/render.h"
 
 #define TAG "tryon"
@@ -380,5 +382,93 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
     double t4 = lq_clock_ms();
     res->t.paint_ms = t4 - t3;
     res->t.total_ms = t4 - t0;
+    return 0;
+}
+
+/* A mask of the natural nail outlines found in the photo, or NULL when the
+ * photo shows no nail. The caller frees it. */
+static uint8_t *reference_nail_mask(lq_tryon_worker *w, const lq_image *photo, int *nails,
+                                    int *rc_out)
+{
+    *nails = 0;
+    *rc_out = 0;
+    lq_tracker_opts to = LQ_TRACKER_OPTS_DEFAULT;
+    to.static_mode = 1;
+    to.smoothing = 0;
+    lq_tracker *t = NULL;
+    int rc = lq_tracker_create_shared(w->engine->models, &to, &t);
+    if (rc < 0) {
+        *rc_out = rc;
+        return NULL;
+    }
+    lq_hands hands;
+    rc = lq_tracker_process_on(t, w->hands, photo, 0, &hands);
+    lq_tracker_destroy(t);
+    if (rc < 0) {
+        *rc_out = rc == LQ_EINVAL ? rc : LQ_EMODEL;
+        return NULL;
+    }
+    nail_geom g[NAIL_MAX];
+    int n = 0;
+    nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
+    if (hands.count == 0 || nail_locate(photo, &hands, &lo, g, NAIL_MAX, &n) < 0 || n == 0)
+        return NULL;
+    uint8_t *mask = malloc((size_t)photo->width * (size_t)photo->height);
+    if (!mask) {
+        *rc_out = LQ_ENOMEM;
+        return NULL;
+    }
+    if (nail_geom_rasterize(g, n, mask, photo->width, photo->height, photo->width) < 0) {
+        free(mask);
+        return NULL;
+    }
+    *nails = n;
+    return mask;
+}
+
+int lq_tryon_reference_analyse(lq_tryon_worker *w, const lq_image *photo, lq_tryon_reference *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!w || !photo || !out || !photo->data || photo->width < 1 || photo->height < 1)
+        return LQ_EINVAL;
+    int rc = 0, nails = 0;
+    uint8_t *mask = reference_nail_mask(w, photo, &nails, &rc);
+    if (rc < 0)
+        return rc;
+
+    nail_palette_opts po = {0};
+    po.mask = mask;
+    po.mask_stride = photo->width;
+    nail_palette pal;
+    if (nail_palette_extract(photo, &po, &pal) == 0) {
+        nail_rgb c[NAIL_PALETTE_MAX];
+        int n = nail_palette_colors(&pal, c, NAIL_PALETTE_MAX);
+        if (n > NAIL_MAX_COLORS)
+            n = NAIL_MAX_COLORS;
+        for (int i = 0; i < n; i++)
+            out->colors[i] = c[i];
+        out->ncolors = n > 0 ? n : 0;
+    }
+
+    nail_texture_opts to = {mask, photo->width, 0};
+    nail_texture *tex = malloc(sizeof *tex);
+    if (!tex) {
+        free(mask);
+        return LQ_ENOMEM;
+    }
+    rc = nail_reference_texture(photo, &to, tex);
+    if (rc == 0) {
+        lq_image view;
+        nail_texture_view(tex, &view);
+        rc = lq_image_copy(&out->texture, &view);
+    }
+    free(tex);
+    free(mask);
+    if (rc < 0 && rc != LQ_ENOTFOUND) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->nails_found = nails;
     return 0;
 }

@@ -119,6 +119,23 @@ void lq_tryon_session_set_design(lq_tryon_session *s, const nail_design *design)
 int lq_tryon_session_set_reference(lq_tryon_session *s, const lq_image *tex) LQ_NODISCARD;
 void lq_tryon_session_destroy(lq_tryon_session *s);
 
+/* What a reference photo (the shopper's inspiration picture) gives a design. */
+typedef struct lq_tryon_reference {
+    int ncolors;                         /* 0..NAIL_MAX_COLORS dominant polish colours */
+    nail_rgb colors[NAIL_MAX_COLORS];
+    int nails_found;                     /* nails located in the photo (0: whole-photo analysis) */
+    lq_image texture;                    /* nail art for pattern "reference" (owned; free it) */
+} lq_tryon_reference;
+
+/* Analyses a reference photo on this worker: finds the hands and nails in it
+ * (static mode, full model) and, when it shows nails, takes the palette and
+ * the nail-art texture from the nail pixels only (skin and background set
+ * aside); otherwise from the whole photo. Slow (tens of ms): for session
+ * set-up, never per frame. Returns 0, LQ_EINVAL, LQ_ENOMEM or LQ_EMODEL; on
+ * failure *out is zeroed. Release out->texture with lq_image_free. */
+int lq_tryon_reference_analyse(lq_tryon_worker *w, const lq_image *photo,
+                               lq_tryon_reference *out) LQ_NODISCARD;
+
 /* Processes one frame: finds hands and nails and, if opts.paint, paints the
  * design onto frame in place. Returns 0 (even when no hand is found: see
  * res->problems), or LQ_EMODEL if inference failed. */

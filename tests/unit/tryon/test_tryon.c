@@ -12,6 +12,7 @@
 
 #include "image/codec.h"
 #include "lq_test.h"
+#include "nails/color.h"
 #include "nails/design.h"
 #include "tryon/tryon.h"
 
@@ -331,6 +332,75 @@ static void tracking_sessions_hold_nails_steadier(void **state)
     lq_tryon_session_destroy(raw);
 }
 
+/* Mean colour (in linear light) of the pixels a ground-truth mask marks as nail. */
+static int masked_mean(const lq_image *img, const lq_image *mask, nail_rgb *out)
+{
+    double acc[3] = {0, 0, 0};
+    long n = 0;
+    for (int y = 0; y < img->height && y < mask->height; y++)
+        for (int x = 0; x < img->width && x < mask->width; x++) {
+            if (lq_image_px(mask, x, y)[0] <= 127)
+                continue;
+            const uint8_t *p = lq_image_px(img, x, y);
+            for (int c = 0; c < 3; c++)
+                acc[c] += nail_srgb8_to_linear(p[c]);
+            n++;
+        }
+    if (n == 0)
+        return 0;
+    nail_lin lin = {(float)(acc[0] / n), (float)(acc[1] / n), (float)(acc[2] / n)};
+    *out = nail_linear_to_rgb(lin);
+    return 1;
+}
+
+/* Reference photos: where the photo shows nails, the palette comes from the
+ * nail pixels; its first colour must be close to the nails' true colour
+ * (from the data set's hand-drawn masks). */
+static void reference_palette_comes_from_the_nails(void **state)
+{
+    fixture *f = *state;
+    DIR *dir = opendir(lq_test_data("nails/images"));
+    assert_non_null(dir);
+    struct dirent *de;
+    float de_sum = 0.0f;
+    int with_nails = 0, total = 0, close = 0;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, "nails/images/%s", de->d_name);
+        lq_image img = load(rel), mask;
+        snprintf(rel, sizeof rel, "nails/masks/%s", de->d_name);
+        mask = load(rel);
+        total++;
+        lq_tryon_reference ref;
+        assert_int_equal(lq_tryon_reference_analyse(f->worker, &img, &ref), 0);
+        assert_true(ref.ncolors >= 1);
+        assert_int_equal(ref.texture.width, 64);
+        assert_int_equal(ref.texture.height, 128);
+        nail_rgb truth;
+        if (ref.nails_found > 0 && masked_mean(&img, &mask, &truth)) {
+            float d = nail_delta_e2000(nail_rgb_to_lab(truth), nail_rgb_to_lab(ref.colors[0]));
+            de_sum += d;
+            close += d < 10.0f;
+            with_nails++;
+        }
+        lq_image_free(&ref.texture);
+        lq_image_free(&img);
+        lq_image_free(&mask);
+    }
+    closedir(dir);
+    printf("reference photos: %d/%d with nails found; first palette colour vs true nail colour: "
+           "mean dE2000 %.1f, %d under 10\n",
+           with_nails, total, with_nails ? de_sum / with_nails : 0.0f, close);
+    assert_int_equal(total, 40);
+    assert_true(with_nails >= 15);
+    assert_true(de_sum / with_nails < 10.0f);
+    lq_tryon_reference bad;
+    lq_image empty = {0};
+    assert_int_equal(lq_tryon_reference_analyse(f->worker, &empty, &bad), LQ_EINVAL);
+}
+
 static void refuses_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -371,6 +441,7 @@ int main(void)
         cmocka_unit_test(flags_a_really_defocused_frame),
         cmocka_unit_test(sessions_keep_their_own_tracks_across_workers),
         cmocka_unit_test(tracking_sessions_hold_nails_steadier),
+        cmocka_unit_test(reference_palette_comes_from_the_nails),
         cmocka_unit_test(refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -21,6 +21,8 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3-websockets python3-pytest prometheus imagemagick redis-server python3-redis nginx)
   # the Python client and the Django example (examples/django) with Channels on Daphne
   PKGS+=(python3-django python3-django-channels daphne)
+  # the browser demo's test (tests/browser): Debian's Chromium, driven by playwright-core
+  PKGS+=(chromium)
 fi
 
 missing=()

@@ -1,4 +1,5 @@
-/* http.c - GET /health and GET /metrics (see docs/protocol.md). Loop thread only. */
+/* http.c - GET /health and GET /metrics (see docs/protocol.md), and the demo page
+ * (webui.c). Loop thread only. */
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "nails/design.h"
 #include "service/job.h"
 #include "service/server_internal.h"
+#include "service/webui.h"
 
 #define TAG SVC_TAG
 
@@ -57,6 +59,9 @@ int svc__http_request(lq_server *srv, struct lws *wsi, svc_pss *pss, const char 
     const char *ctype = "application/json";
     char *body = NULL;
     size_t len = 0;
+    int web = svc__web_request(wsi, pss, uri); /* the demo page, web/ (webui.c) */
+    if (web != 0)
+        return web < 0 ? -1 : 0;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
         status = HTTP_STATUS_METHOD_NOT_ALLOWED;
     } else if (strcmp(uri, "/health") == 0) {

@@ -672,6 +672,60 @@ ws_out *ws_build_session_ready(const char *session_id, int model_loaded,
     return to_message(root);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) { /* no overlongs, no surrogates */
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) { /* no overlongs, nothing above U+10FFFF */
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* Copies s into out (cap bytes, NUL-terminated) as valid UTF-8, a byte that
+ * starts no well-formed sequence becoming '?'. Error messages quote client
+ * text cut to a length, which can split a character, and the JSON header of
+ * a binary message is never UTF-8 checked; but a text message must be valid
+ * UTF-8 (RFC 6455 8.1): clients fail the connection (1007) otherwise. */
+static const char *utf8_clean(const char *s, char *out, size_t cap)
+{
+    size_t n = strlen(s), o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
+        if (o + (k ? k : 1) >= cap)
+            break;
+        if (k) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            out[o++] = '?';
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 ws_out *ws_build_error(const char *session_id, int has_sequence, int64_t sequence,
                        ws_error_code code, const char *message, int64_t ts)
 {
@@ -683,8 +737,10 @@ ws_out *ws_build_error(const char *session_id, int has_sequence, int64_t sequenc
     else
         cJSON_AddNullToObject(root, "sequence");
     cJSON_AddStringToObject(root, "code", ws_error_name(code));
+    char clean[2 * WS_MESSAGE_MAX];
     cJSON_AddStringToObject(root, "message",
-                            message && message[0] ? message : ws_error_message(code));
+                            utf8_clean(message && message[0] ? message : ws_error_message(code),
+                                       clean, sizeof clean));
     cJSON_AddBoolToObject(root, "recoverable", ws_error_recoverable(code));
     cJSON_AddStringToObject(root, "suggestion", ws_error_suggestion(code));
     return to_message(root);
@@ -711,7 +767,9 @@ ws_out *ws_build_close(const char *type, const char *session_id, const char *rea
     cJSON *root = new_reply(type, session_id, ts);
     if (!root)
         return NULL;
-    cJSON_AddStringToObject(root, "reason", reason ? reason : "user_disconnected");
+    char clean[2 * WS_REASON_MAX + 2];
+    cJSON_AddStringToObject(root, "reason",
+                            utf8_clean(reason ? reason : "user_disconnected", clean, sizeof clean));
     return to_message(root);
 }
 

@@ -491,7 +491,11 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* lws 4.1.6 reads VALIDATE_UTF8 from the context's options only (the
+     * vhost's copy is ignored): without it, text messages and close reasons
+     * with invalid UTF-8 reached the parser instead of failing with 1007. */
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 |
+                   LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.user = srv;
     info.count_threads = 1;
     info.pt_serv_buf_size = 64 * 1024;

@@ -314,6 +314,22 @@ static int on_filter(lq_server *srv, struct lws *wsi)
     return 0;
 }
 
+/* A client's close frame, before lws echoes it. lws 4.1.6 answers codes it
+ * knows to be invalid with 1002 but echoes 5000 and up (RFC 6455 7.4.2: not a
+ * valid code either) and a 1-byte body (a code is 2 bytes). Returns -1 to
+ * drop the connection without echoing. */
+static int peer_close_checked(void *in, size_t len)
+{
+    unsigned char *p = in;
+    if (len == 1)
+        return -1;
+    if (len >= 2 && ((unsigned)p[0] << 8 | p[1]) >= 5000) {
+        p[0] = LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8;
+        p[1] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+    }
+    return 0;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -333,6 +349,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss && pss->conn ? conn_writeable(srv, wsi, pss->conn) : 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return peer_close_checked(in, len);
     case LWS_CALLBACK_CLOSED:
         if (pss)
             conn_closed(srv, pss);

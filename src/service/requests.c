@@ -236,29 +236,17 @@ static void handle_init(lq_server *srv, svc_conn *c, ws_request *rq)
         svc__conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
         return;
     }
-    if (c->session) {
-        if (strcmp(c->session->id, sid) != 0) {
-            char msg[WS_MESSAGE_MAX];
-            snprintf(msg, sizeof msg,
-                     "this connection already carries session '%.64s'; close it first or open "
-                     "a new connection",
-                     c->session->id);
-            svc__conn_error(srv, c, sid, 0, 0, WS_ERR_INVALID_MESSAGE, msg);
-            return;
-        }
-        /* init_session again with the same id: start over with the new design */
-        svc__session_close(srv, c->session, NULL, "re-initialised");
-    }
-    if (srv->nsessions >= srv->cfg.max_concurrent_sessions) {
+    if (c->session && strcmp(c->session->id, sid) != 0) {
         char msg[WS_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "the service already runs MAX_CONCURRENT_SESSIONS=%d sessions",
-                 srv->cfg.max_concurrent_sessions);
-        svc__conn_error(srv, c, sid, 0, 0, WS_ERR_SERVER_BUSY, msg);
-        srv->metrics.rejected[SVC_REJECT_CAPACITY]++;
-        svc__conn_close(c, 1013, "server at capacity, try again later");
-        log_session(LQ_LOG_WARN, sid, "session refused", "at capacity");
+        snprintf(msg, sizeof msg,
+                 "this connection already carries session '%.64s'; close it first or open "
+                 "a new connection",
+                 c->session->id);
+        svc__conn_error(srv, c, sid, 0, 0, WS_ERR_INVALID_MESSAGE, msg);
         return;
     }
+    /* The design is checked before a running session is replaced: a refused
+     * init_session (INVALID_DESIGN, recoverable) leaves it as it was. */
     nail_design design;
     char err[WS_MESSAGE_MAX - 32] = "";
     if (rq->metadata) {
@@ -270,6 +258,19 @@ static void handle_init(lq_server *srv, svc_conn *c, ws_request *rq)
         }
     } else {
         nail_design_default(&design);
+    }
+    /* init_session again with the same id: start over with the new design */
+    if (c->session)
+        svc__session_close(srv, c->session, NULL, "re-initialised");
+    if (srv->nsessions >= srv->cfg.max_concurrent_sessions) {
+        char msg[WS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "the service already runs MAX_CONCURRENT_SESSIONS=%d sessions",
+                 srv->cfg.max_concurrent_sessions);
+        svc__conn_error(srv, c, sid, 0, 0, WS_ERR_SERVER_BUSY, msg);
+        srv->metrics.rejected[SVC_REJECT_CAPACITY]++;
+        svc__conn_close(c, 1013, "server at capacity, try again later");
+        log_session(LQ_LOG_WARN, sid, "session refused", "at capacity");
+        return;
     }
     lq_tryon_session_opts opts = LQ_TRYON_SESSION_OPTS_DEFAULT;
     opts.variant = ws_quality_variant(rq->config.quality);

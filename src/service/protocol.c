@@ -418,6 +418,11 @@ static int parse_object(const char *buf, size_t len, const ws_limits *lim, ws_re
     int rc = parse_type(root, &rq->type, e);
     if (rc < 0)
         return rc;
+    if (!from_header && rq->type == WS_MSG_PROCESS_FRAME) {
+        /* however this header fails, the client sends its image next */
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "frame_data");
+        e->image_follows = !data || cJSON_IsNull(data);
+    }
     if (from_header && rq->type != WS_MSG_PROCESS_FRAME)
         return fail(e, WS_ERR_INVALID_MESSAGE,
                     "a binary message with a header must be a process_frame");

@@ -146,6 +146,7 @@ typedef struct ws_error {
     char session_id[WS_SESSION_ID_MAX + 1];   /* "" if unknown */
     int has_sequence;
     int64_t sequence;
+    int image_follows;  /* a text process_frame without frame_data: its image comes next */
 } ws_error;
 
 typedef struct ws_request {

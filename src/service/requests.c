@@ -434,6 +434,10 @@ static void handle_text(lq_server *srv, svc_conn *c, char *buf, size_t len)
     if (ws_parse_text(buf, len, &srv->limits, &rq, &e) < 0) {
         svc__conn_error(srv, c, e.session_id[0] ? e.session_id : NULL, e.has_sequence, e.sequence,
                    e.code, e.message);
+        /* A refused split-encoding header: its image is swallowed, so that the
+         * frame gets exactly one answer (this error). */
+        c->pending.active = e.image_follows;
+        c->pending.rejected = 1;
         free(buf);
         return;
     }

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   libwebp-dev libturbojpeg0-dev libspng-dev libcjson-dev
-  libwebsockets-dev libcurl4-openssl-dev libcmocka-dev libhiredis-dev
+  libwebsockets-dev libcurl4-openssl-dev libcmocka-dev libhiredis-dev libjwt-dev libssl-dev
   ca-certificates
 )
 # npm fetches the models. Machines that already have Node.js (e.g. from another
@@ -19,6 +19,8 @@ fi
 # Extra packages used only by tests and benchmarks.
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3-websockets python3-pytest prometheus imagemagick redis-server python3-redis nginx)
+  # access-control tests: JWTs signed in the test (HS256/RS256/ES256 keys made with openssl)
+  PKGS+=(python3-jwt python3-cryptography openssl)
   # the Python client and the Django example (examples/django) with Channels on Daphne
   PKGS+=(python3-django python3-django-channels daphne)
   # the browser demo's test (tests/browser): Debian's Chromium, driven by playwright-core

@@ -27,6 +27,11 @@ static const lq_cfg_choice level_choices[] = {
     {"debug", LQ_LOG_DEBUG}, {"info", LQ_LOG_INFO},     {"warning", LQ_LOG_WARN},
     {"warn", LQ_LOG_WARN},   {"error", LQ_LOG_ERROR},   {"critical", LQ_LOG_ERROR},
     {"off", LQ_LOG_OFF},     {NULL, 0}};
+static const lq_cfg_choice auth_mode_choices[] = {
+    {"none", LQ_AUTH_NONE}, {"token", LQ_AUTH_TOKEN}, {"jwt", LQ_AUTH_JWT},
+    {"redis", LQ_AUTH_REDIS}, {NULL, 0}};
+static const lq_cfg_choice jwt_alg_choices[] = {
+    {"HS256", LQ_JWT_HS256}, {"RS256", LQ_JWT_RS256}, {"ES256", LQ_JWT_ES256}, {NULL, 0}};
 static const lq_cfg_choice format_choices[] = {
     {"json", LQ_LOG_FORMAT_JSON}, {"text", LQ_LOG_FORMAT_TEXT}, {NULL, 0}};
 
@@ -81,7 +86,7 @@ static const lq_config_setting settings[] = {
     {"frame_deadline_ms", "FRAME_DEADLINE_MS", "--frame-deadline-ms", LQ_CFG_INT,
      OFF(frame_deadline_ms), "1000", 0, 60000, NULL,
      "a frame still waiting after this many ms is dropped with PROCESSING_TIMEOUT (0 = never)"},
-    {"rate_limit_fps", "RATE_LIMIT_FPS", "--rate-limit-fps", LQ_CFG_INT, OFF(rate_limit_fps), "60",
+    {"rate_limit_fps", "RATE_LIMIT_FPS", "--rate-limit-fps", LQ_CFG_INT, OFF(rate_limit_fps), "30",
      0, 1000, NULL, "frames per second accepted from one session, more get RATE_LIMITED (0 = off)"},
     {"output_queue_max", "OUTPUT_QUEUE_MAX", "--output-queue-max", LQ_CFG_BYTES,
      OFF(output_queue_max), "8M", 65536, GiB, NULL,
@@ -90,7 +95,52 @@ static const lq_config_setting settings[] = {
      OFF(shutdown_timeout), "10", 0, 600, NULL,
      "seconds allowed to finish in-flight frames on SIGTERM/SIGINT"},
     {"auth_token", "AUTH_TOKEN", "--auth-token", LQ_CFG_STRING, OFF(auth_token), "", 0, 0, NULL,
-     "shared secret clients send as ?token= or Authorization: Bearer (empty = none)"},
+     "shared secret of AUTH_MODE=token (set alone, it selects that mode)"},
+    {"auth_mode", "AUTH_MODE", "--auth-mode", LQ_CFG_ENUM, OFF(auth_mode), "none", 0, 0,
+     auth_mode_choices,
+     "who may connect: none (ANYONE: development only), token, jwt or redis (docs/security.md)"},
+    {"auth_jwt_alg", "AUTH_JWT_ALG", "--auth-jwt-alg", LQ_CFG_ENUM, OFF(auth_jwt_alg), "HS256", 0,
+     0, jwt_alg_choices, "the only JWT algorithm accepted (others, and alg none, are refused)"},
+    {"auth_jwt_secret", "AUTH_JWT_SECRET", "--auth-jwt-secret", LQ_CFG_STRING,
+     OFF(auth_jwt_secret), "", 0, 0, NULL, "HS256 shared secret (at least 32 bytes)"},
+    {"auth_jwt_public_key_file", "AUTH_JWT_PUBLIC_KEY_FILE", "--auth-jwt-public-key-file",
+     LQ_CFG_STRING, OFF(auth_jwt_public_key_file), "", 0, 0, NULL,
+     "PEM public key that verifies RS256/ES256 tokens"},
+    {"auth_jwt_audience", "AUTH_JWT_AUDIENCE", "--auth-jwt-audience", LQ_CFG_STRING,
+     OFF(auth_jwt_audience), "lacquer", 0, 0, NULL, "aud claim a token must carry"},
+    {"auth_jwt_issuer", "AUTH_JWT_ISSUER", "--auth-jwt-issuer", LQ_CFG_STRING,
+     OFF(auth_jwt_issuer), "", 0, 0, NULL, "iss claim a token must carry (empty = not checked)"},
+    {"auth_jwt_leeway", "AUTH_JWT_LEEWAY", "--auth-jwt-leeway", LQ_CFG_INT, OFF(auth_jwt_leeway),
+     "30", 0, 300, NULL, "seconds of clock skew allowed on exp and nbf"},
+    {"auth_jwt_max_ttl", "AUTH_JWT_MAX_TTL", "--auth-jwt-max-ttl", LQ_CFG_INT,
+     OFF(auth_jwt_max_ttl), "3600", 0, 604800, NULL,
+     "refuse tokens whose exp is further ahead than this, s (0 = no cap)"},
+    {"auth_redis_url", "AUTH_REDIS_URL", "--auth-redis-url", LQ_CFG_STRING, OFF(auth_redis_url),
+     "redis://127.0.0.1:6379/0", 0, 0, NULL, "Redis holding <prefix><token> -> session id"},
+    {"auth_redis_prefix", "AUTH_REDIS_PREFIX", "--auth-redis-prefix", LQ_CFG_STRING,
+     OFF(auth_redis_prefix), "tryon:token:", 0, 0, NULL, "key prefix of the tokens in Redis"},
+    {"auth_redis_timeout_ms", "AUTH_REDIS_TIMEOUT_MS", "--auth-redis-timeout-ms", LQ_CFG_INT,
+     OFF(auth_redis_timeout_ms), "250", 10, 10000, NULL,
+     "connect and GET timeout of a token lookup (runs off the event loop)"},
+    {"conn_rate_per_addr", "CONN_RATE_PER_ADDR", "--conn-rate-per-addr", LQ_CFG_DOUBLE,
+     OFF(conn_rate_per_addr), "20", 0, 10000, NULL,
+     "new WebSocket connections per second per client address (0 = no limit)"},
+    {"conn_burst_per_addr", "CONN_BURST_PER_ADDR", "--conn-burst-per-addr", LQ_CFG_INT,
+     OFF(conn_burst_per_addr), "50", 1, 100000, NULL,
+     "new connections one address may open at once before CONN_RATE_PER_ADDR applies"},
+    {"max_conns_per_addr", "MAX_CONNS_PER_ADDR", "--max-conns-per-addr", LQ_CFG_INT,
+     OFF(max_conns_per_addr), "100", 0, 100000, NULL,
+     "open WebSocket connections per client address (0 = no cap; keep it above "
+     "MAX_CONCURRENT_SESSIONS when one backend host connects for every shopper)"},
+    {"trusted_proxies", "TRUSTED_PROXIES", "--trusted-proxies", LQ_CFG_STRING,
+     OFF(trusted_proxies), "", 0, 0, NULL,
+     "proxy addresses/CIDRs whose X-Forwarded-For names the client (empty = none)"},
+    {"allowed_origins", "ALLOWED_ORIGINS", "--allowed-origins", LQ_CFG_STRING,
+     OFF(allowed_origins), "", 0, 0, NULL,
+     "browser origins allowed to connect, comma-separated (empty = same origin only, * = any)"},
+    {"json_max_size", "JSON_MAX_SIZE", "--json-max-size", LQ_CFG_BYTES, OFF(json_max_size), "64k",
+     1024, 16.0 * 1024 * 1024, NULL,
+     "largest JSON message, bytes, not counting a frame_data image (checked before parsing)"},
     {"fetch_timeout_ms", "FETCH_TIMEOUT_MS", "--fetch-timeout-ms", LQ_CFG_INT,
      OFF(fetch_timeout_ms), "3000", 100, 300000, NULL,
      "whole-transfer timeout of a reference image (session_ready waits for it)"},
@@ -694,6 +744,30 @@ int lq_config_validate(const lq_config *c, char *err, size_t errlen)
              "addresses separated by commas");
         return LQ_EINVAL;
     }
+    if (c->auth_mode == LQ_AUTH_TOKEN && !c->auth_token[0]) {
+        errf(err, errlen, "auth_token (AUTH_TOKEN): AUTH_MODE=token needs the shared token");
+        return LQ_EINVAL;
+    }
+    if (c->auth_mode == LQ_AUTH_JWT && c->auth_jwt_alg == LQ_JWT_HS256 &&
+        strlen(c->auth_jwt_secret) < 32) {
+        errf(err, errlen, "auth_jwt_secret (AUTH_JWT_SECRET): AUTH_MODE=jwt with HS256 needs a "
+             "secret of at least 32 bytes");
+        return LQ_EINVAL;
+    }
+    if (c->auth_mode == LQ_AUTH_JWT && c->auth_jwt_alg != LQ_JWT_HS256 &&
+        !c->auth_jwt_public_key_file[0]) {
+        errf(err, errlen, "auth_jwt_public_key_file (AUTH_JWT_PUBLIC_KEY_FILE): AUTH_JWT_ALG=%s "
+             "needs the PEM public key file", c->auth_jwt_alg == LQ_JWT_RS256 ? "RS256" : "ES256");
+        return LQ_EINVAL;
+    }
+    if (c->auth_mode == LQ_AUTH_JWT && !c->auth_jwt_audience[0]) {
+        errf(err, errlen, "auth_jwt_audience (AUTH_JWT_AUDIENCE): must not be empty");
+        return LQ_EINVAL;
+    }
+    if (c->auth_mode == LQ_AUTH_REDIS && !c->auth_redis_url[0]) {
+        errf(err, errlen, "auth_redis_url (AUTH_REDIS_URL): AUTH_MODE=redis needs the URL");
+        return LQ_EINVAL;
+    }
     if (c->idle_timeout > 0 && c->ping_interval > 0 && c->ping_interval >= c->idle_timeout) {
         /* Pings do not count as activity for the idle timeout, so this is
          * legal; it only means pings never matter. Not an error. */
@@ -768,8 +842,10 @@ int lq_config_format_value(const lq_config *c, const lq_config_setting *s, char 
     case LQ_CFG_ENUM: return snprintf(buf, len, "%s", choice_name(s->choices, *(const int *)cfield(c, s)));
     case LQ_CFG_STRING: {
         const char *str = cfield(c, s);
-        if (strstr(s->name, "token") && str[0])
+        if ((strstr(s->name, "token") || strstr(s->name, "secret")) && str[0])
             return snprintf(buf, len, "***");
+        if (strstr(s->name, "redis_url") && strchr(str, '@'))
+            return snprintf(buf, len, "redis://***@%s", strrchr(str, '@') + 1);
         return snprintf(buf, len, "%s", str);
     }
     }

@@ -44,7 +44,7 @@
 #define LQ_CONFIG_PATH_MAX 1024
 #define LQ_CONFIG_STR_MAX 256
 #define LQ_CONFIG_LIST_MAX 1024
-#define LQ_CONFIG_MAX_SETTINGS 64
+#define LQ_CONFIG_MAX_SETTINGS 96
 #define LQ_CONFIG_ENV_FILE_MAX_BYTES (1u << 20)
 #define LQ_CONFIG_LINE_MAX 4096
 
@@ -54,6 +54,12 @@ enum lq_device { LQ_DEVICE_CPU = 0, LQ_DEVICE_CUDA = 1 };
 
 /* MODEL_PRECISION. fp16 is accepted with a warning: the weights run in fp32. */
 enum lq_precision { LQ_PRECISION_FP32 = 0, LQ_PRECISION_FP16 = 1 };
+
+/* AUTH_MODE (docs/security.md). LQ_AUTH_NONE lets anyone in. */
+enum lq_auth_mode { LQ_AUTH_NONE = 0, LQ_AUTH_TOKEN, LQ_AUTH_JWT, LQ_AUTH_REDIS };
+
+/* AUTH_JWT_ALG: the one JWT algorithm accepted. */
+enum lq_jwt_alg { LQ_JWT_HS256 = 0, LQ_JWT_RS256, LQ_JWT_ES256 };
 
 /* LOG_FORMAT: one JSON object per line, or "LEVEL tag: message" text. */
 enum lq_log_format { LQ_LOG_FORMAT_JSON = 0, LQ_LOG_FORMAT_TEXT = 1 };
@@ -91,7 +97,25 @@ typedef struct lq_config {
     double ping_interval;                   /* s between keep-alive pings, 0 = off */
     double stats_interval;                  /* s between stats messages, 0 = only at close */
     double shutdown_timeout;                /* s allowed for draining on SIGTERM */
-    char auth_token[LQ_CONFIG_STR_MAX];     /* empty = no authentication */
+    char auth_token[LQ_CONFIG_STR_MAX];     /* shared secret of AUTH_MODE=token */
+    /* access control (docs/security.md "Access control") */
+    int auth_mode;                          /* enum lq_auth_mode */
+    int auth_jwt_alg;                       /* enum lq_jwt_alg */
+    char auth_jwt_secret[LQ_CONFIG_STR_MAX];          /* HS256 shared secret */
+    char auth_jwt_public_key_file[LQ_CONFIG_PATH_MAX]; /* RS256/ES256 PEM public key */
+    char auth_jwt_audience[LQ_CONFIG_STR_MAX];
+    char auth_jwt_issuer[LQ_CONFIG_STR_MAX];          /* empty = not checked */
+    int auth_jwt_leeway;                    /* s of clock skew on exp/nbf */
+    int auth_jwt_max_ttl;                   /* s: exp at most this far ahead, 0 = no cap */
+    char auth_redis_url[LQ_CONFIG_STR_MAX];
+    char auth_redis_prefix[LQ_CONFIG_STR_MAX];
+    int auth_redis_timeout_ms;
+    double conn_rate_per_addr;              /* new WebSocket connections/s per address, 0 = off */
+    int conn_burst_per_addr;
+    int max_conns_per_addr;                 /* open WebSocket connections per address, 0 = off */
+    char trusted_proxies[LQ_CONFIG_LIST_MAX]; /* addresses/CIDRs whose X-Forwarded-For counts */
+    char allowed_origins[LQ_CONFIG_LIST_MAX]; /* browser origins; empty = same origin only */
+    int64_t json_max_size;                  /* bytes of JSON besides one large string */
     /* reference images */
     int fetch_timeout_ms;
     int64_t fetch_max_bytes;

@@ -48,11 +48,7 @@ static void warn_about(const lq_config *cfg)
                           "only (XNNPACK); continuing on the CPU");
     if (cfg->model_precision == LQ_PRECISION_FP16)
         LQ_WARN("config", "MODEL_PRECISION=fp16 was asked; the weights run in fp32 on the CPU");
-    int loopback = strcmp(cfg->ws_host, "127.0.0.1") == 0 || strcmp(cfg->ws_host, "localhost") == 0 ||
-                   strcmp(cfg->ws_host, "::1") == 0;
-    if (!cfg->auth_token[0] && !loopback)
-        LQ_WARN("config", "no AUTH_TOKEN: anyone who can reach %s:%d can open sessions",
-                cfg->ws_host, cfg->ws_port);
+    /* AUTH_MODE=none is warned about by the service itself (src/service/access.c). */
 }
 
 int lq_cmd_serve(int argc, char **argv)

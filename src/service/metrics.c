@@ -20,7 +20,8 @@ static const char *const status_names[SVC_FRAME_NSTATUS] = {"success", "no_resul
 static const char *const drop_names[SVC_DROP_NREASONS] = {"queue_full", "deadline",
                                                           "slow_reader", "session_closed"};
 static const char *const fetch_names[SVC_FETCH_NRESULTS] = {"ok", "cached", "error"};
-static const char *const reject_names[SVC_NREJECTS] = {"capacity", "auth", "shutdown"};
+static const char *const reject_names[SVC_NREJECTS] = {
+    "capacity", "auth", "shutdown", "origin", "conn_rate", "conn_limit", "message_too_big"};
 
 const char *svc_stage_name(enum svc_stage s)
 {

@@ -50,7 +50,14 @@ enum svc_stage {
     SVC_STAGE_NAILS, SVC_STAGE_PAINT, SVC_STAGE_ENCODE, SVC_NSTAGES
 };
 enum svc_fetch_result { SVC_FETCH_OK = 0, SVC_FETCH_CACHED, SVC_FETCH_ERROR, SVC_FETCH_NRESULTS };
-enum svc_reject_reason { SVC_REJECT_CAPACITY = 0, SVC_REJECT_AUTH, SVC_REJECT_SHUTDOWN, SVC_NREJECTS };
+enum svc_reject_reason {
+    SVC_REJECT_CAPACITY = 0, SVC_REJECT_AUTH, SVC_REJECT_SHUTDOWN,
+    SVC_REJECT_ORIGIN,         /* ALLOWED_ORIGINS */
+    SVC_REJECT_CONN_RATE,      /* CONN_RATE_PER_ADDR */
+    SVC_REJECT_CONN_LIMIT,     /* MAX_CONNS_PER_ADDR (or the address table is full) */
+    SVC_REJECT_TOO_BIG,        /* a message over WS_MAX_MESSAGE_SIZE (close 1009) */
+    SVC_NREJECTS
+};
 
 typedef struct svc_metrics {
     uint64_t frames[SVC_FRAME_NSTATUS];

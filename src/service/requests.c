@@ -15,6 +15,7 @@
 #include "image/codec.h"
 #include "nails/design.h"
 #include "service/job.h"
+#include "service/jsonlimit.h"
 #include "service/server_internal.h"
 
 #define TAG SVC_TAG
@@ -230,6 +231,8 @@ static uint32_t seed_of(const char *sid)
 static void handle_init(lq_server *srv, svc_conn *c, ws_request *rq)
 {
     const char *sid = rq->session_id;
+    if (!svc__access_session_allowed(srv, c, sid)) /* the token's session_id (access.c) */
+        return;
     if (srv->stopping) {
         svc__conn_error(srv, c, sid, 0, 0, WS_ERR_SHUTTING_DOWN, NULL);
         srv->metrics.rejected[SVC_REJECT_SHUTDOWN]++;
@@ -431,6 +434,15 @@ static void handle_text(lq_server *srv, svc_conn *c, char *buf, size_t len)
         pending_missing_image(srv, c, "a text message");
     ws_request rq;
     ws_error e;
+    size_t weight = svc_json_weight(buf, len);
+    if (weight > (size_t)srv->cfg.json_max_size) { /* before parsing: see jsonlimit.h */
+        char msg[WS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "the JSON message holds %zu bytes besides frame_data; the limit "
+                 "is JSON_MAX_SIZE=%lld", weight, (long long)srv->cfg.json_max_size);
+        svc__conn_error(srv, c, NULL, 0, 0, WS_ERR_INVALID_MESSAGE, msg);
+        free(buf);
+        return;
+    }
     if (ws_parse_text(buf, len, &srv->limits, &rq, &e) < 0) {
         svc__conn_error(srv, c, e.session_id[0] ? e.session_id : NULL, e.has_sequence, e.sequence,
                    e.code, e.message);
@@ -534,6 +546,8 @@ static void handle_binary(lq_server *srv, svc_conn *c, uint8_t *buf, size_t len)
 
 void svc__on_receive(lq_server *srv, svc_conn *c, struct lws *wsi, const void *in, size_t len)
 {
+    if (svc__access_blocks_input(c)) /* token not checked yet, or refused: look at nothing */
+        return;
     if (!c->rx_active) {
         c->rx_active = 1;
         c->rx_binary = lws_frame_is_binary(wsi);
@@ -548,8 +562,8 @@ void svc__on_receive(lq_server *srv, svc_conn *c, struct lws *wsi, const void *i
         c->rx = NULL;
         c->rx_len = c->rx_cap = 0;
         char msg[WS_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "message larger than WS_MAX_MESSAGE_SIZE=%lld bytes",
-                 (long long)srv->cfg.ws_max_message_size);
+        snprintf(msg, sizeof msg, "message larger than WS_MAX_MESSAGE_SIZE=%lld bytes; closing "
+                 "(1009)", (long long)srv->cfg.ws_max_message_size);
         if (c->pending.active && c->rx_binary) {
             c->pending.active = 0;
             if (!c->pending.rejected)
@@ -559,6 +573,10 @@ void svc__on_receive(lq_server *srv, svc_conn *c, struct lws *wsi, const void *i
             svc__conn_error(srv, c, c->session ? c->session->id : NULL, 0, 0, WS_ERR_FRAME_TOO_LARGE,
                        msg);
         }
+        /* RFC 6455 7.4.1: 1009, a message too big to process. The rest of it
+         * is not read (lws stops reading a connection that is closing). */
+        srv->metrics.rejected[SVC_REJECT_TOO_BIG]++;
+        svc__conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
     }
     if (!c->rx_discard && len > 0) {
         if (c->rx_len + len + 1 > c->rx_cap) {

@@ -191,30 +191,6 @@ static void tick(lws_sorted_usec_list_t *sul)
 /* ------------------------------------------------------------------ */
 /* WebSocket connections                                               */
 
-/* Constant-time comparison for the shared token. */
-static int token_equal(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return diff == 0;
-}
-
-static int authorized(lq_server *srv, struct lws *wsi)
-{
-    if (!srv->cfg.auth_token[0])
-        return 1;
-    char buf[LQ_CONFIG_STR_MAX + 16];
-    if (lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof buf) &&
-        token_equal(buf + (strncmp(buf, "token=", 6) == 0 ? 6 : 0), srv->cfg.auth_token))
-        return 1;
-    int n = lws_hdr_copy(wsi, buf, (int)sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n > 7 && strncasecmp(buf, "Bearer ", 7) == 0 && token_equal(buf + 7, srv->cfg.auth_token))
-        return 1;
-    return 0;
-}
-
 static void conn_opened(lq_server *srv, struct lws *wsi, svc_pss *pss)
 {
     svc_conn *c = calloc(1, sizeof *c);
@@ -232,12 +208,7 @@ static void conn_opened(lq_server *srv, struct lws *wsi, svc_pss *pss)
     pss->conn = c;
     srv->metrics.connections_total++;
     srv->metrics.connections_open++;
-    if (!authorized(srv, wsi)) {
-        srv->metrics.rejected[SVC_REJECT_AUTH]++;
-        svc__conn_error(srv, c, NULL, 0, 0, WS_ERR_UNAUTHORIZED, "missing or wrong token");
-        svc__conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "authentication failed");
-        LQ_WARN(TAG, "connection refused: authentication failed");
-    }
+    svc__access_on_open(srv, c, wsi); /* per-address count, AUTH_MODE (access.c) */
     if (srv->stopping) {
         svc__conn_error(srv, c, NULL, 0, 0, WS_ERR_SHUTTING_DOWN, NULL);
         svc__conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
@@ -250,6 +221,7 @@ static void conn_closed(lq_server *srv, svc_pss *pss)
     if (!c)
         return;
     pss->conn = NULL;
+    svc__access_on_close(srv, c);
     if (c->session)
         svc__session_close(srv, c->session, NULL, "user_disconnected");
     if (c->prev)
@@ -338,6 +310,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return srv && srv->stopping ? 1 : 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* Origin and per-address limits, answered with an HTTP status (access.c) */
+        if (srv && !srv->stopping && in && strcasecmp((const char *)in, "websocket") == 0)
+            return svc__access_confirm_upgrade(srv, wsi);
+        return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return on_filter(srv, wsi);
     case LWS_CALLBACK_ESTABLISHED:
@@ -356,6 +333,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             conn_closed(srv, pss);
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (srv)
+            svc__access_dispatch(srv); /* token lookups that finished (redis) */
         if (srv && srv->workers) {
             svc__drain_results(srv);
             if (srv->fetcher)
@@ -566,6 +545,11 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
     fo.allow_private_addresses = cfg->fetch_allow_private;
     fo.notify = notify_loop;
     fo.notify_ud = srv->ctx;
+    rc = svc__access_create(srv, err, errlen);
+    if (rc < 0) {
+        lq_server_destroy(srv);
+        return rc;
+    }
     rc = lq_fetcher_create(&fo, &srv->fetcher);
     if (rc < 0) {
         char ferr[256] = "";
@@ -636,6 +620,7 @@ void lq_server_destroy(lq_server *srv)
     if (srv->ctx) {
         lws_sul_schedule(srv->ctx, 0, &srv->tick, NULL, LWS_SET_TIMER_USEC_CANCEL);
         struct lws_context *ctx = srv->ctx;
+        svc__access_stop(srv); /* its lookup thread wakes the context: stop it first */
         lws_context_destroy(ctx);
         srv->ctx = NULL;
     }
@@ -644,5 +629,6 @@ void lq_server_destroy(lq_server *srv)
     srv->workers = NULL;
     svc_workers_destroy(w);
     lq_tryon_engine_destroy(srv->engine);
+    svc__access_destroy(srv);
     free(srv);
 }

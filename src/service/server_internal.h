@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "service/access.h"
 #include "service/fetch.h"
 #include "service/metrics.h"
 #include "service/outq.h"
@@ -51,6 +52,7 @@ struct svc_conn {
     uint64_t last_rx_ns;
     int rx_paused;
     size_t ctrl_bytes;    /* control messages (errors, stats...) waiting in outq */
+    svc_conn_access access; /* client address, token state (access.c) */
     /* close after the queue is flushed */
     int closing;
     int close_code;
@@ -84,6 +86,7 @@ struct lq_server {
     uint64_t stop_ns;
     int finished;
     svc_session *dead;      /* closed sessions, freed on the next timer tick */
+    svc_access *access;     /* AUTH_MODE, per-address limits, origins (access.c) */
 };
 
 lq_server *svc__server_of(struct lws *wsi);

@@ -246,6 +246,22 @@ static double proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds the whole machine spent busy (all processes), from /proc/stat. */
+static double machine_busy_s(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return 0;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5)
+        return 0;
+    const unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double self_cpu_s(void)
 {
     struct rusage ru;
@@ -263,6 +279,7 @@ typedef struct run_result {
     const char *video;
     lq_load_report rep;
     double srv_cores, client_cores;
+    double other_cores; /* everything else on the machine: other users' work */
     double hwm_mb, rss_mb;
     int holds;
     int ok;
@@ -291,9 +308,9 @@ static int run_load(const server_proc *sp, const lq_client_frames *fr, const cha
         fprintf(stderr, "bench service: %s\n", err);
         return rc;
     }
-    const double c0 = proc_cpu_s(sp->pid), s0 = self_cpu_s();
+    const double c0 = proc_cpu_s(sp->pid), s0 = self_cpu_s(), m0 = machine_busy_s();
     rc = lq_load_run(ld);
-    const double c1 = proc_cpu_s(sp->pid), s1 = self_cpu_s();
+    const double c1 = proc_cpu_s(sp->pid), s1 = self_cpu_s(), m1 = machine_busy_s();
     memset(out, 0, sizeof *out);
     out->rep = *lq_load_get_report(ld);
     lq_load_destroy(ld);
@@ -303,6 +320,9 @@ static int run_load(const server_proc *sp, const lq_client_frames *fr, const cha
     const double t = out->rep.elapsed_s > 0 ? out->rep.elapsed_s : 1;
     out->srv_cores = (c1 - c0) / t;
     out->client_cores = (s1 - s0) / t;
+    out->other_cores = ((m1 - m0) - (c1 - c0) - (s1 - s0)) / t;
+    if (out->other_cores < 0)
+        out->other_cores = 0;
     proc_rss(sp->pid, &out->hwm_mb, &out->rss_mb);
     const lq_load_report *r = &out->rep;
     out->ok = rc == 0;
@@ -339,6 +359,7 @@ static cJSON *run_json(const run_result *rr)
     cJSON_Delete(rj);
     cJSON_AddNumberToObject(o, "service_cpu_cores", round(rr->srv_cores * 100) / 100);
     cJSON_AddNumberToObject(o, "load_generator_cpu_cores", round(rr->client_cores * 100) / 100);
+    cJSON_AddNumberToObject(o, "other_processes_cpu_cores", round(rr->other_cores * 100) / 100);
     cJSON_AddNumberToObject(o, "service_vmhwm_mb", round(rr->hwm_mb * 10) / 10);
     cJSON_AddNumberToObject(o, "service_vmrss_mb", round(rr->rss_mb * 10) / 10);
     return o;
@@ -347,19 +368,21 @@ static cJSON *run_json(const run_result *rr)
 static void print_run_row(const run_result *rr)
 {
     const lq_load_report *r = &rr->rep;
-    printf("%-11s %2d %4d %7.1f %7.2f %7.2f %7.2f %7.2f %7.2f %6llu %6llu %6llu %6.2f %7.1f %s\n",
+    printf("%-11s %2d %4d %7.1f %7.2f %7.2f %7.2f %7.2f %7.2f %6llu %6llu %6llu %6.2f %6.2f %7.1f "
+           "%s\n",
            rr->video, rr->max_hands ? rr->max_hands : 2, rr->sessions, lq_load_report_throughput(r),
            ms_pct(&r->latency_us, 50), ms_pct(&r->latency_us, 95), ms_pct(&r->latency_us, 99),
            (double)r->latency_us.max / 1000.0, ms_pct(&r->server_us, 50),
            (unsigned long long)r->client_drops, (unsigned long long)r->server_drops,
-           (unsigned long long)r->errors, rr->srv_cores, rr->rss_mb, rr->holds ? "yes" : "NO");
+           (unsigned long long)r->errors, rr->srv_cores, rr->other_cores, rr->rss_mb,
+           rr->holds ? "yes" : "NO");
 }
 
 static void print_run_header(void)
 {
-    printf("%-11s %2s %4s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %7s %s\n", "video", "mh", "sess",
-           "fps", "p50", "p95", "p99", "max", "srv50", "cdrop", "sdrop", "errs", "cores", "RSS MB",
-           "holds");
+    printf("%-11s %2s %4s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %6s %7s %s\n", "video", "mh",
+           "sess", "fps", "p50", "p95", "p99", "max", "srv50", "cdrop", "sdrop", "errs", "cores",
+           "other", "RSS MB", "holds");
 }
 
 /* ------------------------------------------------------------------ */

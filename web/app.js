@@ -185,7 +185,13 @@
       state.camera = true;
       els.start.hidden = true;
     } catch (e) {
-      showNotice('Allow the camera to try the nails on (' + e.name + ').', 'error');
+      const why = {
+        NotAllowedError: 'Allow the camera to try the nails on.',
+        NotFoundError: 'No camera found: connect one and try again.',
+        OverconstrainedError: 'No camera found: connect one and try again.',
+        NotReadableError: 'The camera is busy in another app: close it and try again.',
+      };
+      showNotice(why[e.name] || 'The camera could not start (' + e.name + ').', 'error');
       els.start.hidden = false;
     }
   }

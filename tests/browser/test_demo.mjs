@@ -108,7 +108,9 @@ function rgbToI420(rgb) {
 }
 
 // Writes a 640x480, 25 fps, 4:2:0 y4m of the given frames, each cropped (ImageMagick
-// geometry) and scaled to 640x480. Chromium loops the file.
+// geometry) and scaled to 640x480. Chromium loops the file. Its file camera takes the 4:2:0
+// colour spaces (C420, C420jpeg, C420mpeg2, or none) and refuses C422 and C444 (getUserMedia
+// fails with NotFoundError); it reads the samples as BT.601 limited range.
 async function makeY4m(out, files, crop) {
   const f = createWriteStream(out);
   f.write(`YUV4MPEG2 W${W} H${H} F25:1 Ip A1:1 C420jpeg\n`);
@@ -442,6 +444,12 @@ describe('the demo page in Chromium with a fake camera', () => {
         console.log(`# ${end.framesDrawn} frames drawn, ${end.fps.toFixed(1)} fps, latency ` +
           `p50 ${Math.round(end.latencyMs)} ms, server p50 ${Math.round(end.serverMs)} ms, ` +
           `${end.dropped} dropped`);
+        // The page's bound on frames in flight keeps the service's queue from overflowing:
+        // no frame was dropped because a newer one arrived on a full queue.
+        const metrics = await (await fetch(service.url + '/metrics')).text();
+        const queueFull = metrics.match(/^tryon_frames_dropped_total\{reason="queue_full"\} (\d+)/m);
+        assert.ok(queueFull, 'queue_full counter in /metrics');
+        assert.equal(Number(queueFull[1]), 0, 'frames dropped on a full queue');
         assert.deepEqual(problems, []);
       } finally {
         await context.close();

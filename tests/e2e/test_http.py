@@ -74,6 +74,7 @@ def test_metrics_port_and_disabling(server_factory):
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
     promtool_check(body.decode())
     assert srv.get("/health", port=mport)[0] == 200
+    assert srv.get("/", port=mport)[0] == 404  # the demo page is not on METRICS_PORT
     assert srv.get("/metrics")[0] == 200
     off = server_factory("--no-enable-metrics")
     assert off.get("/metrics")[0] == 404
@@ -82,7 +83,9 @@ def test_metrics_port_and_disabling(server_factory):
 
 def test_unknown_routes(server):
     assert server.get("/nope")[0] == 404
-    assert server.get("/")[0] == 404
+    # "/" is the browser demo (web/; tests/browser checks it in Chromium)
+    status, headers, _ = server.get("/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
 
 
 def test_guide_env_file_and_cuda_fallback(server_factory):

@@ -35,9 +35,9 @@ static void other_paths_are_not_page_assets(void **state)
 {
     (void)state;
     static const char *const misses[] = {
-        "",          "/index",         "/README.md",    "/web/app.js", "app.js",
-        "/app.js/",  "/APP.JS",        "//app.js",      "/../app.js",  "/health",
-        "/metrics",  "/ws/tryon",      "/app.js?x=1",   "/index.htm",  "/style.css.map",
+        "",          "/index",         "/README.md",   "/web/app.js", "app.js",
+        "/app.js/",  "/APP.JS",        "//app.js",     "/../app.js",  "/health",
+        "/metrics",  "/ws/tryon",      "/app.js?x=1",  "/index.htm",  "/style.css.map",
         "/%61pp.js", "/index.html%00", "/favicon.ico",
     };
     for (size_t i = 0; i < sizeof misses / sizeof misses[0]; i++) {

@@ -56,6 +56,7 @@ class RawWS:
 
     def __init__(self, port, path="/ws/tryon", timeout=10.0):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout * SLOW)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -250,9 +251,13 @@ def module_server(*args, env=None):
     import pytest
     from conftest import Server
 
+    # Hundreds of connections a minute come from 127.0.0.1 here: per-address connection
+    # limits (CONN_RATE_PER_ADDR, MAX_CONNS_PER_ADDR) would refuse the canary, not a bad input.
+    full_env = {"CONN_RATE_PER_ADDR": "0", "MAX_CONNS_PER_ADDR": "0", **(env or {})}
+
     @pytest.fixture(scope="module")
     def fixture():
-        srv = Server(args, env=env)
+        srv = Server(args, env=full_env)
         try:
             yield srv, Canary(srv)
         finally:

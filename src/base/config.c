@@ -160,6 +160,15 @@ static const lq_config_setting settings[] = {
      "allow references from loopback/private addresses when no allow-list is set (tests only)"},
     {"log_format", "LOG_FORMAT", "--log-format", LQ_CFG_ENUM, OFF(log_format), "json", 0, 0,
      format_choices, "log lines as JSON objects or as text"},
+    {"http_session_timeout", "HTTP_SESSION_TIMEOUT", "--http-session-timeout", LQ_CFG_DOUBLE,
+     OFF(http_session_timeout), "60", 0, 86400, NULL,
+     "seconds an HTTP API session may go without a request before it is closed (0 = never)"},
+    {"h2c_port", "H2C_PORT", "--h2c-port", LQ_CFG_INT, OFF(h2c_port), "0", 0, 65535, NULL,
+     "extra port for cleartext HTTP/2 with prior knowledge (HTTP API, /health, /metrics; 0 = off)"},
+    {"tls_cert_file", "TLS_CERT_FILE", "--tls-cert-file", LQ_CFG_STRING, OFF(tls_cert_file), "", 0,
+     0, NULL, "PEM certificate (chain): WS_PORT then serves https:// and wss://, ALPN h2 and http/1.1"},
+    {"tls_key_file", "TLS_KEY_FILE", "--tls-key-file", LQ_CFG_STRING, OFF(tls_key_file), "", 0, 0,
+     NULL, "PEM private key of TLS_CERT_FILE"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -732,6 +741,16 @@ int lq_config_validate(const lq_config *c, char *err, size_t errlen)
     if (c->metrics_port != 0 && c->metrics_port == c->ws_port) {
         errf(err, errlen, "metrics_port (METRICS_PORT): %d is already WS_PORT; use 0 to serve "
              "/metrics on WS_PORT", c->metrics_port);
+        return LQ_EINVAL;
+    }
+    if (c->h2c_port != 0 && (c->h2c_port == c->ws_port || c->h2c_port == c->metrics_port)) {
+        errf(err, errlen, "h2c_port (H2C_PORT): %d is already WS_PORT or METRICS_PORT",
+             c->h2c_port);
+        return LQ_EINVAL;
+    }
+    if (!c->tls_cert_file[0] != !c->tls_key_file[0]) {
+        errf(err, errlen, "%s: TLS needs both TLS_CERT_FILE and TLS_KEY_FILE",
+             c->tls_cert_file[0] ? "tls_key_file (TLS_KEY_FILE)" : "tls_cert_file (TLS_CERT_FILE)");
         return LQ_EINVAL;
     }
     if ((uint64_t)c->max_frame_width * (uint64_t)c->max_frame_height > LQ_IMAGE_MAX_PIXELS) {

@@ -130,6 +130,11 @@ typedef struct lq_config {
     char log_file[LQ_CONFIG_PATH_MAX];      /* empty = stdout only */
     int enable_metrics;
     int metrics_port;                       /* 0 = /metrics only on WS_PORT */
+    /* HTTP API, HTTP/2 and TLS (docs/http-api.md) */
+    double http_session_timeout;            /* s an HTTP session may go unused, 0 = never */
+    int h2c_port;                           /* cleartext HTTP/2 (prior knowledge), 0 = off */
+    char tls_cert_file[LQ_CONFIG_PATH_MAX]; /* PEM; with the key: https/wss on WS_PORT */
+    char tls_key_file[LQ_CONFIG_PATH_MAX];
     /* bookkeeping */
     char env_file[LQ_CONFIG_PATH_MAX];      /* the .env file that was read, or "" */
     unsigned char source[LQ_CONFIG_MAX_SETTINGS]; /* enum lq_config_source per table row */

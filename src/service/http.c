@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "image/codec.h"
 #include "nails/design.h"
+#include "service/httpapi.h"
 #include "service/job.h"
 #include "service/server_internal.h"
 #include "service/webui.h"
@@ -59,6 +60,8 @@ int svc__http_request(lq_server *srv, struct lws *wsi, svc_pss *pss, const char 
     const char *ctype = "application/json";
     char *body = NULL;
     size_t len = 0;
+    if (api_is_api_path(uri)) /* the HTTP API (httpapi.c) */
+        return svc__api_http(srv, wsi, pss, uri);
     int web = svc__web_request(wsi, pss, uri); /* the demo page, web/ (webui.c) */
     if (web != 0)
         return web < 0 ? -1 : 0;

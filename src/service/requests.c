@@ -164,7 +164,7 @@ void svc__pump(lq_server *srv, svc_session *s)
 static void on_reference(const lq_fetch_result *r, void *ud)
 {
     svc_session *s = ud;
-    lq_server *srv = s->conn ? svc__server_of(((svc_conn *)s->conn)->wsi) : NULL;
+    lq_server *srv = s->conn ? ((svc_conn *)s->conn)->srv : NULL;
     s->fetch_id = 0;
     if (!srv) /* cannot happen: closing a session cancels its fetch */
         return;
@@ -708,3 +708,16 @@ void svc__drain_results(lq_server *srv)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* the HTTP API's way in (httpapi.c: its sessions are virtual connections) */
+
+void svc__init_session(lq_server *srv, svc_conn *c, ws_request *rq)
+{
+    handle_init(srv, c, rq);
+}
+
+void svc__submit_frame(lq_server *srv, svc_conn *c, const char *sid, int64_t seq, int has_ts,
+                       int64_t ts, uint8_t *image, size_t len)
+{
+    submit_frame(srv, c, sid, seq, has_ts, ts, WS_ENC_SPLIT, image, image, len, 0);
+}

@@ -28,11 +28,13 @@
 #include "image/codec.h"
 #include "nails/design.h"
 #include "service/fetch.h"
+#include "service/httpapi.h"
 #include "service/job.h"
 #include "service/metrics.h"
 #include "service/outq.h"
 #include "service/protocol.h"
 #include "service/session.h"
+#include "service/transport.h"
 #include "service/workers.h"
 #include "tryon/tryon.h"
 
@@ -73,6 +75,10 @@ void svc__conn_push(lq_server *srv, svc_conn *c, ws_out *m)
         ws_out_free(m);
         return;
     }
+    if (c->api) { /* an HTTP API session (httpapi.c) */
+        svc__api_deliver(srv, c, m);
+        return;
+    }
     srv->metrics.bytes_out += m->len;
     if (m->kind == WS_OUT_CONTROL)
         c->ctrl_bytes += m->len;
@@ -110,7 +116,8 @@ void svc__conn_close(svc_conn *c, int code, const char *reason)
     c->closing = 1;
     c->close_code = code;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-    lws_callback_on_writable(c->wsi);
+    if (c->wsi) /* an HTTP API session has none: its tick sees closing */
+        lws_callback_on_writable(c->wsi);
 }
 
 /* ------------------------------------------------------------------ */
@@ -151,7 +158,8 @@ static void shutdown_progress(lq_server *srv, uint64_t now)
         if (!c->session)
             svc__conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
     }
-    if ((!srv->conns && svc_workers_pending(srv->workers) == 0) || waited > srv->cfg.shutdown_timeout + 2.0)
+    if ((!srv->conns && svc_workers_pending(srv->workers) == 0 && !svc__api_busy(srv)) ||
+        waited > srv->cfg.shutdown_timeout + 2.0)
         srv->finished = 1;
 }
 
@@ -166,7 +174,7 @@ static void tick(lws_sorted_usec_list_t *sul)
     uint64_t deadline = (uint64_t)srv->cfg.frame_deadline_ms * 1000000ull;
     for (svc_conn *c = srv->conns; c; c = c->next) {
         svc_session *s = c->session;
-        if (idle && !c->closing && now - c->last_rx_ns > idle) {
+        if (idle && !c->api && !c->closing && now - c->last_rx_ns > idle) {
             if (s)
                 svc__session_close(srv, s, "close_session", "timeout");
             svc__conn_close(c, LWS_CLOSE_STATUS_NORMAL, "idle timeout");
@@ -179,6 +187,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         if (deadline && !s->in_flight)
             svc__pump(srv, s); /* drops frames that expired while waiting */
     }
+    svc__api_tick(srv, now); /* HTTP_SESSION_TIMEOUT, removed HTTP sessions */
     svc__free_dead_sessions(srv);
     if (srv->stopping)
         shutdown_progress(srv, now);
@@ -199,6 +208,7 @@ static void conn_opened(lq_server *srv, struct lws *wsi, svc_pss *pss)
         return;
     }
     c->wsi = wsi;
+    c->srv = srv;
     c->last_rx_ns = lq_clock_ns();
     c->next = srv->conns;
     if (srv->conns)
@@ -343,9 +353,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_HTTP:
         return svc__http_request(srv, wsi, pss, (const char *)in) < 0 ? -1 : 0;
+    case LWS_CALLBACK_HTTP_BODY: /* the HTTP API (httpapi.c) */
+        return pss && pss->api ? svc__api_body(srv, pss, in, len) : 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss && pss->api)
+            return svc__api_body_done(srv, pss);
+        break;
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (pss && pss->api)
+            return svc__api_writeable(srv, pss);
         return svc__http_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss && pss->api)
+            svc__api_closed(srv, pss);
         if (pss) {
             free(pss->http_body);
             pss->http_body = NULL;
@@ -428,6 +448,7 @@ static struct lws_vhost *make_vhost(lq_server *srv, const char *name, int port, 
     info.iface = (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0) ? NULL : host;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    svc_transport_vhost(&srv->cfg, name, &info); /* TLS + ALPN, or h2c (transport.c) */
     if (srv->cfg.ping_interval > 0) {
         srv->retry.secs_since_valid_ping = (uint16_t)srv->cfg.ping_interval;
         srv->retry.secs_since_valid_hangup = (uint16_t)(srv->cfg.ping_interval * 3 + 5);
@@ -485,6 +506,16 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
         return rc;
     }
 
+    rc = svc_transport_check(cfg, err, errlen);
+    if (rc == 0)
+        rc = svc__api_create(srv);
+    if (rc < 0) {
+        if (rc == LQ_ENOMEM)
+            errf(err, errlen, "out of memory");
+        lq_server_destroy(srv);
+        return rc;
+    }
+
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -493,6 +524,7 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
      * with invalid UTF-8 reached the parser instead of failing with 1007. */
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 |
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
+    svc_transport_context(cfg, &info);
     info.user = srv;
     info.count_threads = 1;
     info.pt_serv_buf_size = 64 * 1024;
@@ -502,7 +534,7 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
         lq_server_destroy(srv);
         return LQ_EINTERNAL;
     }
-    srv->vh_main = make_vhost(srv, "tryon", cfg->ws_port, err, errlen);
+    srv->vh_main = make_vhost(srv, SVC_VHOST_MAIN, cfg->ws_port, err, errlen);
     if (!srv->vh_main) {
         lq_server_destroy(srv);
         return LQ_EIO;
@@ -510,6 +542,13 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
     if (cfg->enable_metrics && cfg->metrics_port) {
         srv->vh_metrics = make_vhost(srv, "metrics", cfg->metrics_port, err, errlen);
         if (!srv->vh_metrics) {
+            lq_server_destroy(srv);
+            return LQ_EIO;
+        }
+    }
+    if (cfg->h2c_port) {
+        srv->vh_h2c = make_vhost(srv, SVC_VHOST_H2C, cfg->h2c_port, err, errlen);
+        if (!srv->vh_h2c) {
             lq_server_destroy(srv);
             return LQ_EIO;
         }
@@ -562,8 +601,15 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
     }
 
     lws_sul_schedule(srv->ctx, 0, &srv->tick, tick, TICK_US);
-    LQ_INFO(TAG, "listening on ws://%s:%d" WS_PATH " with %d workers, models from %s",
-            cfg->ws_host, lws_get_vhost_listen_port(srv->vh_main), nworkers, models);
+    LQ_INFO(TAG, "listening on %s://%s:%d" WS_PATH " with %d workers, models from %s",
+            svc_transport_tls(cfg) ? "wss" : "ws", cfg->ws_host,
+            lws_get_vhost_listen_port(srv->vh_main), nworkers, models);
+    if (svc_transport_tls(cfg))
+        LQ_INFO(TAG, "TLS on port %d: https:// and wss://, ALPN " SVC_ALPN,
+                lws_get_vhost_listen_port(srv->vh_main));
+    if (srv->vh_h2c)
+        LQ_INFO(TAG, "cleartext HTTP/2 (prior knowledge) on http://%s:%d/api/tryon/",
+                cfg->ws_host, lws_get_vhost_listen_port(srv->vh_h2c));
     if (srv->vh_metrics)
         LQ_INFO(TAG, "metrics also on http://%s:%d/metrics", cfg->ws_host,
                 lws_get_vhost_listen_port(srv->vh_metrics));
@@ -624,6 +670,7 @@ void lq_server_destroy(lq_server *srv)
         lws_context_destroy(ctx);
         srv->ctx = NULL;
     }
+    svc__api_destroy(srv); /* HTTP sessions; their requests went with the context */
     svc__free_dead_sessions(srv);
     svc_workers *w = srv->workers;
     srv->workers = NULL;

@@ -27,6 +27,9 @@
 #define SVC_WS_PATH "/ws/tryon"
 
 typedef struct svc_conn svc_conn;
+struct svc_api;
+struct svc_api_req;
+struct svc_api_session;
 
 /* A process_frame (encoding 1) whose image has not arrived yet. */
 typedef struct svc_pending {
@@ -53,6 +56,10 @@ struct svc_conn {
     int rx_paused;
     size_t ctrl_bytes;    /* control messages (errors, stats...) waiting in outq */
     svc_conn_access access; /* client address, token state (access.c) */
+    lq_server *srv;
+    /* an HTTP API session's virtual connection: no wsi, replies go to
+     * svc__api_deliver (httpapi.h) */
+    struct svc_api_session *api;
     /* close after the queue is flushed */
     int closing;
     int close_code;
@@ -64,12 +71,13 @@ typedef struct svc_pss {
     svc_conn *conn;
     char *http_body;      /* LWS_PRE + body */
     size_t http_len;
+    struct svc_api_req *api; /* an HTTP API request (httpapi.c) */
 } svc_pss;
 
 struct lq_server {
     lq_config cfg;
     struct lws_context *ctx;
-    struct lws_vhost *vh_main, *vh_metrics;
+    struct lws_vhost *vh_main, *vh_metrics, *vh_h2c;
     lws_retry_bo_t retry;
     lws_sorted_usec_list_t tick;
     lq_tryon_engine *engine;
@@ -87,6 +95,7 @@ struct lq_server {
     int finished;
     svc_session *dead;      /* closed sessions, freed on the next timer tick */
     svc_access *access;     /* AUTH_MODE, per-address limits, origins (access.c) */
+    struct svc_api *api;    /* HTTP API sessions and requests (httpapi.c) */
 };
 
 lq_server *svc__server_of(struct lws *wsi);
@@ -110,6 +119,13 @@ void svc__free_dead_sessions(lq_server *srv);
 
 /* One received fragment of a WebSocket message (requests.c). */
 void svc__on_receive(lq_server *srv, svc_conn *c, struct lws *wsi, const void *in, size_t len);
+
+/* The HTTP API's way into the same session and frame code (requests.c):
+ * init_session on a connection, and one frame (image: a malloc'd buffer the
+ * job takes over; encoding 1, replies as processed_frame + image). */
+void svc__init_session(lq_server *srv, svc_conn *c, ws_request *rq);
+void svc__submit_frame(lq_server *srv, svc_conn *c, const char *sid, int64_t seq, int has_ts,
+                       int64_t ts, uint8_t *image, size_t len);
 
 /* Finished jobs from the workers (requests.c). */
 void svc__drain_results(lq_server *srv);

@@ -51,6 +51,9 @@ void svc_transport_vhost(const lq_config *cfg, const char *name,
         info->ssl_cert_filepath = cfg->tls_cert_file;
         info->ssl_private_key_filepath = cfg->tls_key_file;
         info->alpn = SVC_ALPN;
+        /* lws 4.1.6 reads this from the vhost's options too: without it the
+         * vhost silently stays cleartext */
+        info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     } else if (strcmp(name, SVC_VHOST_H2C) == 0) {
         info->options |= LWS_SERVER_OPTION_H2_PRIOR_KNOWLEDGE;
     }

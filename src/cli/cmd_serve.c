@@ -73,7 +73,9 @@ int lq_cmd_serve(int argc, char **argv)
 
     lq_server *srv = NULL;
     if (lq_server_create(&cfg, &srv, err, sizeof err) < 0) {
+        /* stderr too, like a bad setting: the log may be off or go to a file */
         LQ_ERROR("serve", "%s", err);
+        fprintf(stderr, "lacquer serve: %s\n", err);
         svc_logsink_close(sink);
         return 1;
     }

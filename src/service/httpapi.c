@@ -1128,7 +1128,8 @@ int api__collect_body(lq_server *srv, svc_api_req *r, const uint8_t *in, size_t 
             r->body = nb;
             r->body_cap = cap;
         }
-        memcpy(r->body + r->body_len, part, plen);
+        if (plen)
+            memcpy(r->body + r->body_len, part, plen);
         r->body_len += plen;
         r->body[r->body_len] = 0;
         in += used;

@@ -48,6 +48,10 @@ int api_route_parse(const char *path, api_route *out, char *err, size_t errlen)
     }
     memcpy(rest, p, plen);
     rest[plen] = '\0';
+    if (plen > 0 && rest[plen - 1] == '/') {
+        snprintf(err, errlen, "no such API route (empty path segment)");
+        return LQ_ENOTFOUND;
+    }
     const char *cur = rest, *seg[4];
     size_t len[4];
     int n = 0;

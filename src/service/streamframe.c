@@ -83,7 +83,7 @@ int sf_parser_feed(sf_parser *p, const uint8_t *data, size_t len, size_t *used, 
     if (p->state == SF_ENDED) {
         if (len == 0)
             return 0;
-        return fail(p, LQ_EFORMAT, "%zu bytes after the END record (at byte %llu)", len,
+        return fail(p, LQ_EFORMAT, "data after the END record (at byte %llu)",
                     (unsigned long long)p->offset);
     }
     size_t pos = 0;
@@ -128,15 +128,8 @@ int sf_parser_feed(sf_parser *p, const uint8_t *data, size_t len, size_t *used, 
         p->records++;
         p->offset += pos;
         *used = pos;
-        if (rec->type == SF_END) {
-            p->state = SF_ENDED;
-            if (pos < len) {
-                free(rec->payload);
-                rec->payload = NULL;
-                return fail(p, LQ_EFORMAT, "%zu bytes after the END record (at byte %llu)",
-                            len - pos, (unsigned long long)p->offset);
-            }
-        }
+        if (rec->type == SF_END)
+            p->state = SF_ENDED; /* bytes after it fail on the next call */
         return 1;
     }
     p->offset += pos;

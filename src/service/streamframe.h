@@ -101,7 +101,7 @@ void sf_parser_release(sf_parser *p);
  *   LQ_EFORMAT  corrupt stream (unknown type, END with a payload, data after
  *      END), LQ_ELIMIT (a length over its limit) or LQ_ENOMEM: p->err says
  *      what and at which stream offset; every later call fails the same way.
- * After an END record, further calls with len 0 return 0. */
+ * After an END record, further calls with len 0 return 0; any byte fails. */
 int sf_parser_feed(sf_parser *p, const uint8_t *data, size_t len, size_t *used,
                    sf_record *rec) LQ_NODISCARD;
 

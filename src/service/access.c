@@ -189,26 +189,54 @@ int svc__access_request_token(struct lws *wsi, char *out, size_t cap, const char
 
 /* ---- the upgrade request ---- */
 
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 403: return "Forbidden";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    }
+    return "Error";
+}
+
+/* Answers an upgrade request with an HTTP error and a JSON body. lws 4.1.6
+ * has not recorded the request's HTTP version yet when it asks to confirm an
+ * upgrade, so its header helpers would write "HTTP/1.0", which WebSocket
+ * clients refuse to read: an HTTP/1.1 request is answered by hand. */
 static int refuse_http(struct lws *wsi, int status, ws_error_code code, const char *msg,
                        int retry_after)
 {
     ws_out *m = ws_build_error(NULL, 0, 0, code, msg, lq_clock_epoch_ms());
     if (!m)
         return -1;
-    uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-    char ra[16];
-    int n = snprintf(ra, sizeof ra, "%d", retry_after);
     int rc = -1;
-    if (!lws_add_http_common_headers(wsi, (unsigned)status, "application/json", m->len, &p, end) &&
-        (retry_after <= 0 ||
-         !lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
-                                      (const unsigned char *)ra, n, &p, end)) &&
-        !lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                      (const unsigned char *)"no-store", 8, &p, end) &&
-        !lws_finalize_http_header(wsi, &p, end) &&
-        lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) >= 0 &&
-        lws_write(wsi, m->payload, m->len, LWS_WRITE_HTTP_FINAL) >= 0)
-        rc = 1;
+    if (lws_get_network_wsi(wsi) == wsi) { /* HTTP/1.1 */
+        char ra[48] = "";
+        if (retry_after > 0)
+            snprintf(ra, sizeof ra, "retry-after: %d\r\n", retry_after);
+        uint8_t buf[LWS_PRE + 512];
+        char *start = (char *)buf + LWS_PRE;
+        int n = snprintf(start, 512, "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+                         "content-length: %zu\r\ncache-control: no-store\r\n%s"
+                         "connection: close\r\n\r\n", status, status_text(status), m->len, ra);
+        if (n > 0 && n < 512 &&
+            lws_write(wsi, (unsigned char *)start, (size_t)n, LWS_WRITE_HTTP_HEADERS) >= 0 &&
+            lws_write(wsi, m->payload, m->len, LWS_WRITE_HTTP_FINAL) >= 0)
+            rc = 1;
+    } else { /* a stream of an HTTP/2 connection: lws frames the headers */
+        uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+        char ra[16];
+        int n = snprintf(ra, sizeof ra, "%d", retry_after);
+        if (!lws_add_http_common_headers(wsi, (unsigned)status, "application/json", m->len, &p,
+                                         end) &&
+            (retry_after <= 0 ||
+             !lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                          (const unsigned char *)ra, n, &p, end)) &&
+            !lws_finalize_http_header(wsi, &p, end) &&
+            lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) >= 0 &&
+            lws_write(wsi, m->payload, m->len, LWS_WRITE_HTTP_FINAL) >= 0)
+            rc = 1;
+    }
     ws_out_free(m);
     return rc;
 }

@@ -137,10 +137,17 @@ def test_message_over_ws_max_message_size(server_factory):
         await ws.send(json.dumps(frame_header("s1", 1)))
         await ws.send(b"\xff\xd8\xff" + b"\x00" * 100_000)
         check_error(await recv_json(ws), "FRAME_TOO_LARGE", "s1", 1, "WS_MAX_MESSAGE_SIZE")
+        # then the connection is closed with 1009 (message too big, RFC 6455 7.4.1)
+        with pytest.raises(websockets.ConnectionClosed) as e:
+            await asyncio.wait_for(ws.recv(), 10 * SLOW)
+        assert e.value.code == 1009
+        # a text message over the limit: the same
+        ws, _ = await open_session(srv.url)
         await ws.send(b"{" + b" " * 200_000)
         check_error(await recv_json(ws), "FRAME_TOO_LARGE", "s1", None, "WS_MAX_MESSAGE_SIZE")
-        await still_works(ws)
-        await ws.close()
+        with pytest.raises(websockets.ConnectionClosed) as e:
+            await asyncio.wait_for(ws.recv(), 10 * SLOW)
+        assert e.value.code == 1009
     run(go())
 
 

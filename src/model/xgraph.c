@@ -304,6 +304,11 @@ int xg_runner_create(const xg_net *net, int threads, xg_runner **out)
     }
     enum xnn_status st = xnn_create_runtime_v2(sg, r->pool, 0, &r->rt);
     xnn_delete_subgraph(sg);
+    /* XNNPACK 0~git20220216 (Debian 12) returns success without a runtime
+     * when its blob or workspace allocation fails: its status still holds the
+     * last operator's success. Out of memory, not a runtime to set up. */
+    if (st == xnn_status_success && !r->rt)
+        st = xnn_status_out_of_memory;
     if (st != xnn_status_success) {
         r->rt = NULL;
         xg_runner_destroy(r);

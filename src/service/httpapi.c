@@ -219,6 +219,8 @@ void api__respond_json(lq_server *srv, svc_api_req *r, int status, char *body)
         memcpy(buf + LWS_PRE, body, n);
     free(body);
     r->resp.status = buf ? status : 500;
+    if (r->resp.status == 429 || r->resp.status == 503)
+        r->resp.retry_after = 1; /* rate windows are one second; busy is brief */
     r->resp.ctype = "application/json";
     api__resp_body(&r->resp, buf, buf ? n : 0);
     answer(r);
@@ -248,10 +250,7 @@ void api__respond_error(lq_server *srv, svc_api_req *r, int status, const char *
         api__respond_json(srv, r, 500, NULL);
         return;
     }
-    int st = status > 0 ? status : api_http_status(code);
-    if (st == 429 || st == 503)
-        r->resp.retry_after = 1;
-    respond_message(srv, r, st, m);
+    respond_message(srv, r, status > 0 ? status : api_http_status(code), m);
 }
 
 static const char *image_mime(const uint8_t *p, size_t n)
@@ -445,10 +444,7 @@ void svc__api_deliver(lq_server *srv, svc_conn *c, ws_out *m)
             /* init_session refused: no session */
             svc_api_req *r = as->create;
             as->removed = 1;
-            int st = api_http_status(mi.code);
-            if (st == 429 || st == 503)
-                r->resp.retry_after = 1;
-            respond_message(srv, r, st, m);
+            respond_message(srv, r, api_http_status(mi.code), m);
         } else if (!mi.has_seq && as->create && !as->ready_error) {
             as->ready_error = m; /* the reference error after session_ready */
         } else if (as->stream) {
@@ -989,9 +985,13 @@ static int body_prologue(lq_server *srv, svc_api_req *r, size_t max, int need_le
     }
     if (r->content_length > (int64_t)max) {
         char msg[WS_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "the body has %lld bytes; the limit is %zu bytes",
-                 (long long)r->content_length, max);
-        api__respond_error(srv, r, 0, NULL, 0, 0, WS_ERR_FRAME_TOO_LARGE, msg);
+        snprintf(msg, sizeof msg, "the body has %lld bytes; the limit is %zu bytes (%s)",
+                 (long long)r->content_length, max,
+                 r->route.kind == API_ROUTE_FRAMES ? "WS_MAX_MESSAGE_SIZE" : "JSON_MAX_SIZE");
+        api__respond_error(srv, r, 413, NULL, 0, 0,
+                           r->route.kind == API_ROUTE_FRAMES ? WS_ERR_FRAME_TOO_LARGE
+                                                             : WS_ERR_INVALID_MESSAGE,
+                           msg);
         return -1;
     }
     if (lws_hdr_copy(r->wsi, r->ctype, sizeof r->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
@@ -1110,8 +1110,11 @@ int api__collect_body(lq_server *srv, svc_api_req *r, const uint8_t *in, size_t 
         if (plen > r->body_max - r->body_len) {
             char msg[WS_MESSAGE_MAX];
             snprintf(msg, sizeof msg, "the body is over the limit of %zu bytes", r->body_max);
-            api__respond_error(srv, r, 0, r->route.session_id[0] ? r->route.session_id : NULL,
-                               r->has_sequence, r->sequence, WS_ERR_FRAME_TOO_LARGE, msg);
+            api__respond_error(srv, r, 413, r->route.session_id[0] ? r->route.session_id : NULL,
+                               r->has_sequence, r->sequence,
+                               r->route.kind == API_ROUTE_FRAMES ? WS_ERR_FRAME_TOO_LARGE
+                                                                 : WS_ERR_INVALID_MESSAGE,
+                               msg);
             return 0;
         }
         if (r->body_len + plen + 1 > r->body_cap) {

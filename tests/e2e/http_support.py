@@ -107,7 +107,7 @@ class H2Client:
         self.responses = {}
         self.authority = f"{host}:{port}"
         self.scheme = "https" if tls_ca else "http"
-        self.pending_send = {}   # stream id -> bytes waiting for flow-control window
+        self.pending_send = {}   # stream id -> (bytes waiting for the window, end)
 
     def flush(self):
         data = self.conn.data_to_send()
@@ -146,8 +146,12 @@ class H2Client:
                            self.conn.max_outbound_frame_size)
                 if room <= 0:
                     break
-                self.conn.send_data(sid, data[:room])
+                # END_STREAM rides on the last DATA frame, as curl does (see upload())
+                last = end and room >= len(data)
+                self.conn.send_data(sid, data[:room], end_stream=last)
                 data = data[room:]
+                if last:
+                    end = False
             if not data and end:
                 self.conn.end_stream(sid)
             if not data:
@@ -191,6 +195,9 @@ class H2Client:
         return r
 
     def request(self, method, path, body=None, headers=(), timeout=30.0):
+        """One request, waited for. Bodies carry a content-length; libwebsockets 4.1.6 answers
+        GOAWAY when the last DATA frame of such a body reaches it in the same read as a later
+        frame (docs/http-api.md), so uploads on one connection go one at a time."""
         hdrs = list(headers)
         if body is not None:
             hdrs.append(("content-length", str(len(body))))

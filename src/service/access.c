@@ -174,9 +174,7 @@ int svc__access_client(lq_server *srv, struct lws *wsi, svc_ipaddr *addr, svc_ip
 int svc__access_request_token(struct lws *wsi, char *out, size_t cap, const char **source,
                               char *err, size_t errlen)
 {
-    static char buf[SVC_TOKEN_MAX + 16];     /* loop thread only */
-    static char authz[SVC_TOKEN_MAX + 16];
-    char protos[HDR_MAX];
+    char buf[SVC_TOKEN_MAX + 16], authz[SVC_TOKEN_MAX + 16], protos[HDR_MAX];
     const char *query = NULL;
     if (lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof buf))
         query = buf + (strncmp(buf, "token=", 6) == 0 ? 6 : 0);

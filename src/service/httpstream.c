@@ -215,8 +215,9 @@ static void feed_records(lq_server *srv, svc_api_req *r, const uint8_t *p, size_
         int rc = sf_parser_feed(&st->parser, p, n, &used, &rec);
         p += used;
         n -= used;
-        if (rc < 0) {
-            corrupt(srv, r, rc == LQ_ELIMIT ? WS_ERR_FRAME_TOO_LARGE : WS_ERR_INVALID_MESSAGE,
+        if (rc < 0) { /* an image over WS_MAX_MESSAGE_SIZE is a frame too large */
+            int big_image = rc == LQ_ELIMIT && st->parser.hdr[4] == SF_IMAGE;
+            corrupt(srv, r, big_image ? WS_ERR_FRAME_TOO_LARGE : WS_ERR_INVALID_MESSAGE,
                     st->parser.err);
             return;
         }

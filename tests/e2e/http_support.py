@@ -39,8 +39,10 @@ class CurlResult:
 
 
 def curl(url, *args, data=None, data_file=None, method=None, headers=(), http="1.1",
-         cacert=None, timeout=60):
-    """Runs curl; returns status, HTTP version, headers (lower-case names) and body."""
+         cacert=None, timeout=60, stdin=None):
+    """Runs curl; returns status, HTTP version, headers (lower-case names) and body.
+    stdin: a body streamed from standard input (-T -): no content-length, which is how a
+    process-stream must go over HTTP/2 with libwebsockets 4.1.6 (docs/http-api.md)."""
     with tempfile.TemporaryDirectory() as d:
         hdr_path, body_path = os.path.join(d, "h"), os.path.join(d, "b")
         cmd = [CURL, "-sS", "-D", hdr_path, "-o", body_path, "-w", "%{http_code} %{http_version}",
@@ -59,8 +61,10 @@ def curl(url, *args, data=None, data_file=None, method=None, headers=(), http="1
             cmd += ["--data-binary", "@" + src]
         if data_file is not None:
             cmd += ["--data-binary", "@" + data_file]
+        if stdin is not None:
+            cmd += ["-T", "-"] + ([] if method else ["-X", "POST"])
         cmd += list(args) + [url]
-        p = subprocess.run(cmd, capture_output=True)
+        p = subprocess.run(cmd, capture_output=True, input=stdin)
         assert p.returncode == 0, f"curl failed ({p.returncode}): {p.stderr.decode()}"
         code, version = p.stdout.decode().split()
         headers = {}

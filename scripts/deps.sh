@@ -21,6 +21,10 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3-websockets python3-pytest prometheus imagemagick redis-server python3-redis nginx)
   # access-control tests: JWTs signed in the test (HS256/RS256/ES256 keys made with openssl)
   PKGS+=(python3-jwt python3-cryptography openssl)
+  # the HTTP API tests (tests/e2e/test_http*.py, test_tls.py): curl for HTTP/1.1, h2c and
+  # https; python3-h2 for HTTP/2 including the full-duplex process-stream; openssl makes
+  # the self-signed certificate
+  PKGS+=(curl python3-h2 openssl)
   # the Python client and the Django example (examples/django) with Channels on Daphne
   PKGS+=(python3-django python3-django-channels daphne)
   # the browser demo's test (tests/browser): Debian's Chromium, driven by playwright-core

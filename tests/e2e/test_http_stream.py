@@ -248,3 +248,37 @@ def test_stream_start_errors(srv):
         assert types[-2:] == ["stats", "session_closed"], types
     finally:
         c.close()
+
+
+def test_shutdown_finishes_streams_and_frames(srv):
+    """SIGTERM: accepted frames are finished, a running stream gets stats, close_session
+    (server_shutdown) and END, new requests get 503, and the service exits 0."""
+    import signal
+    c = H2Client(srv.h2c_port)
+    try:
+        sid = c.open("POST", API + "/process-stream?session_id=a")
+        c.send(sid, record(REC_JSON, {"sequence": 1}) + record(REC_IMAGE, read(FRAMES[0])))
+        rd, got = RecordReader(), []
+        while not any(t == REC_IMAGE for t, _ in got):
+            c.pump()
+            rd.feed(bytes(c.responses[sid].body))
+            c.responses[sid].body.clear()
+            got += rd.take()
+        frame = c.open("POST", API + "/sessions/b/frames?sequence=3",
+                       [("content-length", str(len(read(FRAMES[1]))))])
+        c.send(frame, read(FRAMES[1]), end=True)
+        srv.proc.send_signal(signal.SIGTERM)
+        r = c.wait(frame)
+        assert r.status in (200, 503), r.status  # finished if it was accepted before the signal
+        if r.status == 503:
+            assert r.json()["code"] in ("SHUTTING_DOWN", "INVALID_SESSION")
+        r = c.wait(sid)
+        rd.feed(bytes(r.body))
+        got += rd.take()
+        assert got[-1] == (REC_END, b"")
+        kinds = [p["type"] for t, p in got if t == REC_JSON]
+        assert kinds[-2:] == ["stats", "close_session"], kinds
+        assert got[-2][1]["reason"] == "server_shutdown"
+    finally:
+        c.close()
+    assert srv.proc.wait(30 * SLOW) == 0

@@ -7,6 +7,7 @@ and the server must answer the canary frame exactly as at the start (hostile.Can
 """
 import base64
 import json
+import struct
 
 import pytest
 
@@ -73,6 +74,14 @@ CASES = {
         [err("INVALID_MESSAGE", "nested deeper than 16", None)]),
     "brackets_inside_strings_are_not_depth": (
         [text({"type": "stats", "session_id": SID, "x": "[" * 5000})], [{"type": "stats"}]),
+    # huge JSON: JSON_MAX_SIZE (64 KiB) bounds what is not one long string, before parsing
+    "json_array_of_1m_numbers": ([text("[" + ",".join(["1"] * 1_000_000) + "]")],
+                                 [err("INVALID_MESSAGE", "JSON_MAX_SIZE", None)]),
+    "json_object_of_200k_keys": ([text("{" + ",".join(f'"k{i}":0' for i in range(200_000)) +
+                                       "}")],
+                                 [err("INVALID_MESSAGE", "JSON_MAX_SIZE", None)]),
+    "json_9mb_string_is_fine": ([text({"type": "stats", "session_id": SID, "x": "a" * 9_000_000})],
+                                [{"type": "stats"}]),
     "number_1e400": ([text('{"type":"process_frame","session_id":"h1","sequence":1e400}')],
                      [err("INVALID_MESSAGE", "sequence must be an integer", SID)]),
     "duplicate_type_key_first_wins": (
@@ -252,6 +261,39 @@ def test_bad_message(srv, name):
     canary.check(name)
 
 
+def test_message_over_ws_max_message_size_closes_with_1009(srv):
+    """11 MB in one text message: FRAME_TOO_LARGE, then close 1009; the rest of the message
+    is not read."""
+    server, canary = srv
+    ws = open_raw_session(server.port, SID)
+    try:
+        ws.send_text(json.dumps({"type": "stats", "session_id": SID, "x": "a" * 11_000_000}))
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    code, _, before = ws.expect_close()
+    assert [(m["type"], m["code"]) for m in before] == [("error", "FRAME_TOO_LARGE")], before
+    assert "WS_MAX_MESSAGE_SIZE" in before[0]["message"] and code == 1009
+    canary.check("11 MB message")
+
+
+def test_frame_claiming_2_to_the_40_bytes_is_cut_at_the_limit(srv):
+    """A binary frame whose header claims 1 TiB: the server reads up to WS_MAX_MESSAGE_SIZE,
+    answers FRAME_TOO_LARGE and closes with 1009 instead of reading for ever."""
+    server, canary = srv
+    ws = open_raw_session(server.port, SID)
+    ws.send(bytes([0x82, 0xFF]) + struct.pack(">Q", 1 << 40) + b"\0\0\0\0")
+    chunk = bytes(1 << 20)
+    try:
+        for _ in range(12):
+            ws.send(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    code, _, before = ws.expect_close()
+    assert [(m["type"], m["code"]) for m in before] == [("error", "FRAME_TOO_LARGE")], before
+    assert code == 1009
+    canary.check("1 TiB frame")
+
+
 def test_messages_before_any_session(srv):
     """Without init_session, everything but init_session is INVALID_SESSION."""
     server, canary = srv
@@ -271,8 +313,11 @@ def test_everything_after_close_session_is_ignored(srv):
     server, canary = srv
     ws = open_raw_session(server.port, SID)
     ws.send_text(json.dumps({"type": "close_session", "session_id": SID}))
-    ws.send_text(json.dumps(frame_hdr(SID, 99)))
-    ws.send_binary(WEBP)
+    try:  # the server may have closed the connection already
+        ws.send_text(json.dumps(frame_hdr(SID, 99)))
+        ws.send_binary(WEBP)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
     code, _, before = ws.expect_close()
     assert [m["type"] for m in before] == ["stats", "session_closed"], before
     assert code == 1000

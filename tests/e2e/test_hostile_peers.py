@@ -13,8 +13,8 @@ import time
 import pytest
 
 from conftest import HEADER_SIZE, SLOW, read, video_frames
-from hostile import (OP_BINARY, OP_TEXT, RawWS, module_server, open_raw_session, rss_kb,
-                     ws_frame)
+from hostile import (OP_BINARY, OP_TEXT, Canary, RawWS, module_server, open_raw_session,
+                     rss_kb, ws_frame)
 
 srv = module_server("--rate-limit-fps", "0")
 
@@ -52,8 +52,11 @@ def abort(sock):
 
 # ---- a client that never reads ---------------------------------------------------------
 
-def test_client_that_never_reads_is_bounded(srv):
-    server, canary = srv
+def test_client_that_never_reads_is_bounded(server_factory):
+    # one worker, so that the warm-up below surely warms the worker the test then uses
+    server = server_factory("--rate-limit-fps", "0", "--workers", "1",
+                            env={"CONN_RATE_PER_ADDR": "0", "MAX_CONNS_PER_ADDR": "0"})
+    canary = Canary(server)
     pid = server.proc.pid
     config = {"output_format": "png", "quality": "low"}  # big replies (PNG of 620x1080)
     data = read(video_frames("asl_hand")[10])
@@ -85,18 +88,20 @@ def test_client_that_never_reads_is_bounded(srv):
             break
         sent += 1
         peak = max(peak, rss_kb(pid))
-    assert blocked, f"sent {sent} frames of {len(data)} bytes and the server kept reading"
-    # it stays stopped: no more input taken, memory flat, everyone else still served
-    samples = []
-    for _ in range(5):
-        time.sleep(0.4)
-        samples.append(rss_kb(pid))
-    canary.check("a client that never reads")
-    peak = max([peak] + samples + [rss_kb(pid)])
-    # OUTPUT_QUEUE_MAX (8 MiB) of replies + one message being read + allocator slack
-    assert (peak - rss0) / 1024 < 40, f"RSS grew by {(peak - rss0) / 1024:.0f} MB"
-    assert max(samples) - min(samples) < 2048, samples
-    abort(ws.sock)
+    try:
+        assert blocked, f"sent {sent} frames of {len(data)} bytes and the server kept reading"
+        # it stays stopped: no more input taken, memory flat, everyone else still served
+        samples = []
+        for _ in range(5):
+            time.sleep(0.4)
+            samples.append(rss_kb(pid))
+        canary.check("a client that never reads")
+        peak = max([peak] + samples + [rss_kb(pid)])
+        # OUTPUT_QUEUE_MAX (8 MiB) of replies + one message being read + allocator slack
+        assert (peak - rss0) / 1024 < 40, f"RSS grew by {(peak - rss0) / 1024:.0f} MB"
+        assert max(samples) - min(samples) < 2048, samples
+    finally:
+        abort(ws.sock)
     wait_idle(server)
 
 

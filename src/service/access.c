@@ -308,6 +308,9 @@ static void refuse_conn(lq_server *srv, svc_conn *c, const svc_auth_result *res)
     else
         snprintf(msg, sizeof msg, "%s", res->reason[0] ? res->reason : "missing or wrong token");
     svc__conn_error(srv, c, NULL, 0, 0, WS_ERR_UNAUTHORIZED, msg);
+    c->access.linger_until_ns = lq_clock_ns() + SVC_ACCESS_LINGER_MS * 1000000ull;
+    if (c->wsi)
+        lws_rx_flow_control(c->wsi, 1); /* drain what the client sends meanwhile */
     svc__conn_close(c, unavailable ? 1013 : LWS_CLOSE_STATUS_POLICY_VIOLATION,
                     unavailable ? "token store unavailable" : "authentication failed");
     LQ_WARN(TAG, "connection from %s refused: %s (%s)", c->access.addr,
@@ -409,6 +412,11 @@ int svc__access_session_allowed(lq_server *srv, svc_conn *c, const char *sid)
 int svc__access_blocks_input(const svc_conn *c)
 {
     return c->access.auth != SVC_CONN_AUTH_OK;
+}
+
+int svc__access_lingering(const svc_conn *c, uint64_t now_ns)
+{
+    return c->access.linger_until_ns && now_ns < c->access.linger_until_ns;
 }
 
 void svc__access_dispatch(lq_server *srv)

@@ -60,7 +60,15 @@ typedef struct svc_conn_access {
     svc_conn_auth auth;
     uint64_t auth_id;               /* pending lookup */
     char session_id[WS_SESSION_ID_MAX + 1]; /* the session the token is for; "" = any */
+    uint64_t linger_until_ns;       /* refused: keep reading (and dropping) until then */
 } svc_conn_access;
+
+/* A refused connection is closed SVC_ACCESS_LINGER_MS after its error, not at
+ * once: a client that sent init_session and frames right after connecting
+ * would otherwise have that unread data make the kernel reset the connection
+ * (RST), and it would see 1006 instead of the error and 1008. Meanwhile its
+ * messages are read and dropped unlooked-at. */
+#define SVC_ACCESS_LINGER_MS 250
 
 /* Server-wide access state. */
 typedef struct svc_access {
@@ -99,6 +107,9 @@ int svc__access_session_allowed(struct lq_server *srv, struct svc_conn *c, const
 /* 1 while the connection's messages must not be looked at (auth pending or
  * refused). */
 int svc__access_blocks_input(const struct svc_conn *c);
+
+/* 1 while a refused connection lingers before its close frame is sent. */
+int svc__access_lingering(const struct svc_conn *c, uint64_t now_ns);
 
 /* Finished Redis lookups (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
 void svc__access_dispatch(struct lq_server *srv);

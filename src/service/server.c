@@ -174,6 +174,9 @@ static void tick(lws_sorted_usec_list_t *sul)
     uint64_t deadline = (uint64_t)srv->cfg.frame_deadline_ms * 1000000ull;
     for (svc_conn *c = srv->conns; c; c = c->next) {
         svc_session *s = c->session;
+        if (c->closing == 1 && c->wsi && c->access.linger_until_ns &&
+            !svc__access_lingering(c, now))
+            lws_callback_on_writable(c->wsi); /* a refused connection's linger is over */
         if (idle && !c->api && !c->closing && now - c->last_rx_ns > idle) {
             if (s)
                 svc__session_close(srv, s, "close_session", "timeout");
@@ -273,6 +276,8 @@ static int conn_writeable(lq_server *srv, struct lws *wsi, svc_conn *c)
         lws_callback_on_writable(wsi);
         return 0;
     }
+    if (c->closing && svc__access_lingering(c, lq_clock_ns()))
+        return 0; /* the timer tick asks for writable again when it ends (access.h) */
     if (c->closing) {
         c->closing = 2;
         lws_close_reason(wsi, (enum lws_close_status)c->close_code,

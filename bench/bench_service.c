@@ -276,6 +276,7 @@ static double self_cpu_s(void)
 typedef struct run_result {
     int sessions;
     int max_hands; /* 0: the service's default (2) */
+    int low;       /* quality low (lite models, WebP method 0) instead of balanced */
     const char *video;
     lq_load_report rep;
     double srv_cores, client_cores;
@@ -286,7 +287,8 @@ typedef struct run_result {
 } run_result;
 
 static int run_load(const server_proc *sp, const lq_client_frames *fr, const char *video,
-                    int max_hands, int sessions, double seconds, double warmup, run_result *out)
+                    int max_hands, int low, int sessions, double seconds, double warmup,
+                    run_result *out)
 {
     char url[64];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws/tryon", sp->port);
@@ -300,6 +302,7 @@ static int run_load(const server_proc *sp, const lq_client_frames *fr, const cha
     o.check = LQ_LOAD_CHECK_HEADER; /* a full decode would take CPU from the service */
     o.session_prefix = "bench";
     o.max_hands = max_hands;
+    o.quality = low ? "low" : NULL;
     const lq_client_frames *sets[] = {fr};
     lq_load *ld = NULL;
     char err[512];
@@ -316,6 +319,7 @@ static int run_load(const server_proc *sp, const lq_client_frames *fr, const cha
     lq_load_destroy(ld);
     out->sessions = sessions;
     out->max_hands = max_hands;
+    out->low = low;
     out->video = video;
     const double t = out->rep.elapsed_s > 0 ? out->rep.elapsed_s : 1;
     out->srv_cores = (c1 - c0) / t;
@@ -344,6 +348,7 @@ static cJSON *run_json(const run_result *rr)
     cJSON_AddNumberToObject(o, "sessions", rr->sessions);
     cJSON_AddStringToObject(o, "video", rr->video);
     cJSON_AddNumberToObject(o, "max_hands", rr->max_hands ? rr->max_hands : 2);
+    cJSON_AddStringToObject(o, "quality", rr->low ? "low" : "balanced");
     cJSON_AddBoolToObject(o, "holds_25fps_without_drops", rr->holds);
     char *rep = lq_load_report_json(r);
     cJSON *rj = rep ? cJSON_Parse(rep) : NULL;
@@ -368,19 +373,20 @@ static cJSON *run_json(const run_result *rr)
 static void print_run_row(const run_result *rr)
 {
     const lq_load_report *r = &rr->rep;
-    printf("%-11s %2d %4d %7.1f %7.2f %7.2f %7.2f %7.2f %7.2f %6llu %6llu %6llu %6.2f %6.2f %7.1f "
-           "%s\n",
-           rr->video, rr->max_hands ? rr->max_hands : 2, rr->sessions, lq_load_report_throughput(r),
-           ms_pct(&r->latency_us, 50), ms_pct(&r->latency_us, 95), ms_pct(&r->latency_us, 99),
-           (double)r->latency_us.max / 1000.0, ms_pct(&r->server_us, 50),
-           (unsigned long long)r->client_drops, (unsigned long long)r->server_drops,
-           (unsigned long long)r->errors, rr->srv_cores, rr->other_cores, rr->rss_mb,
-           rr->holds ? "yes" : "NO");
+    printf(
+        "%-11s %2d%c %4d %7.1f %7.2f %7.2f %7.2f %7.2f %7.2f %6llu %6llu %6llu %6.2f %6.2f %7.1f "
+        "%s\n",
+        rr->video, rr->max_hands ? rr->max_hands : 2, rr->low ? 'L' : ' ', rr->sessions,
+        lq_load_report_throughput(r), ms_pct(&r->latency_us, 50), ms_pct(&r->latency_us, 95),
+        ms_pct(&r->latency_us, 99), (double)r->latency_us.max / 1000.0, ms_pct(&r->server_us, 50),
+        (unsigned long long)r->client_drops, (unsigned long long)r->server_drops,
+        (unsigned long long)r->errors, rr->srv_cores, rr->other_cores, rr->rss_mb,
+        rr->holds ? "yes" : "NO");
 }
 
 static void print_run_header(void)
 {
-    printf("%-11s %2s %4s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %6s %7s %s\n", "video", "mh",
+    printf("%-11s %3s %4s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %6s %7s %s\n", "video", "mh",
            "sess", "fps", "p50", "p95", "p99", "max", "srv50", "cdrop", "sdrop", "errs", "cores",
            "other", "RSS MB", "holds");
 }
@@ -553,14 +559,14 @@ static cJSON *floors_json(const floors *fl)
  * sessions that ran with no drop at all. Steps past the first one that drops
  * are kept: on a shared machine one step can drop a frame to someone else's
  * burst of work while the next holds. */
-static int run_ramp(const server_proc *sp, const lq_client_frames *fr, int max_hands,
+static int run_ramp(const server_proc *sp, const lq_client_frames *fr, int max_hands, int low,
                     double seconds, run_result *steps, int *nsteps, int *rc)
 {
     int held = 0;
     *nsteps = 0;
     print_run_header();
     for (int i = 0; i < N_RAMP && *rc == 0; i++) {
-        *rc = run_load(sp, fr, VIDEOS[0], max_hands, RAMP[i], seconds, 1.0, &steps[i]);
+        *rc = run_load(sp, fr, VIDEOS[0], max_hands, low, RAMP[i], seconds, 1.0, &steps[i]);
         if (*rc < 0)
             break;
         (*nsteps)++;
@@ -656,16 +662,17 @@ int lq_bench_service(const lq_bench_ctx *ctx)
     server_proc sp = {0};
     if (rc == 0 && server_start(ctx, &sp) < 0)
         rc = LQ_EIO;
-    enum { N_SINGLE = N_VIDEOS + 1 };
+    enum { N_SINGLE = N_VIDEOS + 2 };
     run_result *single = calloc(N_SINGLE, sizeof *single);
     run_result *ramp2 = calloc(N_RAMP, sizeof *ramp2);
     run_result *ramp1 = calloc(N_RAMP, sizeof *ramp1);
-    int n2 = 0, n1 = 0, held2 = 0, held1 = 0;
-    if (!single || !ramp2 || !ramp1)
+    run_result *rampl = calloc(N_RAMP, sizeof *rampl);
+    int n2 = 0, n1 = 0, nl = 0, held2 = 0, held1 = 0, heldl = 0;
+    if (!single || !ramp2 || !ramp1 || !rampl)
         rc = LQ_ENOMEM;
     if (rc == 0) {
         run_result *warmup = calloc(1, sizeof *warmup);
-        rc = warmup ? run_load(&sp, sets[0], VIDEOS[0], 0, 2, 2.0, 1.0, warmup) : LQ_ENOMEM;
+        rc = warmup ? run_load(&sp, sets[0], VIDEOS[0], 0, 0, 2, 2.0, 1.0, warmup) : LQ_ENOMEM;
         free(warmup); /* not reported */
     }
     if (rc == 0) {
@@ -674,10 +681,11 @@ int lq_bench_service(const lq_bench_ctx *ctx)
                seconds_single);
         print_run_header();
         /* palm_reach with the default config, palm_reach tracked (max_hands 1), the others */
-        const int vid[N_SINGLE] = {0, 0, 1, 2};
-        const int mh[N_SINGLE] = {0, 1, 0, 0};
+        const int vid[N_SINGLE] = {0, 0, 1, 2, 0};
+        const int mh[N_SINGLE] = {0, 1, 0, 0, 1};
+        const int low[N_SINGLE] = {0, 0, 0, 0, 1};
         for (int i = 0; i < N_SINGLE && rc == 0; i++) {
-            rc = run_load(&sp, sets[vid[i]], VIDEOS[vid[i]], mh[i], 1, seconds_single, 1.0,
+            rc = run_load(&sp, sets[vid[i]], VIDEOS[vid[i]], mh[i], low[i], 1, seconds_single, 1.0,
                           &single[i]);
             if (rc == 0)
                 print_run_row(&single[i]);
@@ -688,11 +696,16 @@ int lq_bench_service(const lq_bench_ctx *ctx)
         printf("\n(b) sessions ramp, palm_reach at 25 fps each, %.0f s per step, until the "
                "service saturates; max_hands 2 (default):\n",
                seconds_step);
-        held2 = run_ramp(&sp, sets[0], 0, seconds_step, ramp2, &n2, &rc);
+        held2 = run_ramp(&sp, sets[0], 0, 0, seconds_step, ramp2, &n2, &rc);
     }
     if (rc == 0) {
         printf("\n    max_hands 1:\n");
-        held1 = run_ramp(&sp, sets[0], 1, seconds_step, ramp1, &n1, &rc);
+        held1 = run_ramp(&sp, sets[0], 1, 0, seconds_step, ramp1, &n1, &rc);
+    }
+    if (rc == 0) {
+        printf("\n    max_hands 1, quality low (lite models, WebP method %d):\n",
+               ws_quality_effort(WS_QUALITY_LOW));
+        heldl = run_ramp(&sp, sets[0], 1, 1, seconds_step, rampl, &nl, &rc);
     }
     double hwm = 0, rss = 0;
     if (sp.pid > 0)
@@ -731,12 +744,29 @@ int lq_bench_service(const lq_bench_ctx *ctx)
         cJSON *r1 = cJSON_AddArrayToObject(ra, "max_hands_1");
         for (int i = 0; i < n1; i++)
             cJSON_AddItemToArray(r1, run_json(&ramp1[i]));
+        cJSON *rl = cJSON_AddArrayToObject(ra, "max_hands_1_quality_low");
+        for (int i = 0; i < nl; i++)
+            cJSON_AddItemToArray(rl, run_json(&rampl[i]));
         printf(
             "\ntargets (one session palm_reach, full model; sessions at 25 fps without drops):\n");
         cJSON *s = cJSON_AddArrayToObject(root, "summary");
         cJSON_AddItemToArray(s, summary_json("default (max_hands 2)", &single[0], &fl2, held2));
         cJSON_AddItemToArray(s,
                              summary_json("tracked hand (max_hands 1)", &single[1], &fl1, held1));
+        {
+            const lq_load_report *rl1 = &single[4].rep;
+            cJSON *q = cJSON_CreateObject();
+            cJSON_AddStringToObject(q, "config", "tracked hand, quality low (lite models)");
+            cJSON_AddNumberToObject(q, "single_p50_ms",
+                                    round(ms_pct(&rl1->latency_us, 50) * 100) / 100);
+            cJSON_AddNumberToObject(q, "single_p99_ms",
+                                    round(ms_pct(&rl1->latency_us, 99) * 100) / 100);
+            cJSON_AddNumberToObject(q, "max_sessions_without_drops", heldl);
+            cJSON_AddItemToArray(s, q);
+            printf("%-28s p50 %6.2f ms  p99 %6.2f ms  sessions held %d\n",
+                   "quality low, max_hands 1", ms_pct(&rl1->latency_us, 50),
+                   ms_pct(&rl1->latency_us, 99), heldl);
+        }
         cJSON_AddNumberToObject(root, "service_vmhwm_mb", round(hwm * 10) / 10);
         cJSON_AddNumberToObject(root, "service_vmrss_mb", round(rss * 10) / 10);
         cJSON_AddNumberToObject(root, "service_exit_status", srv_exit);
@@ -749,6 +779,7 @@ int lq_bench_service(const lq_bench_ctx *ctx)
     free(single);
     free(ramp2);
     free(ramp1);
+    free(rampl);
     for (int v = 0; v < N_VIDEOS; v++)
         lq_client_frames_destroy(sets[v]);
     return rc;

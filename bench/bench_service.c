@@ -11,6 +11,9 @@
  *   (a) one session per video (palm_reach first: a tracked hand in every
  *       frame): end-to-end latency p50/p95/p99/max from the first byte sent
  *       to the complete reply, and the service's own processing time;
+ *   (a') the same palm_reach frames over HTTP/2 instead (POST
+ *       /api/tryon/sessions/{id}/frames on H2C_PORT, bench/http2load.c), one
+ *       session and TARGET_SESSIONS sessions, beside the WebSocket row;
  *   (b) a ramp of sessions (1, 2, 3, 4, 5, 6, 8, ...) all replaying
  *       palm_reach, until a step drops frames: the most sessions the machine
  *       holds at 25 fps with no drop (client or service) and no failure, with
@@ -49,6 +52,7 @@
 #include "bench.h"
 #include "client/frames.h"
 #include "client/loadgen.h"
+#include "http2load.h"
 #include "image/codec.h"
 #include "nails/design.h"
 #include "service/protocol.h"
@@ -71,6 +75,7 @@ static const char *const VIDEOS[] = {"palm_reach", "thumb_ok", "asl_hand"};
 typedef struct server_proc {
     pid_t pid;
     int port;
+    int h2c_port; /* H2C_PORT: the HTTP/2 rows (http2load.c) */
     char log[256];
 } server_proc;
 
@@ -143,9 +148,13 @@ static int server_start(const lq_bench_ctx *ctx, server_proc *sp)
         return -1;
     }
     sp->port = free_port();
+    do
+        sp->h2c_port = free_port();
+    while (sp->h2c_port == sp->port);
     snprintf(sp->log, sizeof sp->log, "/tmp/lacquer-bench-service-%ld.log", (long)getpid());
-    char port[16];
+    char port[16], h2c[16];
     snprintf(port, sizeof port, "%d", sp->port);
+    snprintf(h2c, sizeof h2c, "%d", sp->h2c_port);
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -159,6 +168,7 @@ static int server_start(const lq_bench_ctx *ctx, server_proc *sp)
         setenv("MODEL_PATH", ctx->models_dir, 1);
         setenv("WS_HOST", "127.0.0.1", 1);
         setenv("WS_PORT", port, 1);
+        setenv("H2C_PORT", h2c, 1);
         unsetenv("WORKERS");
         unsetenv("LOG_LEVEL");
         unsetenv("LOG_FILE");
@@ -389,6 +399,66 @@ static void print_run_header(void)
     printf("%-11s %3s %4s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %6s %7s %s\n", "video", "mh",
            "sess", "fps", "p50", "p95", "p99", "max", "srv50", "cdrop", "sdrop", "errs", "cores",
            "other", "RSS MB", "holds");
+}
+
+/* ------------------------------------------------------------------ */
+/* the HTTP/2 rows: the same frames as POST .../frames over h2c        */
+
+static int run_http2(const server_proc *sp, const lq_client_frames *fr, int sessions,
+                     double seconds, lq_h2load_report *out)
+{
+    lq_h2load_opts o = {.port = sp->h2c_port,
+                        .sessions = sessions,
+                        .fps = FPS,
+                        .seconds = seconds,
+                        .warmup_s = 1.0,
+                        .session_prefix = "bench-h2"};
+    char err[256];
+    int rc = lq_h2load_run(&o, fr, out, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "bench service: %s\n", err);
+    return rc;
+}
+
+static void print_http2_row(int sessions, const lq_h2load_report *r)
+{
+    printf("%-11s %2s %4d %7.1f %7.2f %7.2f %7.2f %7.2f %7.2f %6llu %6llu %6llu %s\n", "http2", "2",
+           sessions, lq_h2load_throughput(r),
+           (double)lq_client_hist_percentile(&r->latency_us, 50) / 1000.0,
+           (double)lq_client_hist_percentile(&r->latency_us, 95) / 1000.0,
+           (double)lq_client_hist_percentile(&r->latency_us, 99) / 1000.0,
+           (double)r->latency_us.max / 1000.0,
+           (double)lq_client_hist_percentile(&r->server_us, 50) / 1000.0,
+           (unsigned long long)r->client_drops, (unsigned long long)r->dropped,
+           (unsigned long long)(r->other_errors + r->unanswered), "(h2c POST /frames)");
+}
+
+static cJSON *http2_json(int sessions, const lq_h2load_report *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "sessions", sessions);
+    cJSON_AddStringToObject(o, "video", VIDEOS[0]);
+    cJSON_AddNumberToObject(o, "throughput_fps", round(lq_h2load_throughput(r) * 10) / 10);
+    cJSON *l = cJSON_AddObjectToObject(o, "latency_ms");
+    const double ps[] = {50, 95, 99};
+    const char *names[] = {"p50", "p95", "p99"};
+    for (int i = 0; i < 3; i++)
+        cJSON_AddNumberToObject(
+            l, names[i],
+            round((double)lq_client_hist_percentile(&r->latency_us, ps[i]) / 10.0) / 100);
+    cJSON_AddNumberToObject(l, "max", round((double)r->latency_us.max / 10.0) / 100);
+    cJSON_AddNumberToObject(o, "server_processing_p50_ms",
+                            round((double)lq_client_hist_percentile(&r->server_us, 50) / 10.0) /
+                                100);
+    cJSON_AddNumberToObject(o, "sent", (double)r->sent);
+    cJSON_AddNumberToObject(o, "processed", (double)r->processed);
+    cJSON_AddNumberToObject(o, "no_result", (double)r->no_result);
+    cJSON_AddNumberToObject(o, "dropped_by_service", (double)r->dropped);
+    cJSON_AddNumberToObject(o, "client_drops", (double)r->client_drops);
+    cJSON_AddNumberToObject(o, "other_errors", (double)r->other_errors);
+    cJSON_AddNumberToObject(o, "unanswered", (double)r->unanswered);
+    cJSON_AddNumberToObject(o, "http2_connections", (double)r->connections);
+    return o;
 }
 
 /* ------------------------------------------------------------------ */
@@ -692,6 +762,25 @@ int lq_bench_service(const lq_bench_ctx *ctx)
             fflush(stdout);
         }
     }
+    /* the same frames over HTTP/2 (cleartext, prior knowledge), beside the WebSocket rows */
+    const int h2_sessions[2] = {1, TARGET_SESSIONS};
+    lq_h2load_report *h2 = calloc(2, sizeof *h2);
+    if (!h2)
+        rc = LQ_ENOMEM;
+    if (rc == 0) {
+        printf("\n(a') the same palm_reach frames as POST /api/tryon/sessions/{id}/frames over "
+               "HTTP/2 (h2c), 25 fps per session, %.0f s; cdrop = slots with 3 requests out, "
+               "sdrop = 503 PROCESSING_TIMEOUT:\n",
+               seconds_single);
+        print_run_header();
+        print_run_row(&single[0]);
+        for (int i = 0; i < 2 && rc == 0; i++) {
+            rc = run_http2(&sp, sets[0], h2_sessions[i], seconds_single, &h2[i]);
+            if (rc == 0)
+                print_http2_row(h2_sessions[i], &h2[i]);
+            fflush(stdout);
+        }
+    }
     if (rc == 0) {
         printf("\n(b) sessions ramp, palm_reach at 25 fps each, %.0f s per step, until the "
                "service saturates; max_hands 2 (default):\n",
@@ -737,6 +826,9 @@ int lq_bench_service(const lq_bench_ctx *ctx)
         cJSON *sa = cJSON_AddArrayToObject(root, "single_session");
         for (int i = 0; i < N_SINGLE; i++)
             cJSON_AddItemToArray(sa, run_json(&single[i]));
+        cJSON *h2a = cJSON_AddArrayToObject(root, "http2");
+        for (int i = 0; i < 2; i++)
+            cJSON_AddItemToArray(h2a, http2_json(h2_sessions[i], &h2[i]));
         cJSON *ra = cJSON_AddObjectToObject(root, "ramp");
         cJSON *r2 = cJSON_AddArrayToObject(ra, "max_hands_2");
         for (int i = 0; i < n2; i++)
@@ -777,6 +869,7 @@ int lq_bench_service(const lq_bench_ctx *ctx)
         free(text);
     }
     free(single);
+    free(h2);
     free(ramp2);
     free(ramp1);
     free(rampl);

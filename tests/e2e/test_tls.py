@@ -72,6 +72,22 @@ def test_https_with_curl(tls, http):
     assert curl(tls.https + "/health", **kw).json()["status"] == "healthy"
 
 
+def test_curl_reuses_one_tls_connection(tls):
+    """Create, frame, stats on one HTTP/2 connection (curl --next reuses it over TLS)."""
+    ca = ["--cacert", tls.cert]
+    p = subprocess.run(
+        [CURL, "-sS", "-v", *ca, "-o", "/dev/null", "-w", "%{http_version} %{http_code}\n",
+         "--data-binary", json.dumps({"session_id": "re", "nail_reference": {}}),
+         tls.https + API + "/sessions",
+         "--next", *ca, "-o", "/dev/null", "-w", "%{http_version} %{http_code}\n",
+         "--data-binary", "@" + FRAMES[2], tls.https + API + "/sessions/re/frames",
+         "--next", *ca, "-o", "/dev/null", "-w", "%{http_version} %{http_code}\n",
+         tls.https + API + "/sessions/re/stats"], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode().split("\n")[:3] == ["2 201", "2 200", "2 200"]
+    assert p.stderr.decode().count("Re-using existing connection") == 2
+
+
 def test_http2_client_over_tls_with_a_stream(tls):
     c = H2Client(tls.port, tls_ca=tls.cert)  # asserts that ALPN chose h2
     try:

@@ -29,6 +29,8 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3-django python3-django-channels daphne)
   # the browser demo's test (tests/browser): Debian's Chromium, driven by playwright-core
   PKGS+=(chromium)
+  # the memcheck run of the service (tests/e2e/test_valgrind.py, docs/reliability.md)
+  PKGS+=(valgrind)
 fi
 
 missing=()

@@ -15,8 +15,8 @@ typedef struct h2_req {
     CURL *easy;
     struct curl_slist *hdrs;
     uint64_t start_ns;
-    int measured;          /* sent after warm-up */
-    double server_ms;      /* from X-Tryon-Metadata, -1 if none */
+    int measured;     /* sent after warm-up */
+    double server_ms; /* from X-Tryon-Metadata, -1 if none */
     size_t down;
 } h2_req;
 
@@ -229,8 +229,8 @@ int lq_h2load_run(const lq_h2load_opts *o, const lq_client_frames *fr, lq_h2load
     for (int i = 0; i < o->sessions && rc == 0; i++) {
         snprintf(ss[i].id, sizeof ss[i].id, "%s-%d", o->session_prefix, i);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/api/tryon/sessions", o->port);
-        int n = snprintf(json, sizeof json, "{\"session_id\":\"%s\",\"nail_reference\":{}",
-                         ss[i].id);
+        int n =
+            snprintf(json, sizeof json, "{\"session_id\":\"%s\",\"nail_reference\":{}", ss[i].id);
         if (o->max_hands)
             n += snprintf(json + n, sizeof json - (size_t)n, ",\"config\":{\"max_hands\":%d}",
                           o->max_hands);
@@ -268,8 +268,8 @@ int lq_h2load_run(const lq_h2load_opts *o, const lq_client_frames *fr, lq_h2load
                     continue;
                 }
                 int measured = (double)(slot - t0) / 1e9 >= o->warmup_s;
-                rc = start_frame(m, &list, o->port, s, lq_client_frames_at(fr, k), k, measured,
-                                 out);
+                rc =
+                    start_frame(m, &list, o->port, s, lq_client_frames_at(fr, k), k, measured, out);
             }
         }
         int running = 0;

@@ -38,8 +38,8 @@
 #define LQ_H2LOAD_IN_FLIGHT 3
 
 typedef struct lq_h2load_opts {
-    int port;                   /* the service's H2C_PORT (loopback) */
-    int sessions;               /* 1..LQ_H2LOAD_MAX_SESSIONS */
+    int port;     /* the service's H2C_PORT (loopback) */
+    int sessions; /* 1..LQ_H2LOAD_MAX_SESSIONS */
     double fps;
     double seconds;             /* of sending */
     double warmup_s;            /* left out of the latency figures */
@@ -48,18 +48,18 @@ typedef struct lq_h2load_opts {
 } lq_h2load_opts;
 
 typedef struct lq_h2load_report {
-    uint64_t sent;          /* requests sent */
-    uint64_t processed;     /* 200: painted frame + metadata */
-    uint64_t no_result;     /* 422: a detection problem (no hand, ...) */
-    uint64_t dropped;       /* 503 PROCESSING_TIMEOUT: dropped by the service */
-    uint64_t other_errors;  /* any other status or a transfer error */
-    uint64_t client_drops;  /* slots skipped: LQ_H2LOAD_IN_FLIGHT requests were out */
-    uint64_t unanswered;    /* still out after the drain */
+    uint64_t sent;         /* requests sent */
+    uint64_t processed;    /* 200: painted frame + metadata */
+    uint64_t no_result;    /* 422: a detection problem (no hand, ...) */
+    uint64_t dropped;      /* 503 PROCESSING_TIMEOUT: dropped by the service */
+    uint64_t other_errors; /* any other status or a transfer error */
+    uint64_t client_drops; /* slots skipped: LQ_H2LOAD_IN_FLIGHT requests were out */
+    uint64_t unanswered;   /* still out after the drain */
     uint64_t bytes_up, bytes_down;
-    long connections;       /* HTTP/2 connections curl opened */
+    long connections;          /* HTTP/2 connections curl opened */
     lq_client_hist latency_us; /* processed frames after warm-up */
     lq_client_hist server_us;  /* their processing_time_ms, as the service measured it */
-    double elapsed_s;       /* of sending */
+    double elapsed_s;          /* of sending */
 } lq_h2load_report;
 
 /* Creates the sessions (POST /api/tryon/sessions), runs the load, drains,

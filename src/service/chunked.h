@@ -41,12 +41,12 @@ enum { HTTP_CHUNKED_MORE = 0, HTTP_CHUNKED_DONE = 1 };
 
 typedef struct http_chunked {
     int state;
-    uint64_t size;        /* of the current chunk */
-    uint64_t left;        /* bytes of it still to come */
-    size_t line;          /* bytes of the current size or trailer line */
-    size_t trailer;       /* bytes of the trailer section */
-    int digits;           /* hex digits of the current size */
-    uint64_t decoded;     /* body bytes produced so far */
+    uint64_t size;    /* of the current chunk */
+    uint64_t left;    /* bytes of it still to come */
+    size_t line;      /* bytes of the current size or trailer line */
+    size_t trailer;   /* bytes of the trailer section */
+    int digits;       /* hex digits of the current size */
+    uint64_t decoded; /* body bytes produced so far */
     char err[HTTP_CHUNKED_ERR_MAX];
 } http_chunked;
 

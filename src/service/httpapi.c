@@ -325,8 +325,8 @@ static void respond_created(lq_server *srv, svc_api_req *r)
     if (root) {
         cJSON_AddNumberToObject(root, "idle_timeout_s", srv->cfg.http_session_timeout);
         if (as->ready_error) {
-            cJSON *e = cJSON_ParseWithLength((const char *)as->ready_error->payload,
-                                             as->ready_error->len);
+            cJSON *e =
+                cJSON_ParseWithLength((const char *)as->ready_error->payload, as->ready_error->len);
             if (e)
                 cJSON_AddItemToObject(root, "reference_error", e);
         }
@@ -477,15 +477,15 @@ void svc__api_deliver(lq_server *srv, svc_conn *c, ws_out *m)
 
 /* Takes a session out of the API: its requests are answered (code, msg),
  * its try-on session closed; freed by the tick. */
-static void session_remove(lq_server *srv, svc_api_session *as, ws_error_code code,
-                           const char *msg, const char *reason)
+static void session_remove(lq_server *srv, svc_api_session *as, ws_error_code code, const char *msg,
+                           const char *reason)
 {
     if (as->removed)
         return;
     as->removed = 1;
     svc_session *s = as->conn.session;
     /* an attached stream hears why, as a WebSocket would */
-    const char *tell = !as->stream                     ? NULL
+    const char *tell = !as->stream                      ? NULL
                        : strcmp(reason, "deleted") == 0 ? "session_closed"
                                                         : "close_session";
     if (s)
@@ -512,7 +512,8 @@ void svc__api_tick(lq_server *srv, uint64_t now_ns)
         next = as->next;
         if (!as->removed) {
             if (!as->conn.session || as->conn.closing) {
-                session_remove(srv, as, srv->stopping ? WS_ERR_SHUTTING_DOWN : WS_ERR_INVALID_SESSION,
+                session_remove(srv, as,
+                               srv->stopping ? WS_ERR_SHUTTING_DOWN : WS_ERR_INVALID_SESSION,
                                "the session was closed", "closed");
             } else if (timeout && session_idle(as) && now_ns > as->last_used_ns &&
                        now_ns - as->last_used_ns > timeout) {
@@ -615,8 +616,7 @@ static void create_session(lq_server *srv, svc_api_req *r)
     as->create = r;
     r->session = as;
     /* init checks the token's session like a WebSocket's (access.c) */
-    snprintf(as->conn.access.session_id, sizeof as->conn.access.session_id, "%s",
-             r->token_session);
+    snprintf(as->conn.access.session_id, sizeof as->conn.access.session_id, "%s", r->token_session);
     /* Replies (session_ready, or an error) come back through svc__api_deliver. */
     svc__init_session(srv, &as->conn, &rq);
     ws_request_free(&rq);
@@ -744,8 +744,8 @@ static int session_allowed(lq_server *srv, svc_api_req *r, const char *sid)
     if (!r->token_session[0] || strcmp(r->token_session, sid) == 0)
         return 1;
     char msg[WS_MESSAGE_MAX];
-    snprintf(msg, sizeof msg, "the token is for session '%.48s', not for '%.48s'",
-             r->token_session, sid);
+    snprintf(msg, sizeof msg, "the token is for session '%.48s', not for '%.48s'", r->token_session,
+             sid);
     srv->metrics.rejected[SVC_REJECT_AUTH]++;
     LQ_WARN(TAG, "request refused: %s", msg);
     api__respond_error(srv, r, 401, sid, 0, 0, WS_ERR_UNAUTHORIZED, msg);
@@ -772,7 +772,8 @@ static void act(lq_server *srv, svc_api_req *r)
     r->authorized = 1;
     const char *sid = r->route.session_id;
     switch (r->route.kind) {
-    case API_ROUTE_SESSIONS: break; /* the token's session is checked by init (access.c) */
+    case API_ROUTE_SESSIONS:
+        break; /* the token's session is checked by init (access.c) */
     case API_ROUTE_FRAMES:
     case API_ROUTE_STATS:
     case API_ROUTE_SESSION:
@@ -780,7 +781,8 @@ static void act(lq_server *srv, svc_api_req *r)
         if (!session_allowed(srv, r, sid))
             return;
         break;
-    case API_ROUTE_NONE: return;
+    case API_ROUTE_NONE:
+        return;
     }
     if (r->route.kind == API_ROUTE_FRAMES && !api__session_find(srv, sid)) {
         api__respond_error(srv, r, 0, sid, r->has_sequence, r->sequence, WS_ERR_INVALID_SESSION,
@@ -788,8 +790,12 @@ static void act(lq_server *srv, svc_api_req *r)
         return; /* before its body is read */
     }
     switch (r->route.kind) {
-    case API_ROUTE_STATS: get_stats(srv, r); return;
-    case API_ROUTE_SESSION: delete_session(srv, r); return;
+    case API_ROUTE_STATS:
+        get_stats(srv, r);
+        return;
+    case API_ROUTE_SESSION:
+        delete_session(srv, r);
+        return;
     case API_ROUTE_STREAM: {
         uint8_t *early = r->body; /* bytes that came while the token was looked up */
         size_t n = r->body_len;
@@ -1029,8 +1035,9 @@ int svc__api_http(lq_server *srv, struct lws *wsi, svc_pss *pss, const char *uri
     r->h2 = lws_get_network_wsi(wsi) != wsi;
     r->method = method_of(wsi);
     char err[WS_MESSAGE_MAX];
-    int rc = lws_get_vhost(wsi) == srv->vh_metrics ? LQ_ENOTFOUND
-                                                   : api_route_parse(uri, &r->route, err, sizeof err);
+    int rc = lws_get_vhost(wsi) == srv->vh_metrics
+                 ? LQ_ENOTFOUND
+                 : api_route_parse(uri, &r->route, err, sizeof err);
     if (rc == LQ_ENOTFOUND) {
         api__respond_error(srv, r, 404, NULL, 0, 0, WS_ERR_INVALID_MESSAGE,
                            "no such API route (see docs/http-api.md)");
@@ -1083,7 +1090,8 @@ int svc__api_http(lq_server *srv, struct lws *wsi, svc_pss *pss, const char *uri
             return 0;
         break;
     }
-    default: break;
+    default:
+        break;
     }
     if (authorize(srv, r) == 0)
         act(srv, r);
@@ -1100,8 +1108,7 @@ int api__collect_body(lq_server *srv, svc_api_req *r, const uint8_t *in, size_t 
         if (r->chunked) {
             int rc = http_chunked_feed(&r->dechunk, in, len, &used, &part, &plen);
             if (rc < 0) {
-                api__respond_error(srv, r, 400, NULL, 0, 0, WS_ERR_INVALID_MESSAGE,
-                                   r->dechunk.err);
+                api__respond_error(srv, r, 400, NULL, 0, 0, WS_ERR_INVALID_MESSAGE, r->dechunk.err);
                 return 0;
             }
             if (rc == HTTP_CHUNKED_DONE)

@@ -34,11 +34,11 @@
 #include "service/streamframe.h"
 
 #define API_TAG "httpapi"
-#define API_HEADERS_MAX (24 * 1024)    /* response head (X-Tryon-Metadata included) */
+#define API_HEADERS_MAX (24 * 1024)     /* response head (X-Tryon-Metadata included) */
 #define API_META_HEADER_MAX (12 * 1024) /* longer metadata: JSON body instead */
-#define API_WRITE_H1 (64 * 1024)       /* body bytes per write on HTTP/1.1 */
-#define API_WRITE_H2 16384             /* the smallest SETTINGS_MAX_FRAME_SIZE */
-#define API_CHUNK_PAD 16               /* room for "%x\r\n" before and "\r\n" after */
+#define API_WRITE_H1 (64 * 1024)        /* body bytes per write on HTTP/1.1 */
+#define API_WRITE_H2 16384              /* the smallest SETTINGS_MAX_FRAME_SIZE */
+#define API_CHUNK_PAD 16                /* room for "%x\r\n" before and "\r\n" after */
 #define API_STREAM_CTYPE "application/vnd.lacquer.tryon-stream"
 
 typedef struct svc_api svc_api;
@@ -49,75 +49,75 @@ typedef struct api_stream api_stream;
 /* A response head and (fixed) body. */
 typedef struct api_resp {
     int status;
-    const char *ctype;               /* static string */
-    char *meta;                      /* X-Tryon-Metadata value (malloc'd) or NULL */
-    const char *allow;               /* Allow header (405), static */
-    int retry_after;                 /* Retry-After seconds, < 0: none */
+    const char *ctype; /* static string */
+    char *meta;        /* X-Tryon-Metadata value (malloc'd) or NULL */
+    const char *allow; /* Allow header (405), static */
+    int retry_after;   /* Retry-After seconds, < 0: none */
     char location[WS_SESSION_ID_MAX + 32];
-    uint8_t *buf;                    /* LWS_PRE + len bytes; the body at buf + LWS_PRE */
+    uint8_t *buf; /* LWS_PRE + len bytes; the body at buf + LWS_PRE */
     size_t len, sent;
-    int streaming;                   /* length unknown (process-stream) */
+    int streaming; /* length unknown (process-stream) */
     int head_sent;
     int final_sent;
 } api_resp;
 
 struct svc_api_req {
-    svc_api_req *prev, *next;        /* svc_api.reqs: every live request */
-    svc_api_req *wnext;              /* svc_api_session.waiters */
+    svc_api_req *prev, *next; /* svc_api.reqs: every live request */
+    svc_api_req *wnext;       /* svc_api_session.waiters */
     struct lws *wsi;
     svc_pss *pss;
     api_route route;
     api_method method;
-    int h2;                          /* an HTTP/2 stream */
+    int h2; /* an HTTP/2 stream */
     /* request body */
-    uint8_t *body;                   /* malloc'd; its owner once it goes to a worker */
+    uint8_t *body; /* malloc'd; its owner once it goes to a worker */
     size_t body_len, body_cap, body_max;
-    int64_t content_length;          /* -1: none */
-    int chunked;                     /* HTTP/1.1 Transfer-Encoding: chunked */
+    int64_t content_length; /* -1: none */
+    int chunked;            /* HTTP/1.1 Transfer-Encoding: chunked */
     http_chunked dechunk;
     int body_done;
-    char ctype[96];                  /* request Content-Type */
+    char ctype[96]; /* request Content-Type */
     /* access (AUTH_MODE, access.h): nothing is done before the token is good */
     int authorized;
-    int auth_pending;                /* a Redis lookup is out */
+    int auth_pending; /* a Redis lookup is out */
     uint64_t auth_id;
     char token_session[WS_SESSION_ID_MAX + 1]; /* the session the token allows; "" = any */
     /* a frame (API_ROUTE_FRAMES) */
-    svc_api_session *session;        /* the session it waits on (frames, create, stream) */
+    svc_api_session *session; /* the session it waits on (frames, create, stream) */
     int has_sequence;
     int64_t sequence;
     int has_timestamp;
     int64_t timestamp;
     api_format format;
-    int waiting;                     /* in session->waiters */
-    ws_out *meta;                    /* processed_frame JSON, its image comes next */
+    int waiting;  /* in session->waiters */
+    ws_out *meta; /* processed_frame JSON, its image comes next */
     /* the response */
     api_resp resp;
-    int answered;                    /* resp is complete: only writing remains */
-    api_stream *stream;              /* API_ROUTE_STREAM */
+    int answered;       /* resp is complete: only writing remains */
+    api_stream *stream; /* API_ROUTE_STREAM */
 };
 
 struct svc_api_session {
-    svc_conn conn;                   /* the virtual connection (conn.api == this) */
-    svc_api_session *prev, *next;    /* svc_api.sessions */
+    svc_conn conn;                /* the virtual connection (conn.api == this) */
+    svc_api_session *prev, *next; /* svc_api.sessions */
     char id[WS_SESSION_ID_MAX + 1];
     uint64_t last_used_ns;
-    int64_t next_sequence;           /* for frames that come without one */
-    svc_api_req *create;             /* POST /sessions waiting for session_ready */
-    svc_api_req *waiters;            /* frame requests waiting for their answer */
-    svc_api_req *stream;             /* the attached process-stream */
+    int64_t next_sequence; /* for frames that come without one */
+    svc_api_req *create;   /* POST /sessions waiting for session_ready */
+    svc_api_req *waiters;  /* frame requests waiting for their answer */
+    svc_api_req *stream;   /* the attached process-stream */
     enum { IMAGE_DROP = 0, IMAGE_TO_REQ, IMAGE_TO_STREAM } image_to; /* next binary message */
     svc_api_req *image_req;
-    ws_out *ready;                   /* session_ready, for the create request */
-    ws_out *ready_error;             /* an error without sequence that followed it */
-    int removed;                     /* gone from the API; freed by the tick when unreferenced */
+    ws_out *ready;       /* session_ready, for the create request */
+    ws_out *ready_error; /* an error without sequence that followed it */
+    int removed;         /* gone from the API; freed by the tick when unreferenced */
 };
 
 struct svc_api {
     svc_api_session *sessions;
     svc_api_req *reqs;
     int nreqs;
-    uint8_t *scratch;                /* LWS_PRE + API_HEADERS_MAX: response heads */
+    uint8_t *scratch; /* LWS_PRE + API_HEADERS_MAX: response heads */
 };
 
 /* ---- server.c / http.c hooks ---- */
@@ -155,8 +155,8 @@ svc_api_session *api__session_find(lq_server *srv, const char *id);
 
 /* Answers req with an error: the same JSON as the WebSocket's error message,
  * status from api_http_status(code) unless status > 0. */
-void api__respond_error(lq_server *srv, svc_api_req *r, int status, const char *sid,
-                        int has_seq, int64_t seq, ws_error_code code, const char *msg);
+void api__respond_error(lq_server *srv, svc_api_req *r, int status, const char *sid, int has_seq,
+                        int64_t seq, ws_error_code code, const char *msg);
 
 /* Answers req with a JSON body (takes body, a malloc'd NUL-terminated text). */
 void api__respond_json(lq_server *srv, svc_api_req *r, int status, char *body);

@@ -107,8 +107,7 @@ int api__resp_send_head(lq_server *srv, svc_api_req *r)
     }
     /* lws cannot delimit an HTTP/1.1 chunked request body, and a stream's
      * body has no end lws knows of: the connection ends with the response. */
-    if (!r->h2 && (r->chunked || rs->streaming) &&
-        add_header(wsi, "connection:", "close", &p, end))
+    if (!r->h2 && (r->chunked || rs->streaming) && add_header(wsi, "connection:", "close", &p, end))
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;

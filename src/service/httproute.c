@@ -107,10 +107,14 @@ int api_route_method_ok(api_route_kind kind, api_method method)
     switch (kind) {
     case API_ROUTE_SESSIONS:
     case API_ROUTE_FRAMES:
-    case API_ROUTE_STREAM: return method == API_METHOD_POST;
-    case API_ROUTE_SESSION: return method == API_METHOD_DELETE;
-    case API_ROUTE_STATS: return method == API_METHOD_GET;
-    case API_ROUTE_NONE: break;
+    case API_ROUTE_STREAM:
+        return method == API_METHOD_POST;
+    case API_ROUTE_SESSION:
+        return method == API_METHOD_DELETE;
+    case API_ROUTE_STATS:
+        return method == API_METHOD_GET;
+    case API_ROUTE_NONE:
+        break;
     }
     return 0;
 }
@@ -120,10 +124,14 @@ const char *api_route_allow(api_route_kind kind)
     switch (kind) {
     case API_ROUTE_SESSIONS:
     case API_ROUTE_FRAMES:
-    case API_ROUTE_STREAM: return "POST";
-    case API_ROUTE_SESSION: return "DELETE";
-    case API_ROUTE_STATS: return "GET";
-    case API_ROUTE_NONE: break;
+    case API_ROUTE_STREAM:
+        return "POST";
+    case API_ROUTE_SESSION:
+        return "DELETE";
+    case API_ROUTE_STATS:
+        return "GET";
+    case API_ROUTE_NONE:
+        break;
     }
     return "";
 }
@@ -201,8 +209,8 @@ static int media_is(const char *ctype, const char *const *types)
 
 int api_frame_content_type_ok(const char *ctype)
 {
-    static const char *const ok[] = {"image/webp", "image/jpeg", "image/jpg", "image/png",
-                                     "application/octet-stream", NULL};
+    static const char *const ok[] = {
+        "image/webp", "image/jpeg", "image/jpg", "image/png", "application/octet-stream", NULL};
     return media_is(ctype, ok);
 }
 
@@ -215,11 +223,16 @@ int api_json_content_type_ok(const char *ctype)
 int api_http_status(ws_error_code code)
 {
     switch (code) {
-    case WS_ERR_INVALID_MESSAGE: return 400;
-    case WS_ERR_UNAUTHORIZED: return 401;
-    case WS_ERR_INVALID_SESSION: return 404;
-    case WS_ERR_FRAME_TOO_LARGE: return 413;
-    case WS_ERR_UNSUPPORTED_FORMAT: return 415;
+    case WS_ERR_INVALID_MESSAGE:
+        return 400;
+    case WS_ERR_UNAUTHORIZED:
+        return 401;
+    case WS_ERR_INVALID_SESSION:
+        return 404;
+    case WS_ERR_FRAME_TOO_LARGE:
+        return 413;
+    case WS_ERR_UNSUPPORTED_FORMAT:
+        return 415;
     case WS_ERR_INVALID_FRAME:
     case WS_ERR_INVALID_DESIGN:
     case WS_ERR_INVALID_CONFIG:
@@ -227,15 +240,19 @@ int api_http_status(ws_error_code code)
     case WS_ERR_PARTIAL_HAND_DETECTED:
     case WS_ERR_LOW_LIGHT:
     case WS_ERR_BLUR_DETECTED:
-    case WS_ERR_REFERENCE_FETCH_FAILED: return 422;
-    case WS_ERR_RATE_LIMITED: return 429;
+    case WS_ERR_REFERENCE_FETCH_FAILED:
+        return 422;
+    case WS_ERR_RATE_LIMITED:
+        return 429;
     case WS_ERR_PROCESSING_TIMEOUT:
     case WS_ERR_SERVER_BUSY:
-    case WS_ERR_SHUTTING_DOWN: return 503;
+    case WS_ERR_SHUTTING_DOWN:
+        return 503;
     case WS_ERR_MODEL_ERROR:
     case WS_ERR_PROCESSING_FAILED:
     case WS_ERR_INTERNAL_ERROR:
-    case WS_ERR_COUNT: break;
+    case WS_ERR_COUNT:
+        break;
     }
     return 500;
 }

@@ -38,11 +38,11 @@ typedef enum api_method {
 
 typedef enum api_route_kind {
     API_ROUTE_NONE = 0,
-    API_ROUTE_SESSIONS,   /* POST: create a session */
-    API_ROUTE_SESSION,    /* DELETE: close it */
-    API_ROUTE_FRAMES,     /* POST: process one frame */
-    API_ROUTE_STATS,      /* GET: its statistics */
-    API_ROUTE_STREAM,     /* POST: process-stream */
+    API_ROUTE_SESSIONS, /* POST: create a session */
+    API_ROUTE_SESSION,  /* DELETE: close it */
+    API_ROUTE_FRAMES,   /* POST: process one frame */
+    API_ROUTE_STATS,    /* GET: its statistics */
+    API_ROUTE_STREAM,   /* POST: process-stream */
 } api_route_kind;
 
 typedef struct api_route {

@@ -33,9 +33,9 @@
 
 struct api_stream {
     sf_parser parser;
-    int input_done;          /* END record, end of body, corrupt stream or session gone */
-    int finishing;           /* final stats queued: the END record comes next */
-    int abort;               /* the client does not read: drop the connection */
+    int input_done; /* END record, end of body, corrupt stream or session gone */
+    int finishing;  /* final stats queued: the END record comes next */
+    int abort;      /* the client does not read: drop the connection */
     int opt_has_seq, opt_has_ts;
     int64_t opt_seq, opt_ts; /* from a JSON record, for the next image */
     size_t head_off;         /* bytes of the first queued message written (its header included) */
@@ -155,10 +155,11 @@ static void json_record(lq_server *srv, svc_api_req *r, const sf_record *rec)
         return;
     }
     if (type && !(cJSON_IsString(type) && strcmp(type->valuestring, "process_frame") == 0)) {
-        snprintf(msg, sizeof msg,
-                 "the JSON record at byte %llu: \"type\" must be \"process_frame\" (or left out) or "
-                 "\"stats\"",
-                 (unsigned long long)rec->offset);
+        snprintf(
+            msg, sizeof msg,
+            "the JSON record at byte %llu: \"type\" must be \"process_frame\" (or left out) or "
+            "\"stats\"",
+            (unsigned long long)rec->offset);
         stream_error(srv, r, 0, 0, WS_ERR_INVALID_MESSAGE, msg);
         cJSON_Delete(root);
         return;
@@ -228,7 +229,9 @@ static void feed_records(lq_server *srv, svc_api_req *r, const uint8_t *p, size_
             json_record(srv, r, &rec);
             free(rec.payload);
             break;
-        case SF_IMAGE: image_record(srv, r, &rec); break;
+        case SF_IMAGE:
+            image_record(srv, r, &rec);
+            break;
         case SF_END:
             free(rec.payload);
             input_ended(r);

@@ -9,9 +9,12 @@
 const char *sf_type_name(int type)
 {
     switch (type) {
-    case SF_JSON: return "json";
-    case SF_IMAGE: return "image";
-    case SF_END: return "end";
+    case SF_JSON:
+        return "json";
+    case SF_IMAGE:
+        return "image";
+    case SF_END:
+        return "end";
     }
     return "unknown";
 }
@@ -51,8 +54,12 @@ static int start_payload(sf_parser *p)
     unsigned long long at = (unsigned long long)p->record_offset;
     uint32_t max;
     switch (type) {
-    case SF_JSON: max = p->lim.max_json; break;
-    case SF_IMAGE: max = p->lim.max_image; break;
+    case SF_JSON:
+        max = p->lim.max_json;
+        break;
+    case SF_IMAGE:
+        max = p->lim.max_image;
+        break;
     case SF_END:
         if (len != 0)
             return fail(p, LQ_EFORMAT, "END record at byte %llu has a %u-byte payload (must be 0)",
@@ -60,8 +67,8 @@ static int start_payload(sf_parser *p)
         max = 0;
         break;
     default:
-        return fail(p, LQ_EFORMAT, "record at byte %llu has unknown type %d (1 json, 2 image, 3 end)",
-                    at, type);
+        return fail(p, LQ_EFORMAT,
+                    "record at byte %llu has unknown type %d (1 json, 2 image, 3 end)", at, type);
     }
     if (len > max)
         return fail(p, LQ_ELIMIT, "%s record at byte %llu has %u bytes; the limit is %u",

@@ -67,7 +67,7 @@ typedef struct sf_record {
     sf_type type;
     uint8_t *payload; /* malloc'd, len bytes followed by a NUL; the caller frees it */
     size_t len;
-    uint64_t offset;  /* where the record's header starts in the stream */
+    uint64_t offset; /* where the record's header starts in the stream */
 } sf_record;
 
 typedef enum sf_state { SF_OK = 0, SF_ENDED = 1, SF_FAILED = -1 } sf_state;
@@ -76,15 +76,15 @@ typedef struct sf_parser {
     sf_limits lim;
     sf_state state;
     uint8_t hdr[SF_HEADER_SIZE];
-    size_t hdr_len;          /* header bytes collected for the current record */
-    sf_type type;            /* of the current record once its header is complete */
+    size_t hdr_len; /* header bytes collected for the current record */
+    sf_type type;   /* of the current record once its header is complete */
     uint32_t len;
-    uint8_t *buf;            /* its payload so far (owned until handed out) */
+    uint8_t *buf; /* its payload so far (owned until handed out) */
     size_t have;
-    uint64_t offset;         /* stream bytes consumed */
-    uint64_t record_offset;  /* where the current record starts */
-    uint64_t records;        /* complete records handed out */
-    char err[SF_ERR_MAX];    /* why the stream is corrupt (state SF_FAILED) */
+    uint64_t offset;        /* stream bytes consumed */
+    uint64_t record_offset; /* where the current record starts */
+    uint64_t records;       /* complete records handed out */
+    char err[SF_ERR_MAX];   /* why the stream is corrupt (state SF_FAILED) */
 } sf_parser;
 
 /* A parser at the start of a stream. lim is copied. */

@@ -3,8 +3,9 @@
  * (src/service/streamframe.c) and the HTTP/1.1 chunked body decoder that can
  * sit in front of it (src/service/chunked.c).
  *
- *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz --target fuzz_streamframe
- *   build-fuzz/tests/fuzz/fuzz_streamframe -max_total_time=120 /tmp/work tests/fuzz/corpus/streamframe
+ *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz --target
+ * fuzz_streamframe build-fuzz/tests/fuzz/fuzz_streamframe -max_total_time=120 /tmp/work
+ * tests/fuzz/corpus/streamframe
  *
  * Input: byte 0 picks the piece sizes the stream is fed in (0 = all at once),
  * byte 1 bit 0 says whether the rest is a chunked body to decode first; the
@@ -35,8 +36,8 @@ typedef struct outcome {
     uint64_t offsets[MAX_RECORDS];
     size_t lens[MAX_RECORDS];
     uint32_t sums[MAX_RECORDS];
-    int rc;        /* first failure of feed, 0 if none */
-    int finish;    /* sf_parser_finish */
+    int rc;     /* first failure of feed, 0 if none */
+    int finish; /* sf_parser_finish */
     char err[SF_ERR_MAX];
 } outcome;
 

@@ -111,9 +111,9 @@ static void expect_bad(const char *in, int code, const char *needle)
     /* a failed decoder refuses the rest */
     const uint8_t *part;
     size_t part_len;
-    assert_int_equal(http_chunked_feed(&d, (const uint8_t *)"0\r\n\r\n", 5, &used, &part,
-                                       &part_len),
-                     LQ_EFORMAT);
+    assert_int_equal(
+        http_chunked_feed(&d, (const uint8_t *)"0\r\n\r\n", 5, &used, &part, &part_len),
+        LQ_EFORMAT);
     assert_int_equal(used, 0);
 }
 

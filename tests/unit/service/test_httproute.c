@@ -43,10 +43,22 @@ static void unknown_routes(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "/api", "/api/", "/api/tryon", "/api/tryon/", "/api/other/sessions",
-        "/api/tryon/session", "/api/tryon/sessions/x/frame", "/api/tryon/sessions/x/stats/more",
-        "/api/tryon/sessions//frames", "/api/tryon/sessions/x//", "/api/tryon/process-stream/x",
-        "/api/tryon/sessionsx", "/api/tryon//sessions", "/health", "", "/api/tryon/sessions/x/y/z/w",
+        "/api",
+        "/api/",
+        "/api/tryon",
+        "/api/tryon/",
+        "/api/other/sessions",
+        "/api/tryon/session",
+        "/api/tryon/sessions/x/frame",
+        "/api/tryon/sessions/x/stats/more",
+        "/api/tryon/sessions//frames",
+        "/api/tryon/sessions/x//",
+        "/api/tryon/process-stream/x",
+        "/api/tryon/sessionsx",
+        "/api/tryon//sessions",
+        "/health",
+        "",
+        "/api/tryon/sessions/x/y/z/w",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         api_route r = {.kind = API_ROUTE_STATS, .session_id = "keep"};
@@ -124,8 +136,17 @@ static void query_values(void **state)
     assert_int_equal(api_parse_sequence("9007199254740992", &v), 0); /* 2^53 */
     assert_int_equal(v, (int64_t)1 << 53);
     v = 5;
-    const char *bad[] = {"", "-1", "+1", "1.5", "1e3", " 1", "1 ", "0x10", "9007199254740993",
-                         "99999999999999999999", "abc"};
+    const char *bad[] = {"",
+                         "-1",
+                         "+1",
+                         "1.5",
+                         "1e3",
+                         " 1",
+                         "1 ",
+                         "0x10",
+                         "9007199254740993",
+                         "99999999999999999999",
+                         "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (api_parse_sequence(bad[i], &v) != LQ_EINVAL)
             fail_msg("sequence '%s' accepted", bad[i]);
@@ -150,14 +171,22 @@ static void query_values(void **state)
 static void content_types(void **state)
 {
     (void)state;
-    const char *frame_ok[] = {NULL, "", "image/webp", "IMAGE/WEBP", "image/jpeg", "image/jpg",
-                              "image/png", "application/octet-stream", " image/png ; q=1",
-                              "image/webp;charset=binary", "application/x-www-form-urlencoded"};
+    const char *frame_ok[] = {NULL,
+                              "",
+                              "image/webp",
+                              "IMAGE/WEBP",
+                              "image/jpeg",
+                              "image/jpg",
+                              "image/png",
+                              "application/octet-stream",
+                              " image/png ; q=1",
+                              "image/webp;charset=binary",
+                              "application/x-www-form-urlencoded"};
     for (size_t i = 0; i < sizeof frame_ok / sizeof frame_ok[0]; i++)
         if (!api_frame_content_type_ok(frame_ok[i]))
             fail_msg("frame type '%s' refused", frame_ok[i]);
-    const char *frame_bad[] = {"image/gif", "text/plain", "application/json", "image/webpx",
-                               "image", "multipart/form-data; boundary=x"};
+    const char *frame_bad[] = {"image/gif",   "text/plain", "application/json",
+                               "image/webpx", "image",      "multipart/form-data; boundary=x"};
     for (size_t i = 0; i < sizeof frame_bad / sizeof frame_bad[0]; i++)
         if (api_frame_content_type_ok(frame_bad[i]))
             fail_msg("frame type '%s' accepted", frame_bad[i]);
@@ -175,21 +204,21 @@ static void statuses(void **state)
         ws_error_code code;
         int status;
     } t[] = {
-        {WS_ERR_INVALID_MESSAGE, 400},     {WS_ERR_UNAUTHORIZED, 401},
-        {WS_ERR_INVALID_SESSION, 404},     {WS_ERR_FRAME_TOO_LARGE, 413},
-        {WS_ERR_UNSUPPORTED_FORMAT, 415},  {WS_ERR_INVALID_FRAME, 422},
-        {WS_ERR_HAND_NOT_DETECTED, 422},   {WS_ERR_PARTIAL_HAND_DETECTED, 422},
-        {WS_ERR_LOW_LIGHT, 422},           {WS_ERR_BLUR_DETECTED, 422},
-        {WS_ERR_INVALID_DESIGN, 422},      {WS_ERR_INVALID_CONFIG, 422},
-        {WS_ERR_RATE_LIMITED, 429},        {WS_ERR_PROCESSING_TIMEOUT, 503},
-        {WS_ERR_SERVER_BUSY, 503},         {WS_ERR_SHUTTING_DOWN, 503},
-        {WS_ERR_MODEL_ERROR, 500},         {WS_ERR_PROCESSING_FAILED, 500},
-        {WS_ERR_INTERNAL_ERROR, 500},      {WS_ERR_REFERENCE_FETCH_FAILED, 422},
+        {WS_ERR_INVALID_MESSAGE, 400},    {WS_ERR_UNAUTHORIZED, 401},
+        {WS_ERR_INVALID_SESSION, 404},    {WS_ERR_FRAME_TOO_LARGE, 413},
+        {WS_ERR_UNSUPPORTED_FORMAT, 415}, {WS_ERR_INVALID_FRAME, 422},
+        {WS_ERR_HAND_NOT_DETECTED, 422},  {WS_ERR_PARTIAL_HAND_DETECTED, 422},
+        {WS_ERR_LOW_LIGHT, 422},          {WS_ERR_BLUR_DETECTED, 422},
+        {WS_ERR_INVALID_DESIGN, 422},     {WS_ERR_INVALID_CONFIG, 422},
+        {WS_ERR_RATE_LIMITED, 429},       {WS_ERR_PROCESSING_TIMEOUT, 503},
+        {WS_ERR_SERVER_BUSY, 503},        {WS_ERR_SHUTTING_DOWN, 503},
+        {WS_ERR_MODEL_ERROR, 500},        {WS_ERR_PROCESSING_FAILED, 500},
+        {WS_ERR_INTERNAL_ERROR, 500},     {WS_ERR_REFERENCE_FETCH_FAILED, 422},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (api_http_status(t[i].code) != t[i].status)
-            fail_msg("%s -> %d, expected %d", ws_error_name(t[i].code),
-                     api_http_status(t[i].code), t[i].status);
+            fail_msg("%s -> %d, expected %d", ws_error_name(t[i].code), api_http_status(t[i].code),
+                     t[i].status);
     /* every code has a status in the documented set */
     for (int c = 0; c < WS_ERR_COUNT; c++) {
         int s = api_http_status((ws_error_code)c);
@@ -202,9 +231,9 @@ static void statuses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(routes),        cmocka_unit_test(unknown_routes),
+        cmocka_unit_test(routes),          cmocka_unit_test(unknown_routes),
         cmocka_unit_test(bad_session_ids), cmocka_unit_test(methods),
-        cmocka_unit_test(query_values),  cmocka_unit_test(content_types),
+        cmocka_unit_test(query_values),    cmocka_unit_test(content_types),
         cmocka_unit_test(statuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@ typedef struct got {
     size_t lens[16];
     uint64_t offsets[16];
     char first[16][8];
-    int rc;          /* last negative return, 0 if none */
+    int rc; /* last negative return, 0 if none */
 } got;
 
 /* Feeds data in pieces of `step` bytes (0 = all at once); collects the records. */
@@ -66,8 +66,8 @@ static void feed_all(sf_parser *p, const uint8_t *data, size_t len, size_t step,
                 g->offsets[g->n] = r.offset;
                 assert_non_null(r.payload);
                 assert_int_equal(r.payload[r.len], 0); /* NUL after the payload */
-                snprintf(g->first[g->n], sizeof g->first[0], "%.*s",
-                         (int)(r.len < 7 ? r.len : 7), (const char *)r.payload);
+                snprintf(g->first[g->n], sizeof g->first[0], "%.*s", (int)(r.len < 7 ? r.len : 7),
+                         (const char *)r.payload);
                 g->n++;
                 free(r.payload);
             } else {

@@ -285,3 +285,19 @@ def test_token_auth(server_factory):
                  "UNAUTHORIZED")
     st = curl(srv.http + API + "/sessions/a/stats", headers=["Authorization: Bearer s3cret-token"])
     assert st.json()["frames_received"] == 1  # the refused frame was never looked at
+
+
+def test_client_gone_before_its_answer(server):
+    """A client that disconnects while its frame is processed: the answer is dropped, the
+    session goes on, nothing leaks (the sanitizer build checks)."""
+    assert create(server, {"session_id": "g", "nail_reference": {}}).status == 201
+    body = read(FRAMES[0])
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10 * SLOW) as s:
+            s.sendall(f"POST {API}/sessions/g/frames HTTP/1.1\r\nHost: x\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    time.sleep(1.0 * SLOW)
+    st = curl(server.http + API + "/sessions/g/stats").json()
+    assert st["frames_received"] == 3
+    r = post_frame(server, "g", read(FRAMES[1]))
+    assert r.status == 200 and json.loads(r.headers["x-tryon-metadata"])["sequence"] == 4

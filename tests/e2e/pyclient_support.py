@@ -55,8 +55,11 @@ class LacquerServer:
         assert self.proc is None or self.proc.poll() is not None
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("WS_", "MODEL_", "LOG_", "METRICS_", "ENABLE_"))}
+        # These tests drive the client faster than the service's per-session
+        # frame-rate limit (RATE_LIMIT_FPS, 30 by default) on purpose; the limit
+        # itself is tested in test_access_control.py. A test may set it back.
         env.update({"MODEL_PATH": MODELS, "WS_HOST": "127.0.0.1", "WS_PORT": str(self.port),
-                    "LOG_LEVEL": "info"})
+                    "LOG_LEVEL": "info", "RATE_LIMIT_FPS": "0"})
         env.update(self.extra_env)
         log = open(self.log_path, "a")
         try:

@@ -18,8 +18,8 @@ import time
 import pytest
 import websockets
 
-from conftest import (DATA, SLOW, read, recv_json, recv_reply, recv_until, run, send_frame,
-                      video_frames)
+from conftest import (DATA, SANITIZED, SLOW, read, recv_json, recv_reply, recv_until, run,
+                      send_frame, video_frames)
 from hostile import canary, rss_kb
 
 PHOTO = read(os.path.join(DATA, "hands", "kagglenails_09aefeec-e05f-11e8-87a6-0242ac1c0002.jpg"))
@@ -216,7 +216,8 @@ def test_many_sessions_fetching_endless_bodies_stay_bounded(srv, media):
         await asyncio.gather(*(one(i) for i in range(12)))
     run(go())
     grown = (rss_kb(srv.proc.pid) - rss0) / 1024
-    assert grown < 12 * 4 + 16, f"RSS grew by {grown:.0f} MB"
+    if not SANITIZED:  # ASan's quarantine keeps freed blocks resident
+        assert grown < 12 * 4 + 16, f"RSS grew by {grown:.0f} MB"
 
 
 def test_client_leaves_while_its_reference_is_fetched(srv, media):

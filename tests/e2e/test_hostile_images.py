@@ -15,7 +15,7 @@ import time
 import pytest
 
 import badimages as B
-from conftest import HEADER_SIZE
+from conftest import HEADER_SIZE, SANITIZED
 from hostile import module_server, open_raw_session
 
 srv = module_server("--rate-limit-fps", "0")
@@ -80,7 +80,8 @@ def _crafted():
         "png_claims_width_0": (B.png_claims(0, 480), HEADER),
         "jpeg_sof_65500x65500": (B.jpeg_set_dims(jb, 65500, 65500),
                                  err("FRAME_TOO_LARGE", "65500x65500")),
-        "jpeg_sof_2000x1080": (B.jpeg_set_dims(jb, 2000, 1080), err("FRAME_TOO_LARGE", "2000x1080")),
+        "jpeg_sof_2000x1080": (B.jpeg_set_dims(jb, 2000, 1080),
+                               err("FRAME_TOO_LARGE", "2000x1080")),
         "jpeg_sof_width_0": (B.jpeg_set_dims(jb, 0, 480), HEADER),
         "webp_vp8_claims_16383x16383": (B.webp_vp8_claims(wl, 16383, 16383),
                                         err("FRAME_TOO_LARGE", "16383x16383")),
@@ -219,4 +220,6 @@ def test_zz_peak_memory_stayed_bounded(srv, hwm_start):
     a few legitimate 1920x1080 frames (6 MB each decoded), so no lying header was believed."""
     server, canary = srv
     grown_mb = (vm_kb(server.proc.pid, "VmHWM") - hwm_start) / 1024
+    if SANITIZED:
+        pytest.skip("ASan's quarantine keeps freed blocks resident: peak RSS is not ours")
     assert grown_mb < 64, f"peak RSS grew by {grown_mb:.0f} MB during the image batch"

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import HEADER_SIZE, SLOW, read, video_frames
+from conftest import HEADER_SIZE, SANITIZED, SLOW, read, video_frames
 from hostile import (OP_BINARY, OP_TEXT, Canary, RawWS, module_server, open_raw_session,
                      rss_kb, ws_frame)
 
@@ -98,8 +98,10 @@ def test_client_that_never_reads_is_bounded(server_factory):
         canary.check("a client that never reads")
         peak = max([peak] + samples + [rss_kb(pid)])
         # OUTPUT_QUEUE_MAX (8 MiB) of replies + one message being read + allocator slack
-        assert (peak - rss0) / 1024 < 40, f"RSS grew by {(peak - rss0) / 1024:.0f} MB"
-        assert max(samples) - min(samples) < 2048, samples
+        # (not under ASan: its quarantine keeps freed blocks resident on purpose)
+        if not SANITIZED:
+            assert (peak - rss0) / 1024 < 40, f"RSS grew by {(peak - rss0) / 1024:.0f} MB"
+            assert max(samples) - min(samples) < 2048, samples
     finally:
         abort(ws.sock)
     wait_idle(server)
@@ -235,8 +237,7 @@ def test_slowloris_partial_requests_are_dropped_and_others_served(srv):
 
 def test_stalled_websocket_message_ends_at_the_idle_timeout(server_factory):
     """A frame that never completes (a few bytes a second) is not activity: the session is
-    closed with stats and close_session 'timeout' after IDLE_TIMEOUT, then the connection
-    (TCP only: lws sends no close frame while it is inside a client's frame)."""
+    closed with stats and close_session 'timeout' after IDLE_TIMEOUT, then the connection."""
     server = server_factory("--idle-timeout", "2", "--ping-interval", "0")
     ws = open_raw_session(server.port, "stall")
     msg = header_frame("stall", 1)
@@ -260,6 +261,11 @@ def test_stalled_websocket_message_ends_at_the_idle_timeout(server_factory):
             eof = True
             break
     types = [json.loads(m)["type"] if isinstance(m, str) else m for m in got]
+    # then the connection ends: a close frame if lws was between two of our frames, else
+    # just the TCP connection (lws cannot send a close frame in the middle of ours)
+    if len(types) == 3:
+        assert types[2] == ("close", 1000, "idle timeout"), types
+        types, eof = types[:2], ws.eof_within(5)
     assert types == ["stats", "close_session"] and eof, (types, eof)
     assert json.loads(got[1])["reason"] == "timeout"
     assert 1.5 < time.time() - t0 < 6 * SLOW

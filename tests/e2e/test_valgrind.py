@@ -70,7 +70,8 @@ def test_memcheck_end_to_end():
     env.update({"MODEL_PATH": MODELS, "WS_HOST": "127.0.0.1", "WS_PORT": str(port),
                 "LOG_LEVEL": "warning"})
     cmd = [VALGRIND, "--tool=memcheck", "--leak-check=full",
-           "--show-leak-kinds=definite,indirect,possible", "--errors-for-leak-kinds=definite,indirect,possible",
+           "--show-leak-kinds=definite,indirect,possible",
+           "--errors-for-leak-kinds=definite,indirect,possible",
            "--error-exitcode=99", f"--suppressions={HERE}/valgrind.supp", "--num-callers=30",
            f"--log-file={log}", BIN, "serve", "--workers", "1", "--rate-limit-fps", "0",
            "--stats-interval", "0", "--fetch-allow-hosts", "127.0.0.1"]

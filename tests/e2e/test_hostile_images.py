@@ -4,9 +4,10 @@ Every format the service takes (lossy and lossless WebP, baseline and progressiv
 truncated and corrupted at several points; headers that claim huge dimensions; small files
 that expand hugely (decompression bombs: image data, zTXt, iCCP, chunk floods); formats the
 service does not take. Each case is one frame with its exact answer (error code and a phrase of
-the message, or a processed frame). The peak RSS of the server (VmHWM) may not grow by more
-than one legitimate 1920x1080 frame's worth over the whole batch: nothing was decoded that the
-limits forbid. After every case the canary frame must still come back exactly as at the start.
+the message, or a processed frame). The peak RSS of the server (VmHWM) may grow by under
+200 MB over the whole batch (about 60 MB measured), where one lying header believed would cost
+768 MB or more: nothing was decoded that the limits forbid. After every case the canary frame
+must still come back exactly as at the start.
 """
 import base64
 import json
@@ -216,10 +217,12 @@ def test_bad_image_other_encodings(srv, images, name, encoding):
 
 
 def test_zz_peak_memory_stayed_bounded(srv, hwm_start):
-    """Runs last in the module: over all the bombs, the server's peak RSS grew by less than
-    a few legitimate 1920x1080 frames (6 MB each decoded), so no lying header was believed."""
+    """Runs last in the module: over all the bombs, the server's peak RSS grew by far less
+    than one lying header would have cost had it been believed."""
     server, canary = srv
     grown_mb = (vm_kb(server.proc.pid, "VmHWM") - hwm_start) / 1024
     if SANITIZED:
         pytest.skip("ASan's quarantine keeps freed blocks resident: peak RSS is not ours")
-    assert grown_mb < 64, f"peak RSS grew by {grown_mb:.0f} MB during the image batch"
+    # measured: about 60 MB (two workers' arenas at their largest: 1920x1080 frames, spng's
+    # 16 MB chunk cache, a 3 MB message); one believed 16384x16384 header alone needs 768 MB
+    assert grown_mb < 200, f"peak RSS grew by {grown_mb:.0f} MB during the image batch"

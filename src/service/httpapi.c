@@ -1095,8 +1095,13 @@ int svc__api_http(lq_server *srv, struct lws *wsi, svc_pss *pss, const char *uri
     }
     if (authorize(srv, r) == 0)
         act(srv, r);
-    if (r->h2) /* everything needed is copied; see below */
+    if (r->h2) { /* everything needed is copied; see above */
         lws_http_headers_detach(wsi);
+        /* body bytes that came before this callback are handed over as soon
+         * as it returns: counted until the next writeable callback */
+        r->deferral = 1;
+        lws_callback_on_writable(wsi);
+    }
     return 0;
 }
 
@@ -1163,6 +1168,8 @@ int svc__api_body(lq_server *srv, svc_pss *pss, const void *in, size_t len)
     svc_api_req *r = pss->api;
     if (!r)
         return 0;
+    if (r->deferral)
+        r->deferred += len;
     if (r->route.kind == API_ROUTE_STREAM) {
         if (r->stream)
             return api__stream_body(srv, r, in, len);
@@ -1202,11 +1209,47 @@ int svc__api_body_done(lq_server *srv, svc_pss *pss)
     return 0;
 }
 
+/*
+ * libwebsockets 4.1.6 grants HTTP/2 flow-control credit back for body bytes
+ * only as it parses them for a dispatched request. Bytes that reach a stream
+ * before its request is dispatched (LWS_CALLBACK_HTTP runs from a later
+ * POLLOUT) are buffered and never credited back, and lws's estimate of the
+ * client's window stays that much too high: when the client's window runs
+ * out, lws sees credit left, sends no WINDOW_UPDATE, and the upload stalls
+ * until lws's 5-second content timeout closes the connection. For a body of
+ * known length the fix is exact: grant the rest of the body at once. A
+ * process-stream has no known end; its clients are told (docs/http-api.md)
+ * to wait for the response head before sending, which rules the case out.
+ */
+static void settle_deferred_window(lq_server *srv, svc_api_req *r)
+{
+    (void)srv;
+    r->deferral = 0;
+    if (!r->deferred)
+        return;
+    if (r->route.kind == API_ROUTE_STREAM) {
+        LQ_WARN(TAG,
+                "session %s: %llu stream bytes arrived before the response head; over "
+                "HTTP/2 send records only after the 200 (docs/http-api.md)",
+                r->route.session_id, (unsigned long long)r->deferred);
+        return;
+    }
+    if (!r->body_done && !r->answered && r->content_length > (int64_t)r->deferred) {
+        LQ_DEBUG(TAG, "HTTP/2: %llu body bytes came before dispatch; granting the other %lld",
+                 (unsigned long long)r->deferred,
+                 (long long)(r->content_length - (int64_t)r->deferred));
+        lws_wsi_tx_credit(r->wsi, LWSTXCR_PEER_TO_US,
+                          (int)(r->content_length - (int64_t)r->deferred));
+    }
+}
+
 int svc__api_writeable(lq_server *srv, svc_pss *pss)
 {
     svc_api_req *r = pss->api;
     if (!r)
         return 0;
+    if (r->deferral)
+        settle_deferred_window(srv, r);
     if (r->route.kind == API_ROUTE_STREAM && r->stream) {
         int rc = api__stream_writeable(srv, r);
         if (rc == 1) /* the stream ended: so does the stream / connection */

@@ -93,7 +93,11 @@ struct svc_api_req {
     ws_out *meta; /* processed_frame JSON, its image comes next */
     /* the response */
     api_resp resp;
-    int answered;       /* resp is complete: only writing remains */
+    int answered; /* resp is complete: only writing remains */
+    /* HTTP/2: body bytes lws delivered from before the request was dispatched
+     * (see settle_deferred_window in httpapi.c) */
+    int deferral;
+    uint64_t deferred;
     api_stream *stream; /* API_ROUTE_STREAM */
 };
 

@@ -34,6 +34,8 @@
 struct api_stream {
     sf_parser parser;
     int input_done; /* END record, end of body, corrupt stream or session gone */
+    int early;      /* input_done before the request body was over (corrupt, session gone) */
+    int body_over;  /* the transport says the request body is complete */
     int finishing;  /* final stats queued: the END record comes next */
     int abort;      /* the client does not read: drop the connection */
     int opt_has_seq, opt_has_ts;
@@ -72,7 +74,27 @@ static void corrupt(lq_server *srv, svc_api_req *r, ws_error_code code, const ch
     snprintf(msg, sizeof msg, "process-stream: %s; the stream ends here", why);
     LQ_WARN(TAG, "session %s: %s", r->route.session_id, msg);
     stream_error(srv, r, 0, 0, code, msg);
+    r->stream->early = !r->stream->body_over;
     input_ended(r);
+}
+
+/* After an early end the rest of a body of known end is read and dropped
+ * (ending the response while the client still sends would make it lose the
+ * answer: a reset HTTP/2 stream, a reset HTTP/1.1 connection). */
+static void drain(svc_api_req *r, const uint8_t *in, size_t len)
+{
+    api_stream *st = r->stream;
+    while (r->chunked && len > 0 && !st->body_over) {
+        const uint8_t *part;
+        size_t plen, used;
+        int rc = http_chunked_feed(&r->dechunk, in, len, &used, &part, &plen);
+        if (rc < 0 || rc == HTTP_CHUNKED_DONE) { /* over, or no end to wait for */
+            st->body_over = 1;
+            lws_callback_on_writable(r->wsi);
+        }
+        in += used;
+        len -= used;
+    }
 }
 
 int api__stream_start(lq_server *srv, svc_api_req *r)
@@ -243,8 +265,12 @@ static void feed_records(lq_server *srv, svc_api_req *r, const uint8_t *p, size_
 int api__stream_body(lq_server *srv, svc_api_req *r, const uint8_t *in, size_t len)
 {
     api_stream *st = r->stream;
-    if (!st || st->input_done)
-        return 0; /* the rest of a finished or corrupt stream is ignored */
+    if (!st)
+        return 0;
+    if (st->input_done) { /* the rest of a finished or corrupt stream is dropped */
+        drain(r, in, len);
+        return 0;
+    }
     while (len > 0 && !st->input_done) {
         const uint8_t *part = in;
         size_t plen = len, used = len;
@@ -252,14 +278,21 @@ int api__stream_body(lq_server *srv, svc_api_req *r, const uint8_t *in, size_t l
         if (r->chunked) {
             int rc = http_chunked_feed(&r->dechunk, in, len, &used, &part, &plen);
             if (rc < 0) {
+                st->body_over = 1; /* its end cannot be found */
                 corrupt(srv, r, WS_ERR_INVALID_MESSAGE, r->dechunk.err);
                 return 0;
             }
             last = rc == HTTP_CHUNKED_DONE;
+            if (last)
+                st->body_over = 1;
         }
         feed_records(srv, r, part, plen);
         in += used;
         len -= used;
+        if (st->input_done && !last) { /* ended inside this piece: drop the rest */
+            drain(r, in, len);
+            return 0;
+        }
         if (last && !st->input_done) {
             if (sf_parser_finish(&st->parser) < 0)
                 corrupt(srv, r, WS_ERR_INVALID_MESSAGE, st->parser.err);
@@ -273,8 +306,13 @@ int api__stream_body(lq_server *srv, svc_api_req *r, const uint8_t *in, size_t l
 int api__stream_body_done(lq_server *srv, svc_api_req *r)
 {
     api_stream *st = r->stream;
-    if (!st || st->input_done)
+    if (!st)
         return 0;
+    st->body_over = 1;
+    if (st->input_done) {
+        lws_callback_on_writable(r->wsi); /* an early end was waiting for this */
+        return 0;
+    }
     if (r->chunked)
         corrupt(srv, r, WS_ERR_INVALID_MESSAGE, "the body ended before its last chunk");
     else if (r->content_length < 0)
@@ -314,8 +352,10 @@ void api__stream_push(lq_server *srv, svc_api_session *as, ws_out *m)
 void api__stream_session_gone(lq_server *srv, svc_api_req *r)
 {
     (void)srv;
-    if (r->stream)
+    if (r->stream && !r->stream->input_done) {
+        r->stream->early = !r->stream->body_over;
         input_ended(r);
+    }
 }
 
 /* Once the input is over and every frame answered: the final stats. */
@@ -324,6 +364,8 @@ static void maybe_finish(lq_server *srv, svc_api_req *r)
     api_stream *st = r->stream;
     if (st->finishing || !st->input_done)
         return;
+    if (st->early && !st->body_over && (r->content_length >= 0 || r->chunked))
+        return; /* the client still sends the rest of its body (drain) */
     svc_session *s = r->session ? r->session->conn.session : NULL;
     if (s && (svc_session_waiting(s) > 0 || s->in_flight))
         return; /* answers still to come */

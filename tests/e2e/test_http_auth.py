@@ -91,6 +91,8 @@ def test_redis_tokens_over_http1_and_http2(server_factory, rds):
         assert r2.status == 201
         sid = c.open("POST", API + "/process-stream?session_id=r2",
                      [("authorization", "Bearer tok-r2")])
+        # sent at once, before the 200, on purpose: held while Redis answers (a few frames:
+        # within lws's first window, see H2Client.open_stream)
         c.send(sid, b"".join(record(REC_JSON, {"sequence": k}) + record(REC_IMAGE, read(f))
                              for k, f in enumerate(FRAMES[1:4])) + end_record(), end=True)
         r = c.wait(sid)

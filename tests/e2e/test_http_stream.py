@@ -48,7 +48,7 @@ def test_http2_full_duplex(srv):
     """Each frame's result comes back while the request body is still open."""
     c = H2Client(srv.h2c_port)
     try:
-        sid = c.open("POST", API + "/process-stream?session_id=a")
+        sid = c.open_stream(API + "/process-stream?session_id=a")
         rd, results = RecordReader(), {}
         for k in range(12):
             c.send(sid, record(REC_JSON, {"sequence": 100 + k, "timestamp": 7}) +
@@ -231,10 +231,8 @@ def test_stream_start_errors(srv):
     # one stream per session; /frames waits while it runs
     c = H2Client(srv.h2c_port)
     try:
-        sid = c.open("POST", API + "/process-stream?session_id=a")
+        sid = c.open_stream(API + "/process-stream?session_id=a")
         c.send(sid, record(REC_JSON, {"sequence": 1}))
-        while c.responses[sid].status is None:
-            c.pump()
         r = curl(base + "?session_id=a", data=end_record())
         assert r.status == 409 and "already has a process-stream" in r.json()["message"]
         r = curl(srv.http + API + "/sessions/a/frames", data=read(FRAMES[0]))
@@ -256,7 +254,7 @@ def test_shutdown_finishes_streams_and_frames(srv):
     import signal
     c = H2Client(srv.h2c_port)
     try:
-        sid = c.open("POST", API + "/process-stream?session_id=a")
+        sid = c.open_stream(API + "/process-stream?session_id=a")
         c.send(sid, record(REC_JSON, {"sequence": 1}) + record(REC_IMAGE, read(FRAMES[0])))
         rd, got = RecordReader(), []
         while not any(t == REC_IMAGE for t, _ in got):

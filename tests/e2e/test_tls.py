@@ -96,7 +96,7 @@ def test_http2_client_over_tls_with_a_stream(tls):
         r = c.request("POST", API + "/sessions/s/frames?format=json", read(FRAMES[1]),
                       [("content-type", "image/webp")])
         assert r.status == 200 and r.json()["type"] == "processed_frame"
-        sid = c.open("POST", API + "/process-stream?session_id=s")
+        sid = c.open_stream(API + "/process-stream?session_id=s")
         body = b"".join(record(REC_JSON, {"sequence": 10 + k}) + record(REC_IMAGE, read(f))
                         for k, f in enumerate(FRAMES[2:5]))
         c.send(sid, body + end_record(), end=True)

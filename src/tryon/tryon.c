@@ -246,6 +246,25 @@ static int hands_bbox(const lq_hands *hands, int fw, int fh, float box[4])
     return box[2] - box[0] >= 8.0f && box[3] - box[1] >= 8.0f;
 }
 
+/* Luma of the brightest tenth of the image. Without a hand we judge the whole
+ * frame, and a lit subject on a dark backdrop (mean luma low, highlights
+ * bright) is not a dark frame: only when even its brightest parts are dark
+ * is the light too low. */
+static float bright_luma(const lq_image *img)
+{
+    unsigned hist[256] = {0};
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++)
+            hist[lq_luma(lq_image_px(img, x, y))]++;
+    unsigned target = (unsigned)(img->width * img->height) / 10u, seen = 0;
+    for (int v = 255; v >= 0; v--) {
+        seen += hist[v];
+        if (seen >= target)
+            return (float)v;
+    }
+    return 0.0f;
+}
+
 /* Brightness and sharpness of the hand region (the whole frame when there is
  * no hand: a dark frame is the likely reason none was found), resampled to a
  * fixed size so that the figures do not depend on the hand's scale. */
@@ -259,10 +278,12 @@ static void measure_quality(lq_tryon_worker *w, const lq_image *frame, const lq_
     lq_affine M = {{(box[2] - box[0]) / n, 0.0f, box[0], 0.0f, (box[3] - box[1]) / n, box[1]}};
     lq_warp_affine_to_image(frame, &M, LQ_BORDER_REPLICATE, &w->quality);
     lq_luma_stats st;
-    if (lq_luma_stats_image(&w->quality, &st) == 0) {
-        res->hand_luma = (float)st.mean;
-        res->hand_sharpness = (float)st.laplacian_var;
-    }
+    if (lq_luma_stats_image(&w->quality, &st) < 0)
+        return;
+    res->hand_luma = (float)st.mean;
+    res->hand_sharpness = (float)st.laplacian_var;
+    if (hands->count == 0)
+        res->hand_luma = bright_luma(&w->quality);
 }
 
 static float overall_confidence(const lq_tryon_result *res)

@@ -95,8 +95,10 @@ typedef struct lq_tryon_result {
     unsigned fingertips_mask;       /* bit f set: finger f (0 thumb..4 pinky) painted on some hand */
     float confidence;               /* overall 0..1 */
     unsigned problems;              /* enum lq_tryon_problem bits */
-    float hand_luma;                /* mean luma over the hand region (the whole frame
-                                       when no hand is found), 0..255 */
+    float hand_luma;                /* mean luma over the hand region, 0..255; when no
+                                       hand is found, the luma of the brightest tenth
+                                       of the frame (a lit subject on a dark backdrop
+                                       is not low light) */
     float hand_sharpness;           /* Laplacian variance over the same region */
     int overlay_applied;
     lq_tryon_timings t;

@@ -234,6 +234,25 @@ static void low_light_and_blur_detectors_on_real_frames(void **state)
     assert_true(tested >= 4);
 }
 
+/* The first frames of thumb_ok show a lit face on a black backdrop and no
+ * hand: that is HAND_NOT_DETECTED, not LOW_LIGHT. */
+static void a_dark_backdrop_is_not_low_light(void **state)
+{
+    fixture *f = *state;
+    lq_image img = load("video/thumb_ok/0020.webp");
+    lq_tryon_session *s = session(f, 1);
+    lq_tryon_result res;
+    assert_int_equal(lq_tryon_process(f->worker, s, &img, 0, &res), 0);
+    printf("thumb_ok/0020: hands %d, bright luma %.1f, problems 0x%x\n", res.hands.count,
+           res.hand_luma, res.problems);
+    if (res.hands.count == 0) {
+        assert_true(res.problems & LQ_PROBLEM_NO_HAND);
+        assert_false(res.problems & LQ_PROBLEM_LOW_LIGHT);
+    }
+    lq_tryon_session_destroy(s);
+    lq_image_free(&img);
+}
+
 /* The first frames of palm_reach are out of focus in the source video (the
  * camera focuses as the hand comes closer): a real blurred frame. */
 static void flags_a_really_defocused_frame(void **state)
@@ -439,6 +458,7 @@ int main(void)
         cmocka_unit_test(reports_no_hand_on_an_empty_frame),
         cmocka_unit_test(low_light_and_blur_detectors_on_real_frames),
         cmocka_unit_test(flags_a_really_defocused_frame),
+        cmocka_unit_test(a_dark_backdrop_is_not_low_light),
         cmocka_unit_test(sessions_keep_their_own_tracks_across_workers),
         cmocka_unit_test(tracking_sessions_hold_nails_steadier),
         cmocka_unit_test(reference_palette_comes_from_the_nails),

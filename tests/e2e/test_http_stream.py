@@ -201,18 +201,32 @@ def test_bad_records_are_answered_and_the_stream_goes_on(srv):
 ])
 def test_corrupt_streams(srv, name, body, code, needle):
     """A corrupt stream gets one error record saying what and where, then stats and END;
-    nothing after the fault is looked at."""
+    nothing after the fault is looked at. HTTP/1.1 with curl; HTTP/2 with python3-h2 and a
+    content-length (so that a cut body is seen as cut), sent after the server's SETTINGS and
+    the 200 (curl writes its first request with the connection preface: see the lws 4.1.6
+    notes in docs/http-api.md)."""
+    def over_h2(data):
+        c = H2Client(srv.h2c_port)
+        try:
+            sid = c.open_stream(API + "/process-stream?session_id=a",
+                                [("content-length", str(len(data)))])
+            c.send(sid, data, end=True)
+            r = c.wait(sid)
+            assert r.status == 200
+            return bytes(r.body)
+        finally:
+            c.close()
+
+    # the cut is only a cut when nothing follows it
+    data = body if name.startswith("cut") else body + record(REC_IMAGE, read(FRAMES[0]))
     for http in ("1.1", "h2c"):
-        base = srv.h2c if http == "h2c" else srv.http
-        r = curl(base + API + "/process-stream?session_id=a",
-                 data=body + record(REC_IMAGE, read(FRAMES[0])), http=http)
-        assert r.status == 200
-        recs = parse_records(r.body)
-        errors = [p for t, p in recs if t == REC_JSON and p["type"] == "error"]
-        if name.startswith("cut"):  # the cut is only a cut when nothing follows it
-            r = curl(base + API + "/process-stream?session_id=a", data=body, http=http)
+        if http == "h2c":
+            recs = parse_records(over_h2(data))
+        else:
+            r = curl(srv.http + API + "/process-stream?session_id=a", data=data)
+            assert r.status == 200
             recs = parse_records(r.body)
-            errors = [p for t, p in recs if t == REC_JSON and p["type"] == "error"]
+        errors = [p for t, p in recs if t == REC_JSON and p["type"] == "error"]
         assert len(errors) == 1, recs
         assert errors[0]["code"] == code and needle in errors[0]["message"], errors[0]
         assert "the stream ends here" in errors[0]["message"]

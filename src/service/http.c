@@ -98,6 +98,11 @@ int svc__http_request(lq_server *srv, struct lws *wsi, svc_pss *pss, const char 
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
+    /* A request that is not a GET may carry a body; lws 4.1.6 frees such a
+     * request's state without the CLOSED_HTTP callback once the body is in,
+     * so a reply left for the writeable callback would leak: answer now. */
+    if (status == HTTP_STATUS_METHOD_NOT_ALLOWED)
+        return svc__http_writeable(wsi, pss) < 0 ? -1 : 0;
     lws_callback_on_writable(wsi);
     return 0;
 }

@@ -363,6 +363,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (pss && pss->api)
             return svc__api_body_done(srv, pss);
+        /* A request body we ignore (POST /health): the dummy handler would end
+         * the transaction now, before our reply's body is written, and lws
+         * would then free pss with it (the client waited for a body that never
+         * came, the server leaked it). Write the reply now, which ends it. */
+        if (pss && pss->http_body)
+            return svc__http_writeable(wsi, pss);
+        break;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* pss is about to be freed by lws */
+        if (pss && !pss->api) {
+            free(pss->http_body);
+            pss->http_body = NULL;
+        }
         break;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (pss && pss->api)

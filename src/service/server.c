@@ -375,6 +375,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             free(pss->http_body);
             pss->http_body = NULL;
         }
+        /* lws 4.1.6 spins for ever (the whole event loop, SIGTERM included)
+         * on a pipelined HTTP/1.1 request that has a body ("GET /health ...
+         * POST /health ... Content-Length: 1"). The request after a completed
+         * transaction is only read if lws can rebind the protocol for it:
+         * refusing that rebind closes the connection instead. So one request
+         * per HTTP/1.1 connection; HTTP/2 streams are not rebound. */
+        if (srv && in && strcmp((const char *)in, "lws_http_transaction_completed") == 0)
+            srv->no_rebind = wsi;
+        break;
+    case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+        if (srv && srv->no_rebind == wsi) {
+            srv->no_rebind = NULL;
+            return -1;
+        }
         break;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (pss && pss->api)

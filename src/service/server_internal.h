@@ -94,6 +94,7 @@ struct lq_server {
     uint64_t stop_ns;
     int finished;
     svc_session *dead;      /* closed sessions, freed on the next timer tick */
+    struct lws *no_rebind;  /* HTTP/1.1 connection whose transaction just ended */
     svc_access *access;     /* AUTH_MODE, per-address limits, origins (access.c) */
     struct svc_api *api;    /* HTTP API sessions and requests (httpapi.c) */
 };

@@ -321,6 +321,72 @@ def test_broken_handshake(srv, name):
     canary.check(name)
 
 
+def http_exchange(port, request, timeout=5.0):
+    """Sends raw bytes, returns everything the server answers until it closes (or None if
+    it has not closed within timeout)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(timeout * SLOW)
+    s.sendall(request)
+    got = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return got
+            got += d
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+
+def test_post_with_a_body_gets_its_whole_reply(srv):
+    """Regression: a POST with a body to /health got the headers of its 405 but never the
+    body (lws ended the transaction first) and the body buffer leaked."""
+    server, canary = srv
+    got = http_exchange(server.port, b"POST /health HTTP/1.1\r\nHost: x\r\n"
+                                      b"Content-Length: 5\r\n\r\nhello")
+    assert got is not None and got.startswith(b"HTTP/1.1 405"), got
+    assert got.endswith(b'\r\n\r\n{"error":"use GET"}'), got
+    canary.check("POST with a body")
+
+
+PIPELINES = {
+    "get_then_post_without_its_body": (
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n", [b"200"]),
+    "get_then_post_with_body": (
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", [b"200"]),
+    "post_get_post": (
+        b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", [b"405"]),
+    "get_then_api_post": (
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /api/tryon/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2\r\n\r\n{}", [b"200"]),
+    "two_gets": (
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        [b"200"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_pipelined_http_requests(srv, name):
+    """Regression: lws 4.1.6 spun the whole event loop for ever (no frame, no /health, not
+    even SIGTERM) on a pipelined HTTP/1.1 request with a body after another request. The
+    service now serves one request per HTTP/1.1 connection: the first is answered, then the
+    connection closes and what was pipelined behind it is dropped."""
+    server, canary = srv
+    request, statuses = PIPELINES[name]
+    got = http_exchange(server.port, request)
+    assert got is not None, "the server neither answered nor closed"
+    heads = [line.split(b" ")[1] for line in got.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
+    assert heads == statuses, got[:400]
+    canary.check(name)  # the event loop is alive
+
+
 def test_websocket_version_is_not_checked_known_deviation(srv):
     """RFC 6455 4.2.2 wants 426 and the supported version for a version other than 13;
     libwebsockets 4.1.6 accepts the upgrade anyway (documented in docs/reliability.md).

@@ -3,8 +3,10 @@
  * (ws_base64_decode / ws_base64_encode in src/service/protocol.c, sized as
  * the worker sizes its buffer in src/service/pipeline.c).
  *
- *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz --target fuzz_base64
- *   build-fuzz/tests/fuzz/fuzz_base64 /tmp/work tests/fuzz/corpus/base64
+ *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON
+ *   cmake --build build-fuzz --target fuzz_base64
+ *   build-fuzz/tests/fuzz/fuzz_base64 \
+ *       /tmp/work tests/fuzz/corpus/base64
  *
  * Invariants checked beyond "no crash" (every buffer is a heap block of the
  * exact size, so ASan catches a write one past the end):

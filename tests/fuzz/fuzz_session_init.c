@@ -4,8 +4,10 @@
  * nail_reference.metadata (nail_design_from_cjson, as handle_init in
  * src/service/requests.c calls it) and the session_ready / error replies.
  *
- *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz --target fuzz_session_init
- *   build-fuzz/tests/fuzz/fuzz_session_init -dict=tests/fuzz/protocol.dict /tmp/work tests/fuzz/corpus/session_init
+ *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON
+ *   cmake --build build-fuzz --target fuzz_session_init
+ *   build-fuzz/tests/fuzz/fuzz_session_init -dict=tests/fuzz/protocol.dict \
+ *       /tmp/work tests/fuzz/corpus/session_init
  *
  * Input layout, so that mutations land in the config and the design:
  *   starts with '{': the whole text message;

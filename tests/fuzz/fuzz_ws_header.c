@@ -3,8 +3,10 @@
  * header encoding (ws_parse_binary in src/service/protocol.c). Binary
  * messages are not UTF-8 checked by libwebsockets, so anything goes.
  *
- *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz --target fuzz_ws_header
- *   build-fuzz/tests/fuzz/fuzz_ws_header -dict=tests/fuzz/protocol.dict /tmp/work tests/fuzz/corpus/ws_header
+ *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON
+ *   cmake --build build-fuzz --target fuzz_ws_header
+ *   build-fuzz/tests/fuzz/fuzz_ws_header -dict=tests/fuzz/protocol.dict \
+ *       /tmp/work tests/fuzz/corpus/ws_header
  *
  * The first input byte picks the layout, so that mutations reach the JSON:
  *   even: the rest of the input is the whole binary message, as received;

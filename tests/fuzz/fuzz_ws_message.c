@@ -4,8 +4,10 @@
  * or without frame_data, stats, close_session) and the replies built from
  * what it returns.
  *
- *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz --target fuzz_ws_message
- *   build-fuzz/tests/fuzz/fuzz_ws_message -dict=tests/fuzz/protocol.dict /tmp/work tests/fuzz/corpus/ws_message
+ *   CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON
+ *   cmake --build build-fuzz --target fuzz_ws_message
+ *   build-fuzz/tests/fuzz/fuzz_ws_message -dict=tests/fuzz/protocol.dict \
+ *       /tmp/work tests/fuzz/corpus/ws_message
  *
  * Invariants checked beyond "no crash":
  *  - the result is 0 or LQ_EFORMAT; a failure fills a known error code, a
@@ -103,9 +105,8 @@ static void check_request(const ws_request *rq)
     case WS_MSG_INIT_SESSION: {
         check_config(&rq->config);
         size_t n = strnlen(rq->reference_url, sizeof rq->reference_url);
-        if (n > WS_URL_MAX ||
-            (n && strncasecmp(rq->reference_url, "http://", 7) != 0 &&
-             strncasecmp(rq->reference_url, "https://", 8) != 0))
+        if (n > WS_URL_MAX || (n && strncasecmp(rq->reference_url, "http://", 7) != 0 &&
+                               strncasecmp(rq->reference_url, "https://", 8) != 0))
             abort();
         if (rq->metadata && !cJSON_IsObject(rq->metadata))
             abort();
@@ -127,8 +128,10 @@ static void check_request(const ws_request *rq)
         ws_out_free(m);
         break;
     }
-    case WS_MSG_STATS: break;
-    default: abort();
+    case WS_MSG_STATS:
+        break;
+    default:
+        abort();
     }
 }
 

@@ -41,7 +41,7 @@ async def flood(url, frames, max_in_flight):
 
 
 def test_flood_keeps_two_in_flight_and_the_latest_frame_wins(server_factory):
-    srv = server_factory("--frame-queue-size", "1")
+    srv = server_factory("--frame-queue-size", "1", "--rate-limit-fps", "0")
     frames = [read(p) for p in video_frames("palm_reach")[20:140]]
     completed, stats, c, peak = run(flood(srv.url, frames, max_in_flight=2))
 

@@ -475,7 +475,7 @@ static int measure_floors(const lq_bench_ctx *ctx, const lq_client_frames *fr, i
                           floors *out)
 {
     char err[256] = "";
-    lq_tryon_engine_opts eo = {ctx->models_dir, 0};
+    lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir};
     lq_tryon_engine *eng = NULL;
     lq_tryon_worker *w = NULL;
     lq_tryon_session *s = NULL;

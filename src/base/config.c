@@ -70,6 +70,10 @@ static const lq_config_setting settings[] = {
      65535, NULL, "extra port for /metrics and /health (0 = only on WS_PORT)"},
     {"workers", "WORKERS", "--workers", LQ_CFG_INT, OFF(workers), "0", 0, 256, NULL,
      "frame worker threads (0 = one per CPU core)"},
+    {"inference_threads", "INFERENCE_THREADS", "--inference-threads", LQ_CFG_INT,
+     OFF(inference_threads), "0", 0, 64, NULL,
+     "threads a frame's models may use while no other frame is being processed (0 = one per "
+     "CPU core, 1 = always one); under load every frame keeps to one thread"},
     {"stats_interval", "STATS_INTERVAL", "--stats-interval", LQ_CFG_DOUBLE, OFF(stats_interval),
      "5", 0, 3600, NULL, "seconds between stats messages per session (0 = only at close)"},
     {"idle_timeout", "IDLE_TIMEOUT", "--idle-timeout", LQ_CFG_DOUBLE, OFF(idle_timeout), "60", 0,
@@ -839,16 +843,24 @@ int lq_config_load(lq_config *c, int argc, char **argv, char *const *envp, char 
     return lq_config_validate(c, err, errlen);
 }
 
-int lq_config_workers(const lq_config *c)
+static int online_cpus(int cap)
 {
-    if (c->workers > 0)
-        return c->workers;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         n = 1;
-    if (n > 256)
-        n = 256;
+    if (n > cap)
+        n = cap;
     return (int)n;
+}
+
+int lq_config_inference_threads(const lq_config *c)
+{
+    return c->inference_threads > 0 ? c->inference_threads : online_cpus(64);
+}
+
+int lq_config_workers(const lq_config *c)
+{
+    return c->workers > 0 ? c->workers : online_cpus(256);
 }
 
 int lq_config_format_value(const lq_config *c, const lq_config_setting *s, char *buf, size_t len)

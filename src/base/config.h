@@ -79,6 +79,7 @@ typedef struct lq_config {
     int model_device;                       /* enum lq_device */
     int model_precision;                    /* enum lq_precision */
     int workers;                            /* 0 = one per core (see lq_config_workers) */
+    int inference_threads;                  /* 0 = one per core (lq_config_inference_threads) */
     /* sessions and frames */
     int max_concurrent_sessions;
     int frame_queue_size;                   /* frames waiting per session */
@@ -224,6 +225,10 @@ int lq_config_load(lq_config *c, int argc, char **argv, char *const *envp, char 
 
 /* Worker threads to start: c->workers, or the number of online CPUs if 0. */
 int lq_config_workers(const lq_config *c);
+
+/* Threads one frame's inference may use while no other frame is being
+ * processed: c->inference_threads, or the number of online CPUs (at most 64) if 0. */
+int lq_config_inference_threads(const lq_config *c);
 
 /* Writes the options section of `--help`, generated from the table. */
 void lq_config_print_help(FILE *f);

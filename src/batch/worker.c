@@ -353,7 +353,7 @@ int batch_worker_run(const batch_worker_opts *opts, atomic_int *stop, batch_work
         default_consumer(base, sizeof base);
 
     lq_tryon_engine *engine = NULL;
-    lq_tryon_engine_opts eo = {opts->models_dir, 1};
+    lq_tryon_engine_opts eo = {.models_dir = opts->models_dir, .load_lite = 1};
     int rc = lq_tryon_engine_create(&eo, &engine, err, errlen);
     if (rc < 0)
         return rc;

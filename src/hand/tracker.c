@@ -142,8 +142,12 @@ const xg_net *lq_hand_models_landmark(const lq_hand_models *m, lq_hand_variant v
 struct lq_hand_worker {
     const lq_hand_models *models;
     int threads;
-    lq_palm_detector *palm[TRK_VARIANTS];
-    lq_landmarker *landmark[TRK_VARIANTS];
+    lq_hand_gate_fn gate; /* threads > 1: parallel only when gate(gate_ud) */
+    void *gate_ud;
+    /* [0]: on the calling thread alone (threads == 1, or gated);
+     * [1]: on `threads` threads (threads > 1). */
+    lq_palm_detector *palm[2][TRK_VARIANTS];
+    lq_landmarker *landmark[2][TRK_VARIANTS];
     lq_palm_detection dets[LQ_PALM_MAX_OUT];
 };
 
@@ -164,24 +168,50 @@ void lq_hand_worker_destroy(lq_hand_worker *w)
 {
     if (!w)
         return;
-    for (int v = 0; v < TRK_VARIANTS; v++) {
-        lq_palm_detector_destroy(w->palm[v]);
-        lq_landmarker_destroy(w->landmark[v]);
-    }
+    for (int k = 0; k < 2; k++)
+        for (int v = 0; v < TRK_VARIANTS; v++) {
+            lq_palm_detector_destroy(w->palm[k][v]);
+            lq_landmarker_destroy(w->landmark[k][v]);
+        }
     free(w);
 }
 
-/* Creates the runners of a variant on first use (warm-up allocation). */
+void lq_hand_worker_set_gate(lq_hand_worker *w, lq_hand_gate_fn gate, void *ud)
+{
+    if (!w)
+        return;
+    w->gate = gate;
+    w->gate_ud = ud;
+}
+
+/* Creates the runners of a variant on first use (warm-up allocation): the
+ * single-thread set when it can be used (threads == 1 or a gate), the
+ * parallel set when threads > 1. */
 static int worker_prepare(lq_hand_worker *w, lq_hand_variant v)
 {
     if (!lq_hand_models_has(w->models, v))
         return LQ_ENOTFOUND;
     int rc = 0;
-    if (!w->palm[v])
-        rc = lq_palm_detector_create(w->models->palm[v], w->threads, &w->palm[v]);
-    if (rc == 0 && !w->landmark[v])
-        rc = lq_landmarker_create(w->models->landmark[v], w->threads, &w->landmark[v]);
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        const int threads = k ? w->threads : 1;
+        if (k == 0 ? w->threads > 1 && !w->gate : w->threads == 1)
+            continue;
+        if (!w->palm[k][v])
+            rc = lq_palm_detector_create(w->models->palm[v], threads, &w->palm[k][v]);
+        if (rc == 0 && !w->landmark[k][v])
+            rc = lq_landmarker_create(w->models->landmark[v], threads, &w->landmark[k][v]);
+    }
     return rc;
+}
+
+/* Which runner set the next inference uses: asked before each inference, so
+ * a frame that started alone drops to one thread as soon as another worker
+ * gets busy. */
+static int worker_set(const lq_hand_worker *w)
+{
+    if (w->threads == 1)
+        return 0;
+    return !w->gate || w->gate(w->gate_ud) ? 1 : 0;
 }
 
 /* ---- trackers ---------------------------------------------------------- */
@@ -338,7 +368,7 @@ static int detect_rects(lq_tracker *t, lq_hand_worker *w, const lq_image *img, t
                         int *n, lq_hand_timings *tm)
 {
     int ndet = 0;
-    int rc = lq_palm_detect(w->palm[t->o.variant], img, t->o.min_detection, w->dets,
+    int rc = lq_palm_detect(w->palm[worker_set(w)][t->o.variant], img, t->o.min_detection, w->dets,
                             LQ_PALM_MAX_OUT, &ndet, tm);
     if (rc < 0)
         return rc;
@@ -409,7 +439,7 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
     for (int oi = 0; oi < norder && nnext < t->o.max_hands; oi++) {
         const trk_rect *e = &list[order[oi]];
         lq_hand h;
-        rc = lq_landmark_run(w->landmark[t->o.variant], img, &e->r, &h, &out->t);
+        rc = lq_landmark_run(w->landmark[worker_set(w)][t->o.variant], img, &e->r, &h, &out->t);
         if (rc == LQ_EINVAL)
             continue; /* a degenerate ROI (e.g. collapsed landmarks): lose this hand */
         if (rc < 0) {

@@ -87,6 +87,17 @@ typedef struct lq_hand_worker lq_hand_worker;
 int lq_hand_worker_create(const lq_hand_models *m, int threads, lq_hand_worker **out) LQ_NODISCARD;
 void lq_hand_worker_destroy(lq_hand_worker *w);
 
+/* Parallel inference on demand. A worker created with threads > 1 runs
+ * every inference on all its threads; with a gate, only the inferences for
+ * which gate(ud) returns non-zero when they start (e.g. "no other worker is
+ * busy": a lone frame then finishes sooner, and under load each frame keeps
+ * to one core, which wastes none on synchronisation). The gate is called on
+ * the worker's thread before each model runs; it must be cheap and
+ * thread-safe. With a gate the worker keeps both runner sets (the weights are
+ * packed twice). Set it before the first frame; NULL removes it. */
+typedef int (*lq_hand_gate_fn)(void *ud);
+void lq_hand_worker_set_gate(lq_hand_worker *w, lq_hand_gate_fn gate, void *ud);
+
 /* ---- trackers ---------------------------------------------------------- */
 
 typedef struct lq_tracker_opts {

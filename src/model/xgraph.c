@@ -302,7 +302,10 @@ int xg_runner_create(const xg_net *net, int threads, xg_runner **out)
         xg_runner_destroy(r);
         return rc;
     }
-    enum xnn_status st = xnn_create_runtime_v2(sg, r->pool, 0, &r->rt);
+    /* With a pool, its threads sleep after each inference instead of
+     * spinning: an idle spinning thread takes a core from another worker. */
+    enum xnn_status st =
+        xnn_create_runtime_v2(sg, r->pool, r->pool ? XNN_FLAG_YIELD_WORKERS : 0, &r->rt);
     xnn_delete_subgraph(sg);
     /* XNNPACK 0~git20220216 (Debian 12) returns success without a runtime
      * when its blob or workspace allocation fails: its status still holds the

@@ -83,7 +83,8 @@ int xg_net_find_output(const xg_net *net, const char *name);
 /* Tensor name of graph output i (owned by the net), NULL if out of range. */
 const char *xg_net_output_name(const xg_net *net, int i);
 
-/* threads: 1 = run on the calling thread; 2..64 = a private pthreadpool.
+/* threads: 1 = run on the calling thread; 2..64 = a private pthreadpool
+ * whose threads go to sleep after each inference (XNN_FLAG_YIELD_WORKERS).
  * Builds the runner's own XNNPACK subgraph and runtime (weights are packed
  * per runner) and its input/output buffers, which are zeroed, 64-byte
  * aligned and padded by XNN_EXTRA_BYTES. Returns LQ_EINVAL, LQ_ENOMEM or

@@ -14,6 +14,7 @@
 #ifndef LQ_SERVICE_JOB_H
 #define LQ_SERVICE_JOB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,7 @@ void svc_job_free(svc_job *j);
 /* Per-worker-thread state for svc_job_run. */
 typedef struct svc_job_ctx {
     lq_tryon_worker *worker;
+    atomic_int *busy;                /* the server's count of busy workers */
     lq_encoded enc;                  /* reused encoder output */
     uint8_t *b64;                    /* reused base64 decode buffer */
     size_t b64_cap;

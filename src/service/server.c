@@ -421,6 +421,16 @@ static void notify_loop(void *ud)
     lws_cancel_service((struct lws_context *)ud);
 }
 
+/* A frame's models run on all INFERENCE_THREADS only while its worker is the
+ * only busy one: a lone session gets its frames back sooner, and under load
+ * each frame keeps to one core (threads that wait on each other would cost
+ * throughput). Asked before each model inference. */
+static int parallel_gate(void *ud)
+{
+    lq_server *srv = ud;
+    return atomic_load_explicit(&srv->busy_workers, memory_order_relaxed) <= 1;
+}
+
 static int worker_init(void *ud, void **ctx)
 {
     lq_server *srv = ud;
@@ -432,6 +442,8 @@ static int worker_init(void *ud, void **ctx)
         free(jc);
         return rc;
     }
+    lq_tryon_worker_set_gate(jc->worker, parallel_gate, srv);
+    jc->busy = &srv->busy_workers;
     *ctx = jc;
     return 0;
 }
@@ -448,7 +460,10 @@ static void worker_fini(void *ud, void *ctx)
 
 static void worker_run(svc_job *j, void *ctx)
 {
-    svc_job_run(j, ctx);
+    svc_job_ctx *jc = ctx;
+    atomic_fetch_add_explicit(jc->busy, 1, memory_order_relaxed);
+    svc_job_run(j, jc);
+    atomic_fetch_sub_explicit(jc->busy, 1, memory_order_relaxed);
 }
 
 static void worker_notify(void *ud)
@@ -528,7 +543,9 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
         LQ_WARN(TAG, "MODEL_PATH names a file; loading the models from its folder %s", models);
     }
     char eerr[256] = "";
-    lq_tryon_engine_opts eo = {.models_dir = models, .load_lite = 1};
+    lq_tryon_engine_opts eo = {.models_dir = models,
+                               .load_lite = 1,
+                               .worker_threads = lq_config_inference_threads(cfg)};
     int rc = lq_tryon_engine_create(&eo, &srv->engine, eerr, sizeof eerr);
     if (rc < 0) {
         errf(err, errlen, "cannot load the models from %s: %s", models,

@@ -10,6 +10,7 @@
 
 #include <libwebsockets.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "base/config.h"
@@ -82,6 +83,7 @@ struct lq_server {
     lws_sorted_usec_list_t tick;
     lq_tryon_engine *engine;
     svc_workers *workers;
+    atomic_int busy_workers; /* workers running a job (the parallel-inference gate) */
     lq_fetcher *fetcher;
     svc_metrics metrics;
     ws_limits limits;

@@ -28,6 +28,7 @@
 struct lq_tryon_engine {
     lq_hand_models *models;
     unsigned variants;
+    int worker_threads;
 };
 
 struct lq_tryon_worker {
@@ -65,6 +66,11 @@ int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **o
             snprintf(err, errlen, "models_dir is required");
         return LQ_EINVAL;
     }
+    if (opts->worker_threads < 0 || opts->worker_threads > 64) {
+        if (err && errlen)
+            snprintf(err, errlen, "worker_threads must be 0..64, not %d", opts->worker_threads);
+        return LQ_EINVAL;
+    }
     unsigned variants = LQ_HAND_LOAD_FULL | (opts->load_lite ? LQ_HAND_LOAD_LITE : 0u);
     lq_tryon_engine *e = calloc(1, sizeof *e);
     if (!e)
@@ -75,6 +81,7 @@ int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **o
         return rc;
     }
     e->variants = variants;
+    e->worker_threads = opts->worker_threads > 0 ? opts->worker_threads : 1;
     *out = e;
     return 0;
 }
@@ -95,7 +102,7 @@ int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out)
     if (!w)
         return LQ_ENOMEM;
     w->engine = e;
-    int rc = lq_hand_worker_create(e->models, 1, &w->hands);
+    int rc = lq_hand_worker_create(e->models, e->worker_threads, &w->hands);
     if (rc == 0)
         rc = nail_renderer_create(&w->renderer);
     if (rc == 0)
@@ -106,6 +113,12 @@ int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out)
     }
     *out = w;
     return 0;
+}
+
+void lq_tryon_worker_set_gate(lq_tryon_worker *w, lq_hand_gate_fn gate, void *ud)
+{
+    if (w)
+        lq_hand_worker_set_gate(w->hands, gate, ud);
 }
 
 void lq_tryon_worker_destroy(lq_tryon_worker *w)

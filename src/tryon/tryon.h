@@ -24,6 +24,7 @@
 
 #include "base/error.h"
 #include "hand/hand.h"
+#include "hand/tracker.h"
 #include "image/image.h"
 #include "nails/design.h"
 #include "nails/geometry.h"
@@ -37,6 +38,8 @@ typedef enum lq_model_variant { LQ_MODEL_FULL = 0, LQ_MODEL_LITE = 1 } lq_model_
 typedef struct lq_tryon_engine_opts {
     const char *models_dir;    /* folder with the four .tflite files */
     int load_lite;             /* also load the lite models (quality "low") */
+    int worker_threads;        /* threads one worker may use for one inference,
+                                  1..64 (0 = 1); see lq_tryon_worker_set_gate */
 } lq_tryon_engine_opts;
 
 typedef struct lq_tryon_session_opts {
@@ -59,11 +62,13 @@ typedef struct lq_tryon_session_opts {
 
 /* Defaults: full model, two hands, smoothing, paint, tracking. The two
  * thresholds were set on the shared videos: see docs/protocol.md. With one
- * hand in view the palm detector looks for a second hand every 5th frame
- * (200 ms at 25 fps) instead of on every frame, which keeps a tracked frame
- * to the landmark model alone on 4 frames out of 5. */
+ * hand in view the palm detector looks for a second hand every 10th frame
+ * (400 ms at 25 fps) instead of on every frame, which keeps a tracked frame
+ * to the landmark model alone on 9 frames out of 10 (the detector costs more
+ * than the landmark model: every 5th frame cost a try-on session 1.2 ms per
+ * frame on average, and a fifth of its frames were 11 ms slower). */
 #define LQ_TRYON_SESSION_OPTS_DEFAULT                                          \
-    {LQ_MODEL_FULL, 2, 1, 1, 0, 0u, 45.0f, 8.0f, 5}
+    {LQ_MODEL_FULL, 2, 1, 1, 0, 0u, 45.0f, 8.0f, 10}
 
 /* 0, or LQ_EINVAL with the offending field named in err. */
 int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err,
@@ -110,6 +115,10 @@ void lq_tryon_engine_destroy(lq_tryon_engine *e);
 
 int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out) LQ_NODISCARD;
 void lq_tryon_worker_destroy(lq_tryon_worker *w);
+/* With worker_threads > 1: each model inference runs on worker_threads
+ * threads when gate(ud) returns non-zero as it starts, else on the worker's
+ * own thread (lq_hand_worker_set_gate). gate NULL: always parallel. */
+void lq_tryon_worker_set_gate(lq_tryon_worker *w, lq_hand_gate_fn gate, void *ud);
 
 int lq_tryon_session_create(lq_tryon_engine *e, const nail_design *design,
                             const lq_tryon_session_opts *opts, lq_tryon_session **out) LQ_NODISCARD;

@@ -134,7 +134,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     char err[256];
-    lq_tryon_engine_opts eo = {LQ_MODELS_DIR, 1};
+    lq_tryon_engine_opts eo = {.models_dir = LQ_MODELS_DIR, .load_lite = 1};
     if (!f || lq_tryon_engine_create(&eo, &f->engine, err, sizeof err) < 0 ||
         lq_tryon_worker_create(f->engine, &f->worker) < 0) {
         fprintf(stderr, "cannot load the models from %s: %s\n", LQ_MODELS_DIR, err);

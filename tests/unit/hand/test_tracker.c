@@ -447,6 +447,60 @@ static void redetect_frames_spaces_out_the_palm_detector(void **s)
     assert_non_null(strstr(err, "redetect_frames"));
 }
 
+/* A worker with two threads and a gate: the gate is asked before every
+ * inference, and each answer picks the runner set (parallel or the calling
+ * thread alone) without changing the result: the same frames through a
+ * gated worker (alternating answers) and a plain one-thread worker give the
+ * same landmarks. */
+typedef struct gate_state {
+    int calls;
+} gate_state;
+
+static int alternate_gate(void *ud)
+{
+    gate_state *g = ud;
+    return g->calls++ % 2;
+}
+
+static void gated_parallel_worker_gives_the_same_landmarks(void **s)
+{
+    (void)s;
+    lq_tracker_opts o = LQ_TRACKER_OPTS_DEFAULT;
+    lq_tracker *ta = NULL, *tb = NULL;
+    lq_hand_worker *one = NULL, *two = NULL;
+    assert_int_equal(lq_tracker_create_shared(models, &o, &ta), 0);
+    assert_int_equal(lq_tracker_create_shared(models, &o, &tb), 0);
+    assert_int_equal(lq_hand_worker_create(models, 1, &one), 0);
+    assert_int_equal(lq_hand_worker_create(models, 2, &two), 0);
+    gate_state g = {0};
+    lq_hand_worker_set_gate(two, alternate_gate, &g);
+    int inferences = 0;
+    char rel[64], err[256];
+    for (int f = 0; f < 8; f++) {
+        snprintf(rel, sizeof rel, "video/palm_reach/%04d.webp", 120 + f);
+        lq_image img = {0};
+        assert_int_equal(lq_image_load(lq_test_data(rel), NULL, &img, err, sizeof err), 0);
+        lq_hands a, b;
+        assert_int_equal(lq_tracker_process_on(ta, one, &img, (int64_t)f * 40000, &a), 0);
+        assert_int_equal(lq_tracker_process_on(tb, two, &img, (int64_t)f * 40000, &b), 0);
+        assert_int_equal(a.count, b.count);
+        assert_true(a.count >= 1);
+        for (int h = 0; h < a.count; h++)
+            for (int k = 0; k < LQ_HAND_LANDMARKS; k++) {
+                assert_true(fabsf(a.hand[h].lm[k].x - b.hand[h].lm[k].x) < 1e-2f);
+                assert_true(fabsf(a.hand[h].lm[k].y - b.hand[h].lm[k].y) < 1e-2f);
+            }
+        inferences += b.t.palm_runs + b.t.landmark_runs;
+        lq_image_free(&img);
+    }
+    /* one gate call per model run: palm runs plus one landmark run per hand */
+    assert_int_equal(g.calls, inferences);
+    lq_hand_worker_destroy(one);
+    lq_hand_worker_destroy(two);
+    lq_tracker_destroy(ta);
+    lq_tracker_destroy(tb);
+}
+
 typedef struct thread_job {
     const lq_image *frames;
     int nframes;
@@ -516,6 +570,7 @@ int main(void)
         cmocka_unit_test(bad_frames_are_refused_and_trackers_share_workers),
         cmocka_unit_test(max_hands_one_keeps_the_best),
         cmocka_unit_test(redetect_frames_spaces_out_the_palm_detector),
+        cmocka_unit_test(gated_parallel_worker_gives_the_same_landmarks),
         cmocka_unit_test(trackers_run_concurrently_on_shared_models),
         cmocka_unit_test(two_dorsal_hands_full),
         cmocka_unit_test(two_dorsal_hands_lite),

@@ -25,7 +25,7 @@ static int setup(void **state)
 {
     static fixture f;
     char err[256];
-    lq_tryon_engine_opts eo = {LQ_MODELS_DIR, 1};
+    lq_tryon_engine_opts eo = {.models_dir = LQ_MODELS_DIR, .load_lite = 1};
     if (lq_tryon_engine_create(&eo, &f.engine, err, sizeof err) < 0) {
         fprintf(stderr, "engine: %s\n", err);
         return -1;
@@ -443,7 +443,7 @@ static void refuses_bad_arguments(void **state)
     assert_int_equal(lq_tryon_process(f->worker, s, &empty, 0, &res), LQ_EINVAL);
     assert_int_equal(lq_tryon_process(NULL, s, &empty, 0, &res), LQ_EINVAL);
     lq_tryon_session_destroy(s);
-    lq_tryon_engine_opts eo = {"/nonexistent/models", 0};
+    lq_tryon_engine_opts eo = {.models_dir = "/nonexistent/models"};
     lq_tryon_engine *e = NULL;
     assert_true(lq_tryon_engine_create(&eo, &e, err, sizeof err) < 0);
     assert_null(e);

@@ -222,3 +222,129 @@ int nail_eval_dataset(const nail_eval_opts *opts, nail_eval_hands_fn hands_fn, v
     res->locate_ms_mean = res->images_with_hand ? sum_ms / res->images_with_hand : 0.0;
     return 0;
 }
+
+void nail_eval_summarize(nail_eval_result *res)
+{
+    uint64_t tp = 0, fp = 0, fn = 0, htp = 0, hfp = 0, hfn = 0;
+    double sum_iou = 0, sum_iou_hand = 0, sum_ms = 0;
+    res->images_with_hand = res->images_without_hand = 0;
+    for (int i = 0; i < res->images; i++) {
+        const nail_eval_image *row = &res->per[i];
+        sum_iou += row->iou;
+        tp += row->tp;
+        fp += row->fp;
+        fn += row->fn;
+        if (row->hands > 0) {
+            res->images_with_hand++;
+            sum_iou_hand += row->iou;
+            htp += row->tp;
+            hfp += row->fp;
+            hfn += row->fn;
+            sum_ms += row->locate_ms;
+        } else {
+            res->images_without_hand++;
+        }
+    }
+    res->mean_iou = res->images ? sum_iou / res->images : 0.0;
+    res->mean_iou_hand = res->images_with_hand ? sum_iou_hand / res->images_with_hand : 0.0;
+    res->precision = tp + fp ? (double)tp / (double)(tp + fp) : 0.0;
+    res->recall = tp + fn ? (double)tp / (double)(tp + fn) : 0.0;
+    res->precision_hand = htp + hfp ? (double)htp / (double)(htp + hfp) : 0.0;
+    res->recall_hand = htp + hfn ? (double)htp / (double)(htp + hfn) : 0.0;
+    res->locate_ms_mean = res->images_with_hand ? sum_ms / res->images_with_hand : 0.0;
+}
+
+/* One image, npred predictions (nail_eval_dataset_masks). */
+static int eval_one_masks(const nail_eval_opts *o, const char *file, nail_eval_masks_fn fn,
+                          void *ud, int npred, nail_eval_image *rows)
+{
+    char path[PATH_MAX_LEN], err[256];
+    lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;
+    lq_image img = {0}, truth = {0};
+    uint8_t *buf = NULL;
+    uint8_t *pred[NAIL_EVAL_MAX_PREDICTIONS];
+    int rc;
+    for (int k = 0; k < npred; k++) {
+        memset(&rows[k], 0, sizeof rows[k]);
+        snprintf(rows[k].file, sizeof rows[k].file, "%s", file);
+    }
+    snprintf(path, sizeof path, "%s/%s", o->images_dir, file);
+    if ((rc = lq_image_load(path, &lim, &img, err, sizeof err)) < 0) {
+        LQ_ERROR("nails", "%s: %s", path, err);
+        return rc;
+    }
+    snprintf(path, sizeof path, "%s/%s", o->masks_dir, file);
+    if ((rc = lq_image_load(path, &lim, &truth, err, sizeof err)) < 0) {
+        LQ_ERROR("nails", "mask %s: %s", path, err);
+        goto done;
+    }
+    if (truth.width != img.width || truth.height != img.height) {
+        LQ_ERROR("nails", "mask %s is %dx%d, image %dx%d", path, truth.width, truth.height,
+                 img.width, img.height);
+        rc = LQ_EFORMAT;
+        goto done;
+    }
+    size_t px = (size_t)img.width * (size_t)img.height;
+    buf = calloc((size_t)npred, px);
+    if (!buf) {
+        rc = LQ_ENOMEM;
+        goto done;
+    }
+    for (int k = 0; k < npred; k++)
+        pred[k] = buf + (size_t)k * px;
+    if ((rc = fn(ud, file, &img, npred, pred, rows)) < 0)
+        goto done;
+    for (int k = 0; k < npred; k++) {
+        nail_eval_image *row = &rows[k];
+        row->tp = row->fp = row->fn = 0;
+        if ((rc = nail_eval_compare(pred[k], img.width, &truth, &row->tp, &row->fp, &row->fn)) < 0)
+            goto done;
+        row->iou = nail_eval_iou(row->tp, row->fp, row->fn);
+        row->precision = row->tp + row->fp ? (double)row->tp / (double)(row->tp + row->fp) : 0.0;
+        row->recall = row->tp + row->fn ? (double)row->tp / (double)(row->tp + row->fn) : 1.0;
+        if (o->overlay_dir) {
+            char name[160];
+            if (npred > 1)
+                snprintf(name, sizeof name, "%.120s.%d", file, k);
+            else
+                snprintf(name, sizeof name, "%.120s", file);
+            write_overlay(o->overlay_dir, name, &img, pred[k], &truth);
+        }
+    }
+done:
+    free(buf);
+    lq_image_free(&img);
+    lq_image_free(&truth);
+    return rc;
+}
+
+int nail_eval_dataset_masks(const nail_eval_opts *opts, nail_eval_masks_fn fn, void *ud,
+                            int npred, nail_eval_result *res)
+{
+    if (!opts || !opts->images_dir || !opts->masks_dir || !fn || !res || npred < 1 ||
+        npred > NAIL_EVAL_MAX_PREDICTIONS)
+        return LQ_EINVAL;
+    char(*names)[128] = malloc(sizeof(char[NAIL_EVAL_MAX_IMAGES][128]));
+    if (!names)
+        return LQ_ENOMEM;
+    int count = 0, rc;
+    if ((rc = list_images(opts->images_dir, names, &count)) < 0) {
+        free(names);
+        return rc;
+    }
+    for (int k = 0; k < npred; k++)
+        memset(&res[k], 0, sizeof res[k]);
+    nail_eval_image rows[NAIL_EVAL_MAX_PREDICTIONS];
+    for (int i = 0; i < count; i++) {
+        if ((rc = eval_one_masks(opts, names[i], fn, ud, npred, rows)) < 0)
+            break;
+        for (int k = 0; k < npred; k++)
+            res[k].per[res[k].images++] = rows[k];
+    }
+    free(names);
+    if (rc < 0)
+        return rc;
+    for (int k = 0; k < npred; k++)
+        nail_eval_summarize(&res[k]);
+    return 0;
+}

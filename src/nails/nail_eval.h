@@ -89,4 +89,27 @@ double nail_eval_iou(uint64_t tp, uint64_t fp, uint64_t fn);
 int nail_eval_dataset(const nail_eval_opts *opts, nail_eval_hands_fn hands_fn, void *ud,
                       nail_eval_result *res) LQ_NODISCARD;
 
+/* Several predictions per image, made by the caller (e.g. landmarks only,
+ * segmentation only, fused: see nails/segment_eval.h). For each image fn
+ * fills pred[k] (img->width x img->height bytes, a row every img->width
+ * bytes, zeroed before the call; > 127 = nail) for k < npred, and for each
+ * k sets rows[k].hands (hands found: the image counts in the _hand figures
+ * when > 0), rows[k].nails and rows[k].locate_ms (the time it spent); the
+ * evaluation fills in the rest of the rows. Returns 0 or a negative LQ_E*
+ * code, which aborts the evaluation. */
+typedef int (*nail_eval_masks_fn)(void *ud, const char *file, const lq_image *img, int npred,
+                                  uint8_t *const *pred, nail_eval_image *rows);
+
+#define NAIL_EVAL_MAX_PREDICTIONS 8
+
+/* Like nail_eval_dataset, for npred (1..NAIL_EVAL_MAX_PREDICTIONS)
+ * predictions at once into res[0..npred-1]; opts->locate is not used.
+ * Overlays are written as <file>.<k>.png when npred > 1. Same returns. */
+int nail_eval_dataset_masks(const nail_eval_opts *opts, nail_eval_masks_fn fn, void *ud,
+                            int npred, nail_eval_result *res) LQ_NODISCARD;
+
+/* Recomputes the means and pooled figures of res from res->per[0..images-1]
+ * (after a caller changed or filtered rows). */
+void nail_eval_summarize(nail_eval_result *res);
+
 #endif

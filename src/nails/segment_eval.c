@@ -1,0 +1,325 @@
+/* segment_eval.c - cross-validated nail-mask IoU of landmarks, segmentation and fusion. */
+#include "nails/segment_eval.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+
+#define TAG "nailseg"
+
+/* ---- folds.json --------------------------------------------------------- */
+
+static const char *const LIST_KEYS[] = {"val", "validation", "val_images", "valid", "files",
+                                        "images"};
+
+/* The file-name array of one fold entry (an array, or an object holding one). */
+static const cJSON *fold_list(const cJSON *e)
+{
+    if (cJSON_IsArray(e))
+        return e;
+    if (!cJSON_IsObject(e))
+        return NULL;
+    for (size_t i = 0; i < sizeof LIST_KEYS / sizeof LIST_KEYS[0]; i++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, LIST_KEYS[i]);
+        if (cJSON_IsArray(a))
+            return a;
+    }
+    return NULL;
+}
+
+static int add_fold(nail_seg_folds *f, int k, const cJSON *list, const char *path)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (!cJSON_IsString(it) || strlen(it->valuestring) >= sizeof f->file[0]) {
+            LQ_ERROR(TAG, "%s: fold %d: entries must be file names", path, k);
+            return LQ_EFORMAT;
+        }
+        /* a name may come with a folder: keep the base name */
+        const char *name = strrchr(it->valuestring, '/');
+        name = name ? name + 1 : it->valuestring;
+        if (nail_seg_folds_find(f, name) >= 0) {
+            LQ_ERROR(TAG, "%s: %s is in two folds", path, name);
+            return LQ_EFORMAT;
+        }
+        if (f->nfiles == NAIL_EVAL_MAX_IMAGES)
+            return LQ_ELIMIT;
+        snprintf(f->file[f->nfiles], sizeof f->file[0], "%s", name);
+        f->fold[f->nfiles++] = k;
+    }
+    return 0;
+}
+
+int nail_seg_folds_load(const char *path, nail_seg_folds *out)
+{
+    if (!path || !out)
+        return LQ_EINVAL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return LQ_ENOENT;
+    char *text = malloc(NAIL_SEG_FOLDS_MAX_BYTES + 1);
+    if (!text) {
+        fclose(fp);
+        return LQ_ENOMEM;
+    }
+    size_t len = fread(text, 1, NAIL_SEG_FOLDS_MAX_BYTES + 1, fp);
+    fclose(fp);
+    if (len > NAIL_SEG_FOLDS_MAX_BYTES) {
+        free(text);
+        return LQ_ELIMIT;
+    }
+    text[len] = 0;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root) {
+        LQ_ERROR(TAG, "%s: not JSON", path);
+        return LQ_EFORMAT;
+    }
+    nail_seg_folds *f = calloc(1, sizeof *f);
+    if (!f) {
+        cJSON_Delete(root);
+        return LQ_ENOMEM;
+    }
+    int rc = 0;
+    const cJSON *folds = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "folds")
+                                              : root;
+    if (cJSON_IsArray(folds)) {
+        const cJSON *e;
+        int k = 0;
+        cJSON_ArrayForEach(e, folds)
+        {
+            const cJSON *list = fold_list(e);
+            const cJSON *idx = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "fold")
+                                                 : NULL;
+            int fk = cJSON_IsNumber(idx) ? idx->valueint : k;
+            if (!list || fk < 0 || fk >= NAIL_SEG_FOLDS_MAX || k >= NAIL_SEG_FOLDS_MAX) {
+                rc = k >= NAIL_SEG_FOLDS_MAX ? LQ_ELIMIT : LQ_EFORMAT;
+                break;
+            }
+            if ((rc = add_fold(f, fk, list, path)) < 0)
+                break;
+            f->k = fk + 1 > f->k ? fk + 1 : f->k;
+            k++;
+        }
+    } else if (cJSON_IsObject(root)) {
+        for (int k = 0; k < NAIL_SEG_FOLDS_MAX && rc == 0; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", k);
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, key);
+            if (!e) {
+                snprintf(key, sizeof key, "fold%d", k);
+                e = cJSON_GetObjectItemCaseSensitive(root, key);
+            }
+            const cJSON *list = e ? fold_list(e) : NULL;
+            if (!list)
+                continue;
+            rc = add_fold(f, k, list, path);
+            f->k = k + 1;
+        }
+    } else {
+        rc = LQ_EFORMAT;
+    }
+    cJSON_Delete(root);
+    if (rc == 0 && (f->k < 1 || f->nfiles < 1)) {
+        LQ_ERROR(TAG, "%s: no folds found (see assets/nailseg/LOADER_NOTES.md)", path);
+        rc = LQ_EFORMAT;
+    }
+    if (rc == 0)
+        *out = *f;
+    free(f);
+    return rc;
+}
+
+int nail_seg_folds_find(const nail_seg_folds *f, const char *file)
+{
+    for (int i = 0; f && file && i < f->nfiles; i++)
+        if (strcmp(f->file[i], file) == 0)
+            return f->fold[i];
+    return -1;
+}
+
+/* ---- evaluation --------------------------------------------------------- */
+
+const char *nail_seg_eval_mode_name(int mode)
+{
+    static const char *const names[] = {"landmarks", "segment", "fused", "segment_raw"};
+    return mode >= 0 && mode < NAIL_SEG_EVAL_MODES ? names[mode] : "?";
+}
+
+typedef struct eval_ctx {
+    const nail_seg_eval_opts *o;
+    nail_eval_hands_fn hands_fn;
+    void *ud;
+    nail_seg_folds *folds;          /* NULL with model_path */
+    nail_seg_model *model[NAIL_SEG_FOLDS_MAX];
+    nail_seg *seg[NAIL_SEG_FOLDS_MAX];
+    int nmodels;
+    nail_seg_eval_result *res;
+    int image;                      /* index of the image being scored */
+    double ms_sum;
+} eval_ctx;
+
+static int count_visible(const nail_geom *g, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += g[i].visible != 0;
+    return k;
+}
+
+static int eval_image(void *ud, const char *file, const lq_image *img, int npred,
+                      uint8_t *const *pred, nail_eval_image *rows)
+{
+    eval_ctx *c = ud;
+    const nail_seg_eval_opts *o = c->o;
+    if (npred != NAIL_SEG_EVAL_MODES || c->image >= NAIL_EVAL_MAX_IMAGES)
+        return LQ_EINVAL;
+    int m = 0;
+    if (c->folds) {
+        m = nail_seg_folds_find(c->folds, file);
+        if (m < 0 || m >= c->nmodels) {
+            LQ_ERROR(TAG, "%s is in no fold's validation list: it cannot be scored honestly",
+                     file);
+            return LQ_EFORMAT;
+        }
+    }
+    c->res->fold_of[c->image++] = c->folds ? m : -1;
+
+    lq_hands hands;
+    memset(&hands, 0, sizeof hands);
+    int rc = c->hands_fn ? c->hands_fn(c->ud, file, img, &hands) : 0;
+    if (rc < 0)
+        return rc;
+    nail_geom lm[NAIL_MAX], fused[NAIL_MAX], segn[NAIL_MAX];
+    int nlm = 0, nf = 0, nhand = 0, ns = 0, nsh = 0;
+    double t0 = lq_clock_ms();
+    if (hands.count > 0 && (rc = nail_locate(img, &hands, &o->locate, lm, NAIL_MAX, &nlm)) < 0)
+        return rc;
+    double t1 = lq_clock_ms();
+    if ((rc = nail_seg_run(c->seg[m], img)) < 0)
+        return rc;
+    double t2 = lq_clock_ms();
+    nail_seg_blob blobs[NAIL_SEG_MAX_BLOBS], blobs2[NAIL_SEG_MAX_BLOBS];
+    int nb = 0;
+    if ((rc = nail_seg_blobs(c->seg[m], img, &o->blobs, blobs, NAIL_SEG_MAX_BLOBS, &nb)) < 0)
+        return rc;
+    memcpy(blobs2, blobs, sizeof blobs);
+    /* segmentation alone: every confident blob is a nail */
+    nail_seg_fuse_opts so = o->fuse;
+    so.orphans = 1;
+    if ((rc = nail_seg_fuse(NULL, 0, blobs2, nb, NULL, &so, segn, NAIL_MAX, &ns, &nsh)) < 0 ||
+        (rc = nail_seg_fuse(lm, nlm, blobs, nb, &hands, &o->fuse, fused, NAIL_MAX, &nf,
+                            &nhand)) < 0)
+        return rc;
+    double t3 = lq_clock_ms();
+    double seg_ms = t2 - t1;
+    c->ms_sum += seg_ms;
+    if (seg_ms > c->res->seg_ms_max)
+        c->res->seg_ms_max = seg_ms;
+    const int w = img->width, h = img->height;
+    if ((rc = nail_geom_rasterize(lm, nlm, pred[NAIL_SEG_EVAL_LANDMARKS], w, h, w)) < 0 ||
+        (rc = nail_geom_rasterize(segn, ns, pred[NAIL_SEG_EVAL_SEGMENT], w, h, w)) < 0 ||
+        (rc = nail_geom_rasterize(fused, nf, pred[NAIL_SEG_EVAL_FUSED], w, h, w)) < 0 ||
+        (rc = nail_seg_mask(c->seg[m], 0, pred[NAIL_SEG_EVAL_SEGMENT_RAW], w, h, w)) < 0)
+        return rc;
+    for (int k = 0; k < NAIL_SEG_EVAL_MODES; k++)
+        rows[k].hands = hands.count;
+    rows[NAIL_SEG_EVAL_LANDMARKS].nails = count_visible(lm, nlm);
+    rows[NAIL_SEG_EVAL_LANDMARKS].locate_ms = t1 - t0;
+    rows[NAIL_SEG_EVAL_SEGMENT].nails = ns;
+    rows[NAIL_SEG_EVAL_SEGMENT].locate_ms = seg_ms;
+    rows[NAIL_SEG_EVAL_FUSED].nails = count_visible(fused, nf);
+    rows[NAIL_SEG_EVAL_FUSED].locate_ms = (t1 - t0) + (t3 - t1);
+    rows[NAIL_SEG_EVAL_SEGMENT_RAW].nails = nb;
+    rows[NAIL_SEG_EVAL_SEGMENT_RAW].locate_ms = seg_ms;
+    return 0;
+}
+
+static int load_models(eval_ctx *c, char *err, size_t errlen)
+{
+    const nail_seg_eval_opts *o = c->o;
+    char path[4096];
+    int n = c->folds ? c->folds->k : 1;
+    for (int k = 0; k < n; k++) {
+        if (c->folds)
+            snprintf(path, sizeof path, "%s/fold%d.tflite", o->folds_dir, k);
+        else
+            snprintf(path, sizeof path, "%s", o->model_path);
+        int rc = nail_seg_model_load(path, &c->model[k], err, errlen);
+        if (rc < 0) {
+            LQ_ERROR(TAG, "%s", err);
+            return rc;
+        }
+        c->nmodels = k + 1;
+        if ((rc = nail_seg_create(c->model[k], &c->seg[k])) < 0) {
+            LQ_ERROR(TAG, "%s: %s", path, lq_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int nail_seg_eval_dataset(const nail_seg_eval_opts *o, nail_eval_hands_fn hands_fn, void *ud,
+                          nail_seg_eval_result *res)
+{
+    if (!o || !res || !o->images_dir || !o->masks_dir || (!o->folds_dir == !o->model_path))
+        return LQ_EINVAL;
+    if (nail_locate_opts_validate(&o->locate) < 0 || nail_seg_blob_opts_validate(&o->blobs) < 0 ||
+        nail_seg_fuse_opts_validate(&o->fuse) < 0)
+        return LQ_EINVAL;
+    memset(res, 0, sizeof *res);
+    eval_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    c.hands_fn = hands_fn;
+    c.ud = ud;
+    c.res = res;
+    int rc = 0;
+    char err[512] = "";
+    if (o->folds_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/folds.json", o->folds_dir);
+        c.folds = calloc(1, sizeof *c.folds);
+        if (!c.folds)
+            return LQ_ENOMEM;
+        if ((rc = nail_seg_folds_load(path, c.folds)) < 0) {
+            LQ_ERROR(TAG, "%s: %s", path, lq_strerror(rc));
+            goto done;
+        }
+    }
+    if ((rc = load_models(&c, err, sizeof err)) < 0)
+        goto done;
+    nail_seg_model_sizes(c.model[0], &res->in_w, &res->in_h, NULL, NULL);
+    nail_eval_opts eo = NAIL_EVAL_OPTS_DEFAULT;
+    eo.images_dir = o->images_dir;
+    eo.masks_dir = o->masks_dir;
+    eo.overlay_dir = o->overlay_dir;
+    rc = nail_eval_dataset_masks(&eo, eval_image, &c, NAIL_SEG_EVAL_MODES, res->mode);
+    if (rc < 0)
+        goto done;
+    int images = res->mode[0].images;
+    res->seg_ms_mean = images ? c.ms_sum / images : 0.0;
+    res->folds = c.folds ? c.folds->k : 0;
+    for (int k = 0; k < res->folds; k++) {
+        for (int i = 0; i < images; i++)
+            if (res->fold_of[i] == k) {
+                res->fold_images[k]++;
+                for (int md = 0; md < NAIL_SEG_EVAL_MODES; md++)
+                    res->fold_mean_iou[md][k] += res->mode[md].per[i].iou;
+            }
+        for (int md = 0; md < NAIL_SEG_EVAL_MODES && res->fold_images[k] > 0; md++)
+            res->fold_mean_iou[md][k] /= res->fold_images[k];
+    }
+done:
+    for (int k = 0; k < c.nmodels; k++) {
+        nail_seg_destroy(c.seg[k]);
+        nail_seg_model_destroy(c.model[k]);
+    }
+    free(c.folds);
+    return rc;
+}

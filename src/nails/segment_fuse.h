@@ -1,0 +1,94 @@
+/*
+ * segment_fuse.h - landmark nails and segmentation blobs into one set of nails.
+ *
+ *   nail_locate(frame, &hands, &lo, lm, NAIL_MAX, &nlm);        // landmarks (may be 0)
+ *   nail_seg_run(seg, frame); nail_seg_blobs(seg, frame, &bo, blobs, 16, &nb);
+ *   nail_seg_fuse_opts fo = NAIL_SEG_FUSE_OPTS_DEFAULT;
+ *   nail_seg_fuse(lm, nlm, blobs, nb, &hands, &fo, out, NAIL_MAX, &nout, &nhand);
+ *   // out[0..nhand-1]: nails of tracked hands (smooth with nail_track.h)
+ *   // out[nhand..nout-1]: nails found by segmentation alone (nail_seg_track)
+ *
+ * How (docs/segmentation.md has figures):
+ *  1. Every blob whose centre lies within a nail's reach of a fingertip
+ *     landmark (TIP, within match_dist x the DIP->TIP length, thumb IP->TIP)
+ *     takes that fingertip's base-to-tip sign: its axis is turned to agree
+ *     with DIP->TIP (dir_source NAIL_SEG_DIR_LANDMARKS).
+ *  2. Each landmark nail (visible, from nail_locate) is matched with the
+ *     nearest unused blob whose centre is within match_dist x the nail's
+ *     length of the nail's centre and whose area is within
+ *     [min_area_ratio, max_area_ratio] x the landmark plate's area (a blob
+ *     much larger is several nails or skin merged; much smaller a speck);
+ *     closest pairs first. A matched nail takes the blob's centre, width,
+ *     length and outline, and the blob's axis when the blob is elongated
+ *     (>= 1.15) and within max_axis_deg of the landmark axis, else the
+ *     landmark axis; it keeps the landmark's hand, finger, track id and
+ *     facing; confidence = mean of the two; fit = the blob's confidence.
+ *     A nail that differs too much keeps the landmark geometry.
+ *  3. Landmark nails without a blob keep their geometry (the fallback).
+ *  4. Blobs matched to no landmark nail and with confidence >= min_orphan_conf
+ *     become nails of their own (if opts->orphans): a blob at a fingertip of
+ *     a tracked hand (rule 1) takes that hand and finger (the landmarks judged
+ *     it turned away, the pixels show a nail); any other gets hand = -1,
+ *     track_id = -1, finger = -1 (unknown: the protocol reports "?", the
+ *     renderer paints the thumb's style, fingertips_detected leaves it out).
+ * Nothing is allocated; reentrant.
+ */
+#ifndef LQ_NAILS_SEGMENT_FUSE_H
+#define LQ_NAILS_SEGMENT_FUSE_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "hand/hand.h"
+#include "hand/one_euro.h"
+#include "nails/geometry.h"
+#include "nails/segment.h"
+
+typedef struct nail_seg_fuse_opts {
+    float match_dist;      /* in nail lengths (landmark nails) / DIP->TIP lengths (fingertips) */
+    float min_area_ratio;  /* blob area / landmark plate area accepted */
+    float max_area_ratio;
+    float max_axis_deg;    /* blob axis within this of the landmark axis to replace it */
+    float min_orphan_conf; /* a blob needs this mean probability to be a nail of its own */
+    int orphans;           /* 1: unmatched blobs become nails */
+} nail_seg_fuse_opts;
+
+#define NAIL_SEG_FUSE_OPTS_DEFAULT {0.9f, 0.3f, 3.0f, 35.0f, 0.6f, 1}
+
+/* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
+int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o) LQ_NODISCARD;
+
+/* Fuses (see above). lm: nail_locate's nails (nlm >= 0; invisible ones pass
+ * through untouched); blobs may be modified (their axis sign, rule 1); hands
+ * may be NULL (no landmarks). Writes at most cap nails: first the hand nails
+ * (*nhand of them, in lm's order, then orphans at fingertips), then the
+ * unknown-hand orphans, and sets *nout. Returns 0 or LQ_EINVAL. */
+int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
+                  const lq_hands *hands, const nail_seg_fuse_opts *o, nail_geom *out, int cap,
+                  int *nout, int *nhand) LQ_NODISCARD;
+
+/* Keeps nails found by segmentation alone (hand = -1) steady from frame to
+ * frame: each is matched to the nearest kept nail (centre within 0.6 x its
+ * length), its centre, axis angle, width and length go through One Euro
+ * filters with the speed in nail lengths per second, its axis sign is kept
+ * from frame to frame (the context rule may flip on a single frame), and it
+ * gets a stable track_id >= NAIL_SEG_TRACK_ID_BASE (procedural patterns are
+ * seeded by it). A nail missing for up to hold_frames frames is still
+ * shown; after that it is dropped. Fixed-size state; no allocation after
+ * create; one per stream, not thread-safe. */
+#define NAIL_SEG_TRACK_ID_BASE (1 << 20)
+#define NAIL_SEG_TRACK_MAX NAIL_SEG_MAX_BLOBS
+
+typedef struct nail_seg_track nail_seg_track;
+
+int nail_seg_track_create(nail_seg_track **out) LQ_NODISCARD;
+void nail_seg_track_destroy(nail_seg_track *t);
+void nail_seg_track_reset(nail_seg_track *t);
+
+/* in: this frame's hand = -1 nails (n >= 0). Writes at most cap smoothed
+ * nails and sets *nout. A timestamp not after the last one resets first.
+ * Returns 0 or LQ_EINVAL. */
+int nail_seg_track_update(nail_seg_track *t, int64_t timestamp_us, const nail_geom *in, int n,
+                          nail_geom *out, int cap, int *nout) LQ_NODISCARD;
+
+#endif

@@ -1,0 +1,233 @@
+/* test_segment_fuse.c - landmark nails + segmentation blobs, and the smoother
+ * of nails found by segmentation alone. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "lq_test.h"
+#include "nails/segment_fuse.h"
+
+/* One hand whose fingers point up; finger f's tip at (100 + 40 f, 100),
+ * DIP 30 px below it. */
+static void make_hand(lq_hands *hs)
+{
+    memset(hs, 0, sizeof *hs);
+    hs->count = 1;
+    lq_hand *h = &hs->hand[0];
+    h->presence = 0.99f;
+    h->track_id = 7;
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
+        h->lm[i] = (lq_point3){300.0f, 400.0f, 0.0f};
+    for (int f = 0; f < 5; f++) {
+        h->lm[4 + 4 * f] = (lq_point3){100.0f + 40.0f * (float)f, 100.0f, 0.0f};
+        h->lm[3 + 4 * f] = (lq_point3){100.0f + 40.0f * (float)f, 130.0f, 0.0f};
+        h->lm[2 + 4 * f] = (lq_point3){100.0f + 40.0f * (float)f, 160.0f, 0.0f};
+    }
+}
+
+static nail_geom lm_nail(int finger, float cx, float cy)
+{
+    nail_geom g;
+    memset(&g, 0, sizeof g);
+    g.hand = 0;
+    g.track_id = 7;
+    g.finger = finger;
+    g.visible = 1;
+    g.confidence = 0.8f;
+    g.cx = cx;
+    g.cy = cy;
+    g.ax = 0.0f;
+    g.ay = -1.0f;
+    g.width = 14.0f;
+    g.length = 18.0f;
+    g.foreshorten = 1.0f;
+    g.cuticle_round = 0.5f;
+    g.tip_round = 1.0f;
+    g.facing = 0.9f;
+    g.fit = 0.5f;
+    return g;
+}
+
+static nail_seg_blob blob(float cx, float cy, float ax, float ay, float len, float wid,
+                          float conf)
+{
+    nail_seg_blob b;
+    memset(&b, 0, sizeof b);
+    b.cx = cx;
+    b.cy = cy;
+    b.ax = ax;
+    b.ay = ay;
+    b.length = len;
+    b.width = wid;
+    b.area = 0.85f * len * wid;
+    b.elongation = len / wid;
+    b.confidence = conf;
+    b.dir_source = NAIL_SEG_DIR_UPRIGHT;
+    return b;
+}
+
+static void fuses_matching_blobs_and_keeps_the_rest(void **state)
+{
+    (void)state;
+    lq_hands hs;
+    make_hand(&hs);
+    nail_geom lm[3] = {lm_nail(1, 140.0f, 104.0f), lm_nail(2, 180.0f, 104.0f),
+                       lm_nail(3, 220.0f, 104.0f)};
+    float s = sqrtf(0.5f);
+    nail_seg_blob b[5] = {
+        /* index: close to the landmark nail, tilted, pointing DOWN (wrong sign) */
+        blob(143.0f, 101.0f, s * 0.4f, s * 1.3f, 20.0f, 13.0f, 0.9f),
+        /* middle: 3x the plate's length: merged with skin, refused */
+        blob(181.0f, 110.0f, 0.0f, -1.0f, 60.0f, 40.0f, 0.95f),
+        /* far from every hand: a nail of its own, unknown finger */
+        blob(500.0f, 300.0f, 0.0f, -1.0f, 20.0f, 14.0f, 0.8f),
+        /* at the pinky tip, which has no landmark nail: joins that finger */
+        blob(262.0f, 103.0f, 0.0f, 1.0f, 16.0f, 12.0f, 0.85f),
+        /* weak and alone: dropped */
+        blob(50.0f, 400.0f, 1.0f, 0.0f, 20.0f, 14.0f, 0.3f),
+    };
+    nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
+    nail_geom out[NAIL_MAX];
+    int n = 0, nh = 0;
+    assert_int_equal(nail_seg_fuse(lm, 3, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(nh, 4);
+    assert_int_equal(n, 5);
+    /* index took the blob: centre, sizes, axis (sign from DIP->TIP: up) */
+    assert_int_equal(out[0].finger, 1);
+    assert_int_equal(out[0].hand, 0);
+    assert_int_equal(out[0].track_id, 7);
+    assert_float_equal(out[0].cx, 143.0f, 1e-4f);
+    assert_float_equal(out[0].length, 20.0f, 1e-4f);
+    assert_true(out[0].ay < -0.9f);
+    assert_float_equal(out[0].confidence, 0.85f, 1e-5f);
+    assert_float_equal(out[0].fit, 0.9f, 1e-5f);
+    assert_float_equal(out[0].facing, 0.9f, 1e-6f);
+    assert_int_equal(b[0].dir_source, NAIL_SEG_DIR_LANDMARKS);
+    /* middle kept its landmark geometry */
+    assert_float_equal(out[1].cx, 180.0f, 0.0f);
+    assert_float_equal(out[1].length, 18.0f, 0.0f);
+    /* ring: no blob, unchanged */
+    assert_memory_equal(&out[2], &lm[2], sizeof lm[2]);
+    /* pinky from the blob at its tip, axis turned up */
+    assert_int_equal(out[3].finger, 4);
+    assert_int_equal(out[3].hand, 0);
+    assert_int_equal(out[3].track_id, 7);
+    assert_true(out[3].ay < -0.99f);
+    /* the lone blob */
+    assert_int_equal(out[4].finger, -1);
+    assert_int_equal(out[4].hand, -1);
+    assert_float_equal(out[4].cx, 500.0f, 0.0f);
+    assert_int_equal(out[4].visible, 1);
+
+    /* orphans off */
+    o.orphans = 0;
+    assert_int_equal(nail_seg_fuse(lm, 3, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(nh, 3);
+    /* no landmarks at all: the confident blobs only */
+    o.orphans = 1;
+    nail_seg_blob b2[5];
+    memcpy(b2, b, sizeof b);
+    assert_int_equal(nail_seg_fuse(NULL, 0, b2, 5, NULL, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(nh, 0);
+    /* cap is respected */
+    assert_int_equal(nail_seg_fuse(NULL, 0, b2, 5, NULL, &o, out, 2, &n, &nh), 0);
+    assert_int_equal(n, 2);
+    /* bad input */
+    assert_int_equal(nail_seg_fuse(lm, -1, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), LQ_EINVAL);
+    assert_int_equal(nail_seg_fuse(lm, 3, b, 17, &hs, &o, out, NAIL_MAX, &n, &nh), LQ_EINVAL);
+    o.match_dist = 0.0f;
+    assert_int_equal(nail_seg_fuse(lm, 3, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), LQ_EINVAL);
+}
+
+/* A blob whose axis disagrees with the landmarks (e.g. two nails merged
+ * side by side) keeps the landmark axis but takes the blob's place and area. */
+static void disagreeing_axis_keeps_landmark_axis(void **state)
+{
+    (void)state;
+    lq_hands hs;
+    make_hand(&hs);
+    nail_geom lm = lm_nail(2, 180.0f, 104.0f);
+    nail_seg_blob b = blob(182.0f, 104.0f, 1.0f, 0.0f, 22.0f, 14.0f, 0.9f);
+    nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
+    nail_geom out[4];
+    int n = 0, nh = 0;
+    assert_int_equal(nail_seg_fuse(&lm, 1, &b, 1, &hs, &o, out, 4, &n, &nh), 0);
+    assert_int_equal(n, 1);
+    assert_float_equal(out[0].ax, 0.0f, 0.0f);
+    assert_float_equal(out[0].ay, -1.0f, 0.0f);
+    assert_float_equal(out[0].cx, 182.0f, 0.0f);
+    assert_float_equal(out[0].width * out[0].length, 22.0f * 14.0f, 0.5f);
+}
+
+static void track_keeps_ids_and_smooths(void **state)
+{
+    (void)state;
+    nail_seg_track *t = NULL;
+    assert_int_equal(nail_seg_track_create(&t), 0);
+    nail_seg_blob b = blob(300.0f, 200.0f, 0.0f, -1.0f, 40.0f, 30.0f, 0.9f);
+    nail_geom g[2], out[NAIL_SEG_TRACK_MAX];
+    nail_seg_blob_to_geom(&b, &g[0]);
+    b.cx = 100.0f;
+    nail_seg_blob_to_geom(&b, &g[1]);
+    int n = 0;
+    assert_int_equal(nail_seg_track_update(t, 1000, g, 2, out, NAIL_SEG_TRACK_MAX, &n), 0);
+    assert_int_equal(n, 2);
+    int id0 = out[0].cx > 200.0f ? out[0].track_id : out[1].track_id;
+    assert_true(id0 >= NAIL_SEG_TRACK_ID_BASE);
+    assert_true(out[0].track_id != out[1].track_id);
+    /* jitter of +-1 px on a still nail, and the axis sign flipping: the
+     * output moves far less and keeps its sign */
+    double sum_in = 0, sum_out = 0;
+    float last = 300.0f;
+    for (int f = 1; f <= 40; f++) {
+        nail_geom in = g[0];
+        in.cx = 300.0f + ((f & 1) ? 1.0f : -1.0f);
+        if (f % 3 == 0) {
+            in.ax = -in.ax;
+            in.ay = -in.ay;
+        }
+        assert_int_equal(nail_seg_track_update(t, 1000 + f * 40000, &in, 1, out, 4, &n), 0);
+        int k = out[0].track_id == id0 ? 0 : 1;
+        assert_int_equal(out[k].track_id, id0);
+        assert_true(out[k].ay < -0.99f);
+        if (f > 10) {
+            sum_in += 4.0;
+            sum_out += (out[k].cx - last) * (out[k].cx - last);
+        }
+        last = out[k].cx;
+    }
+    assert_true(sum_out < 0.25 * sum_in);
+    /* the second nail, gone since frame 1, was dropped after its hold */
+    assert_int_equal(n, 1);
+    /* missing for hold frames: still shown, then dropped */
+    assert_int_equal(nail_seg_track_update(t, 3000000, NULL, 0, out, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(nail_seg_track_update(t, 3040000, NULL, 0, out, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(nail_seg_track_update(t, 3080000, NULL, 0, out, 4, &n), 0);
+    assert_int_equal(n, 0);
+    /* a new nail gets a new id; time going back resets */
+    assert_int_equal(nail_seg_track_update(t, 3120000, g, 1, out, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(out[0].track_id != id0);
+    assert_int_equal(nail_seg_track_update(t, 10, NULL, 0, out, 4, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(nail_seg_track_update(t, 20, g, -1, out, 4, &n), LQ_EINVAL);
+    nail_seg_track_destroy(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fuses_matching_blobs_and_keeps_the_rest),
+        cmocka_unit_test(disagreeing_axis_keeps_landmark_axis),
+        cmocka_unit_test(track_keeps_ids_and_smooths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

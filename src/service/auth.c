@@ -382,6 +382,19 @@ static int equal_const_time(const char *a, size_t la, const char *b, size_t lb)
     return diff == 0;
 }
 
+/* Client text for a reason (which is logged and sent back): at most cap - 1
+ * bytes, each outside printable ASCII replaced by '?', so that a forged
+ * header can neither split a UTF-8 character nor put a line break into a
+ * text log line. */
+static const char *printable(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < cap; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ? '?' : s[i];
+    out[i] = '\0';
+    return out;
+}
+
 /* Decodes the base64url JOSE header and checks alg (and crit). */
 static int check_header(const svc_auth *a, const char *token, size_t hlen, svc_auth_result *res)
 {
@@ -403,8 +416,11 @@ static int check_header(const svc_auth *a, const char *token, size_t hlen, svc_a
     const cJSON *crit = cJSON_GetObjectItemCaseSensitive(h, "crit");
     int ok = cJSON_IsString(alg) && strcmp(alg->valuestring, svc_jwt_alg_name(a->alg)) == 0;
     if (!ok) {
-        deny(res, SVC_AUTH_BAD_ALG, "the token is signed with alg '%.16s'; only %s is accepted",
-             cJSON_IsString(alg) ? alg->valuestring : "(none given)", svc_jwt_alg_name(a->alg));
+        char quoted[17];
+        deny(res, SVC_AUTH_BAD_ALG, "the token is signed with alg '%s'; only %s is accepted",
+             cJSON_IsString(alg) ? printable(alg->valuestring, quoted, sizeof quoted)
+                                 : "(none given)",
+             svc_jwt_alg_name(a->alg));
     } else if (crit) {
         deny(res, SVC_AUTH_MALFORMED, "the token has critical header extensions (crit)");
         ok = 0;

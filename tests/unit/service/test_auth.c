@@ -344,6 +344,12 @@ static void forgeries_are_refused(void **state)
     assert_int_equal(verify(hs, t, &r), SVC_AUTH_BAD_ALG);
     assert_non_null(strstr(r.reason, "(none given)"));
     free(t);
+    /* a forged alg is quoted as printable ASCII only (reasons are logged and
+     * sent back: no line break into a text log, no cut UTF-8; fuzz_token) */
+    t = hand_token("{\"alg\":\"HS\\n\xc3\xa9\\u20ac256789012345678\"}", good, "c2ln");
+    assert_int_equal(verify(hs, t, &r), SVC_AUTH_BAD_ALG);
+    assert_non_null(strstr(r.reason, "alg 'HS??????25678901'"));
+    free(t);
 
     /* alg confusion: HS256 "signed" with the RSA public key as the secret */
     t = sign(JWT_ALG_HS256, k->rsa_pub, strlen(k->rsa_pub), good);

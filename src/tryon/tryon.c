@@ -22,6 +22,8 @@
 #include "nails/palette.h"
 #include "nails/reference.h"
 #include "nails/render.h"
+#include "nails/segment.h"
+#include "nails/segment_fuse.h"
 
 #define TAG "tryon"
 
@@ -29,12 +31,14 @@ struct lq_tryon_engine {
     lq_hand_models *models;
     unsigned variants;
     int worker_threads;
+    nail_seg_model *nailseg;        /* NULL: segmentation off */
 };
 
 struct lq_tryon_worker {
     lq_tryon_engine *engine;
     lq_hand_worker *hands;
     nail_renderer *renderer;
+    nail_seg *seg;                  /* NULL when the engine has no segmentation model */
     lq_image quality;               /* LQ_TRYON_QUALITY_SIZE^2 scratch */
     const lq_tryon_session *ref_owner; /* whose reference texture the renderer holds */
     uint64_t ref_generation;
@@ -44,6 +48,7 @@ struct lq_tryon_session {
     lq_tryon_engine *engine;
     lq_tracker *tracker;
     nail_track *nails;              /* NULL in static mode or without smoothing */
+    nail_seg_track *seg_nails;      /* nails found by segmentation alone; same rule */
     lq_tryon_session_opts opts;
     nail_design design;
     lq_image reference;             /* owned copy, or empty */
@@ -56,6 +61,32 @@ static uint64_t next_generation(void)
 {
     static _Atomic unsigned long long gen = 0;
     return (uint64_t)++gen;
+}
+
+/* The nail segmentation model (engine opts' nailseg_path); missing = off. */
+static void load_nailseg(lq_tryon_engine *e, const lq_tryon_engine_opts *opts)
+{
+    char path[2][4200], err[512];
+    int n = 0;
+    if (opts->nailseg_path) {
+        if (!opts->nailseg_path[0])
+            return;
+        snprintf(path[n++], sizeof path[0], "%s", opts->nailseg_path);
+    } else {
+        snprintf(path[n++], sizeof path[0], "%s/nailseg.tflite", opts->models_dir);
+        snprintf(path[n++], sizeof path[0], "%s/../assets/nailseg/nailseg.tflite",
+                 opts->models_dir);
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = nail_seg_model_load(path[i], &e->nailseg, err, sizeof err);
+        if (rc == 0)
+            return;
+        if (rc != LQ_ENOENT || opts->nailseg_path) {
+            LQ_WARN(TAG, "%s: nail segmentation off", err);
+            return;
+        }
+    }
+    LQ_WARN(TAG, "no nail segmentation model (%s): nail segmentation off", path[n - 1]);
 }
 
 int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **out, char *err,
@@ -82,6 +113,7 @@ int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **o
     }
     e->variants = variants;
     e->worker_threads = opts->worker_threads > 0 ? opts->worker_threads : 1;
+    load_nailseg(e, opts);
     *out = e;
     return 0;
 }
@@ -91,6 +123,7 @@ void lq_tryon_engine_destroy(lq_tryon_engine *e)
     if (!e)
         return;
     lq_hand_models_destroy(e->models);
+    nail_seg_model_destroy(e->nailseg);
     free(e);
 }
 
@@ -107,6 +140,8 @@ int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out)
         rc = nail_renderer_create(&w->renderer);
     if (rc == 0)
         rc = lq_image_alloc(&w->quality, LQ_TRYON_QUALITY_SIZE, LQ_TRYON_QUALITY_SIZE);
+    if (rc == 0 && e->nailseg)
+        rc = nail_seg_create(e->nailseg, &w->seg);
     if (rc < 0) {
         lq_tryon_worker_destroy(w);
         return rc;
@@ -127,6 +162,7 @@ void lq_tryon_worker_destroy(lq_tryon_worker *w)
         return;
     lq_hand_worker_destroy(w->hands);
     nail_renderer_destroy(w->renderer);
+    nail_seg_destroy(w->seg);
     lq_image_free(&w->quality);
     free(w);
 }
@@ -146,6 +182,8 @@ int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err, si
         bad = "blur_sharpness (0..1e6)";
     else if (o->redetect_frames < 1 || o->redetect_frames > 100)
         bad = "redetect_frames (1..100)";
+    else if (o->segmentation != 0 && o->segmentation != 1)
+        bad = "segmentation (0 or 1)";
     if (!bad)
         return 0;
     if (err && errlen)
@@ -185,7 +223,10 @@ int lq_tryon_session_create(lq_tryon_engine *e, const nail_design *design,
     if (to.smoothing) {
         nail_track_opts no = NAIL_TRACK_OPTS_DEFAULT;
         rc = nail_track_create(&no, &s->nails);
+        if (rc == 0)
+            rc = nail_seg_track_create(&s->seg_nails);
         if (rc < 0) {
+            nail_track_destroy(s->nails);
             lq_tracker_destroy(s->tracker);
             free(s);
             return rc;
@@ -230,6 +271,7 @@ void lq_tryon_session_destroy(lq_tryon_session *s)
         return;
     lq_tracker_destroy(s->tracker);
     nail_track_destroy(s->nails);
+    nail_seg_track_destroy(s->seg_nails);
     lq_image_free(&s->reference);
     free(s);
 }
@@ -301,8 +343,13 @@ static void measure_quality(lq_tryon_worker *w, const lq_image *frame, const lq_
 
 static float overall_confidence(const lq_tryon_result *res)
 {
-    if (res->hands.count == 0)
-        return 0.0f;
+    if (res->hands.count == 0) {
+        /* nails found by segmentation alone: half their mean confidence */
+        float nail = 0.0f;
+        for (int i = 0; i < res->nnails; i++)
+            nail += res->nails[i].confidence;
+        return res->nnails > 0 ? 0.5f * nail / (float)res->nnails : 0.0f;
+    }
     float hand = 0.0f;
     for (int h = 0; h < res->hands.count; h++)
         hand += res->hands.hand[h].presence;
@@ -329,6 +376,80 @@ static int sync_reference(lq_tryon_worker *w, const lq_tryon_session *s)
     return 0;
 }
 
+/* Copies n nails, or smooths them when the session smooths. */
+static void keep_nails(const nail_geom *in, int n, nail_geom *out, int cap, int *nout)
+{
+    n = n < cap ? n : cap;
+    memcpy(out, in, sizeof *in * (size_t)(n > 0 ? n : 0));
+    *nout = n;
+}
+
+/* This frame's nails: the landmark nails (nail_locate) and, with the
+ * segmentation network, their outlines from its blobs plus the nails it finds
+ * on its own (nails/segment_fuse.h; docs/segmentation.md). Hand nails go
+ * through the session's nail_track, segmentation-only nails through its
+ * nail_seg_track and come last. If the network fails, the landmark nails are
+ * used as they are. */
+static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *frame,
+                      int64_t timestamp_us, lq_tryon_result *res)
+{
+    nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
+    if (s->nails) {
+        /* The smoother decides visibility with hysteresis, so it must also
+         * see nails that are only just turning away. */
+        nail_track_opts no = NAIL_TRACK_OPTS_DEFAULT;
+        lo.min_facing = no.hide_facing;
+    }
+    nail_geom raw[NAIL_MAX], fused[NAIL_MAX];
+    int nraw = 0, nhand = 0, nall = 0, rc = 0;
+    if (res->hands.count > 0 &&
+        (rc = nail_locate(frame, &res->hands, &lo, raw, NAIL_MAX, &nraw)) < 0)
+        return rc;
+    const nail_geom *found = raw;
+    nhand = nall = nraw;
+    if (w->seg && s->opts.segmentation) {
+        double t = lq_clock_ms();
+        nail_seg_blob_opts bo = NAIL_SEG_BLOB_OPTS_DEFAULT;
+        nail_seg_fuse_opts fo = NAIL_SEG_FUSE_OPTS_DEFAULT;
+        nail_seg_blob blobs[NAIL_SEG_MAX_BLOBS];
+        int nb = 0;
+        rc = nail_seg_run(w->seg, frame);
+        if (rc == 0)
+            rc = nail_seg_blobs(w->seg, frame, &bo, blobs, NAIL_SEG_MAX_BLOBS, &nb);
+        if (rc == 0)
+            rc = nail_seg_fuse(raw, nraw, blobs, nb, &res->hands, &fo, fused, NAIL_MAX, &nall,
+                               &nhand);
+        if (rc == 0) {
+            found = fused;
+        } else {
+            LQ_WARN(TAG, "nail segmentation failed (%s): landmark nails only",
+                    lq_strerror(rc));
+            nhand = nall = nraw;
+        }
+        res->t.seg_ms = lq_clock_ms() - t;
+    }
+    if (s->nails) {
+        if (res->hands.count == 0) /* every hand track is lost: so are their nails */
+            nail_track_reset(s->nails);
+        rc = nail_track_update(s->nails, timestamp_us, &res->hands, found, nhand, res->nails,
+                               NAIL_MAX, &res->nnails);
+        if (rc < 0)
+            return rc;
+    } else {
+        keep_nails(found, nhand, res->nails, NAIL_MAX, &res->nnails);
+    }
+    int nseg = 0;
+    if (s->seg_nails)
+        rc = nail_seg_track_update(s->seg_nails, timestamp_us, found + nhand, nall - nhand,
+                                   res->nails + res->nnails, NAIL_MAX - res->nnails, &nseg);
+    else
+        keep_nails(found + nhand, nall - nhand, res->nails + res->nnails,
+                   NAIL_MAX - res->nnails, &nseg);
+    res->nnails += nseg;
+    res->nails_segmented = nseg;
+    return rc;
+}
+
 int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
                      int64_t timestamp_us, lq_tryon_result *res)
 {
@@ -348,7 +469,7 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
     res->t.warp_ms = res->hands.t.warp_ms;
     res->t.hands_ms = t1 - t0;
 
-    if (res->hands.count == 0) {
+    if (res->hands.count == 0 && !(w->seg && s->opts.segmentation)) {
         if (s->nails)   /* every hand track is lost: so are their nails */
             nail_track_reset(s->nails);
         res->problems |= LQ_PROBLEM_NO_HAND;
@@ -359,21 +480,7 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
         return 0;
     }
 
-    nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
-    if (s->nails) {
-        /* The smoother decides visibility with hysteresis, so it must also
-         * see nails that are only just turning away. */
-        nail_track_opts no = NAIL_TRACK_OPTS_DEFAULT;
-        lo.min_facing = no.hide_facing;
-        nail_geom raw[NAIL_MAX];
-        int nraw = 0;
-        rc = nail_locate(frame, &res->hands, &lo, raw, NAIL_MAX, &nraw);
-        if (rc == 0)
-            rc = nail_track_update(s->nails, timestamp_us, &res->hands, raw, nraw, res->nails,
-                                   NAIL_MAX, &res->nnails);
-    } else {
-        rc = nail_locate(frame, &res->hands, &lo, res->nails, NAIL_MAX, &res->nnails);
-    }
+    rc = find_nails(w, s, frame, timestamp_us, res);
     if (rc < 0)
         res->nnails = 0;
     double t2 = lq_clock_ms();
@@ -382,7 +489,9 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
     measure_quality(w, frame, &res->hands, res);
     if (res->hand_luma < s->opts.low_light_luma)
         res->problems |= LQ_PROBLEM_LOW_LIGHT;
-    if (res->hand_sharpness < s->opts.blur_sharpness)
+    if (res->hands.count == 0) /* only segmentation looked at this frame */
+        res->problems |= LQ_PROBLEM_NO_HAND;
+    else if (res->hand_sharpness < s->opts.blur_sharpness)
         res->problems |= LQ_PROBLEM_BLUR;
     /* A hand showing fewer than three nails: the shopper sees little of the design. */
     int best = 0;
@@ -392,7 +501,7 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
             k += res->nails[i].hand == h && res->nails[i].visible;
         best = k > best ? k : best;
     }
-    if (best < 3)
+    if (best < 3 && res->hands.count > 0)
         res->problems |= LQ_PROBLEM_PARTIAL_HAND;
     double t3 = lq_clock_ms();
     res->t.quality_ms = t3 - t2;

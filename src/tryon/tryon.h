@@ -40,6 +40,11 @@ typedef struct lq_tryon_engine_opts {
     int load_lite;             /* also load the lite models (quality "low") */
     int worker_threads;        /* threads one worker may use for one inference,
                                   1..64 (0 = 1); see lq_tryon_worker_set_gate */
+    const char *nailseg_path;  /* nail segmentation model (nails/segment.h); NULL:
+                                  <models_dir>/nailseg.tflite, else
+                                  <models_dir>/../assets/nailseg/nailseg.tflite;
+                                  "" = none. A missing or unloadable file turns
+                                  segmentation off with one warning, not an error. */
 } lq_tryon_engine_opts;
 
 typedef struct lq_tryon_session_opts {
@@ -54,6 +59,8 @@ typedef struct lq_tryon_session_opts {
                                   hand region resampled to LQ_TRYON_QUALITY_SIZE^2 */
     int redetect_frames;       /* with one hand tracked, look for a second one every
                                   this many frames (lq_tracker_opts.redetect_frames) */
+    int segmentation;          /* 1: nails also from the segmentation network when the
+                                  engine has it (docs/segmentation.md); 0: landmarks only */
 } lq_tryon_session_opts;
 
 /* Hand region quality is measured on the hand's bounding box resampled to a
@@ -68,7 +75,7 @@ typedef struct lq_tryon_session_opts {
  * than the landmark model: every 5th frame cost a try-on session 1.2 ms per
  * frame on average, and a fifth of its frames were 11 ms slower). */
 #define LQ_TRYON_SESSION_OPTS_DEFAULT                                          \
-    {LQ_MODEL_FULL, 2, 1, 1, 0, 0u, 45.0f, 8.0f, 10}
+    {LQ_MODEL_FULL, 2, 1, 1, 0, 0u, 45.0f, 8.0f, 10, 1}
 
 /* 0, or LQ_EINVAL with the offending field named in err. */
 int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err,
@@ -90,6 +97,7 @@ typedef struct lq_tryon_timings {
     double nails_ms;      /* nail geometry, refinement and smoothing */
     double quality_ms;    /* low-light and blur checks */
     double paint_ms;      /* polish rendering */
+    double seg_ms;        /* nail segmentation network + blobs + fusion (part of nails_ms) */
     double total_ms;
 } lq_tryon_timings;
 
@@ -106,6 +114,8 @@ typedef struct lq_tryon_result {
                                        is not low light) */
     float hand_sharpness;           /* Laplacian variance over the same region */
     int overlay_applied;
+    int nails_segmented;            /* nails[] found by segmentation alone (no landmark
+                                       nail: hand -1, finger -1 = unknown); the last ones */
     lq_tryon_timings t;
 } lq_tryon_result;
 

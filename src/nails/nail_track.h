@@ -10,10 +10,35 @@
  *       paint out[0..nout-1]
  *   nail_track_destroy(t);
  *
- * Nails are keyed by (hand track_id, finger). Each key's centre, axis angle,
- * width and length run through One Euro filters (hand/one_euro.h): a still
- * hand is smoothed hard, a moving one lightly, with the speed measured in
- * nail lengths per second so the same parameters work near and far.
+ * Nails are keyed by (hand track_id, finger). Each measured outline is split
+ * into two parts that move differently (when `hands` is given):
+ *   - the landmark prediction (nail_geom_from_hands on the same hands: the
+ *     centre, width and length before refinement). It carries the hand's
+ *     motion. Its centre runs through a 2-D One Euro filter whose speed is
+ *     measured on the raw samples in nail lengths per second (so the same
+ *     parameters work near and far) and whose cutoff stays at its minimum up
+ *     to still_speed: a hand that only drifts or trembles (measured on the
+ *     shared videos: 0.0-0.9 nail lengths/s, median 0.34) is smoothed hard,
+ *     a moving one (median 6.5) lightly. Sizes and axis angle have their own
+ *     One Euro filters (hand/one_euro.h);
+ *   - the refined outline's offset from that prediction, in the nail's own
+ *     frame (along and across, in predicted lengths and widths; log size
+ *     ratios). Refinement from the pixels moves the outline by a pixel or
+ *     two from frame to frame, but the true offset is a property of the nail
+ *     and of the landmark model's bias: it changes slowly whatever the hand
+ *     does, so it is smoothed hard (`offset`) without making a moving nail
+ *     trail.
+ * Measured on video/palm_reach (bench/bench_nails.c, frames 100-202, a
+ * still hand): frame-to-frame centre RMS 1.26 px as found, 0.60 px with the
+ * previous single One Euro per coordinate, about 0.4 px now; on its moving
+ * frames the painted centre trails the found one by about 1.0 px (5 ms)
+ * against 1.9 px (15 ms) before. The price: a hand moving steadily at about
+ * still_speed (0.8 nail lengths per second, ~0.8 px per frame for a 25 px
+ * nail at 25 fps) is followed with the minimum cutoff, up to ~0.2 nail
+ * lengths behind; faster motion opens the filter.
+ * Without `hands` (or for a hand whose landmarks give no prediction) the
+ * offsets learnt so far are kept and the measured outline stands for the
+ * prediction.
  *
  * Visibility has hysteresis so that nails do not pop: a nail is shown once
  * its facing reaches show_facing and stays shown until it drops below
@@ -52,10 +77,15 @@ typedef struct nail_track_opts {
     float hide_facing;           /* stop showing it below this facing (<= show_facing) */
     int hold_frames;             /* frames a missing nail stays shown (0..30) */
     int keep_frames;             /* frames a missing nail's filters are kept (>= hold_frames, <= 300) */
+    lq_one_euro_params offset;   /* the outline's offset from the landmark prediction
+                                    (in nail lengths/widths, log size ratios) */
+    float still_speed;           /* centre speeds up to this (nail lengths per second) count as
+                                    still: the centre's cutoff stays at its minimum (0..10) */
 } nail_track_opts;
 
 #define NAIL_TRACK_OPTS_DEFAULT                                                \
-    {{0.6f, 1.5f, 1.0f}, {0.3f, 0.5f, 1.0f}, {0.6f, 1.5f, 1.0f}, 0.15f, 0.08f, 2, 15}
+    {{0.6f, 8.0f, 1.0f}, {0.3f, 0.5f, 1.0f}, {0.6f, 1.5f, 1.0f}, 0.15f, 0.08f, 2, 15,      \
+     {0.15f, 0.0f, 1.0f}, 0.8f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_track_opts_validate(const nail_track_opts *o) LQ_NODISCARD;

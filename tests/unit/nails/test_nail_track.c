@@ -260,9 +260,170 @@ static void odd_input_is_ignored_and_bad_arguments_refused(void **state)
     o = (nail_track_opts)NAIL_TRACK_OPTS_DEFAULT;
     o.keep_frames = o.hold_frames - 1;
     assert_int_equal(nail_track_opts_validate(&o), LQ_EINVAL);
+    o = (nail_track_opts)NAIL_TRACK_OPTS_DEFAULT;
+    o.offset.d_cutoff = 0.0f;
+    assert_int_equal(nail_track_opts_validate(&o), LQ_EINVAL);
+    o = (nail_track_opts)NAIL_TRACK_OPTS_DEFAULT;
+    o.still_speed = -0.1f;
+    assert_int_equal(nail_track_opts_validate(&o), LQ_EINVAL);
+    o.still_speed = NAN;
+    assert_int_equal(nail_track_opts_validate(&o), LQ_EINVAL);
     assert_null(u);
     nail_track_reset(NULL);
     nail_track_destroy(NULL);
+}
+
+/* ---- measured outlines = landmark prediction + refinement offset ---------- */
+
+/* A flat hand seen from the back, fingers up, as in test_geometry.c. */
+static lq_hand dorsal_hand(float dx, float dy)
+{
+    lq_hand h;
+    memset(&h, 0, sizeof h);
+    h.presence = 1.0f;
+    h.handedness = LQ_HAND_RIGHT;
+    h.track_id = 6;
+    const float wx = 320.0f + dx, wy = 400.0f + dy;
+    h.lm[LQ_LM_WRIST] = (lq_point3){wx, wy, 0.0f};
+    const float mcp_x[4] = {45.0f, 15.0f, -15.0f, -42.0f};
+    const float seg[4][3] = {{40, 25, 20}, {45, 28, 22}, {42, 26, 21}, {33, 20, 18}};
+    for (int f = 0; f < 4; f++) {
+        int base = LQ_LM_INDEX_MCP + 4 * f;
+        float x = wx + mcp_x[f], y = wy - 150.0f;
+        h.lm[base] = (lq_point3){x, y, 0.0f};
+        y -= seg[f][0];
+        h.lm[base + 1] = (lq_point3){x, y, -3.0f};
+        y -= seg[f][1];
+        h.lm[base + 2] = (lq_point3){x, y, -6.0f};
+        y -= seg[f][2];
+        h.lm[base + 3] = (lq_point3){x, y, -9.0f};
+    }
+    h.lm[LQ_LM_THUMB_CMC] = (lq_point3){wx + 40.0f, wy - 30.0f, -5.0f};
+    h.lm[LQ_LM_THUMB_MCP] = (lq_point3){wx + 80.0f, wy - 70.0f, -10.0f};
+    h.lm[LQ_LM_THUMB_IP] = (lq_point3){wx + 100.0f, wy - 105.0f, -14.0f};
+    h.lm[LQ_LM_THUMB_TIP] = (lq_point3){wx + 112.0f, wy - 135.0f, -18.0f};
+    return h;
+}
+
+/* One frame: the hand at (dx, dy) with landmark noise lm_sd, its nails as
+ * refinement would give them (the prediction shifted 1.5 px toward the tip,
+ * plus ref_sd of noise along the axis and on the sizes); returns the
+ * painted middle nail's centre. */
+static int track_frame(nail_track *t, int f, float dx, float dy, float lm_sd, float ref_sd,
+                       uint32_t *seed, float *cx, float *cy, float *true_cx, float *true_cy)
+{
+    lq_hands hs;
+    memset(&hs, 0, sizeof hs);
+    hs.count = 1;
+    hs.hand[0] = dorsal_hand(dx, dy);
+    for (int k = 0; k < LQ_HAND_LANDMARKS; k++) {
+        hs.hand[0].lm[k].x += lm_sd * gauss(seed);
+        hs.hand[0].lm[k].y += lm_sd * gauss(seed);
+    }
+    nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
+    lo.refine = 0;
+    nail_geom in[NAIL_MAX], out[NAIL_MAX];
+    int n = 0, nout = 0;
+    assert_int_equal(nail_locate(NULL, &hs, &lo, in, NAIL_MAX, &n), 0);
+    for (int i = 0; i < n; i++) {
+        float e = 1.5f + ref_sd * gauss(seed);
+        in[i].cx += e * in[i].ax;
+        in[i].cy += e * in[i].ay;
+        in[i].width *= 1.0f + 0.05f * ref_sd * gauss(seed);
+        in[i].length *= 1.0f + 0.05f * ref_sd * gauss(seed);
+        in[i].fit = 0.7f;
+    }
+    assert_int_equal(nail_track_update(t, (int64_t)f * FRAME_US, &hs, in, n, out, NAIL_MAX, &nout), 0);
+    /* the noiseless middle nail, for reference */
+    lq_hands clean = hs;
+    clean.hand[0] = dorsal_hand(dx, dy);
+    nail_geom ref[NAIL_MAX];
+    int nref = 0;
+    assert_int_equal(nail_locate(NULL, &clean, &lo, ref, NAIL_MAX, &nref), 0);
+    for (int i = 0; i < nref; i++)
+        if (ref[i].finger == 2) {
+            *true_cx = ref[i].cx + 1.5f * ref[i].ax;
+            *true_cy = ref[i].cy + 1.5f * ref[i].ay;
+        }
+    for (int i = 0; i < nout; i++)
+        if (out[i].finger == 2) {
+            *cx = out[i].cx;
+            *cy = out[i].cy;
+            return 1;
+        }
+    return 0;
+}
+
+static void refinement_noise_is_smoothed_without_trailing_a_moving_hand(void **state)
+{
+    (void)state;
+    nail_track *t = new_track();
+    uint32_t seed = 12345;
+    /* a still hand: landmarks tremble by 0.3 px, refinement by 1.2 px */
+    double sum = 0.0;
+    int n = 0, f = 0;
+    float px = 0, py = 0, cx = 0, cy = 0, tx = 0, ty = 0;
+    for (; f < 100; f++) {
+        assert_true(track_frame(t, f, 0.0f, 0.0f, 0.3f, 1.2f, &seed, &cx, &cy, &tx, &ty));
+        if (f >= 25) {
+            sum += (cx - px) * (cx - px) + (cy - py) * (cy - py);
+            n++;
+        }
+        px = cx;
+        py = cy;
+    }
+    double still = sqrt(sum / n);
+    /* then it moves sideways at 8 px per frame (200 px/s, ~9 nail lengths/s) */
+    float worst = 0.0f;
+    for (int k = 1; k <= 25; k++, f++) {
+        assert_true(track_frame(t, f, 8.0f * (float)k, 0.0f, 0.3f, 1.2f, &seed, &cx, &cy, &tx, &ty));
+        if (k >= 5) {
+            float lag = hypotf(cx - tx, cy - ty);
+            worst = lag > worst ? lag : worst;
+        }
+    }
+    print_message("refinement noise 1.2 px on a still hand: painted centre RMS %.2f px; "
+                  "moving at 8 px/frame: at most %.2f px from the true nail\n", still, worst);
+    assert_true(still < 0.25); /* the single One Euro per coordinate: 0.32 */
+    assert_true(worst < 3.0f);
+    nail_track_destroy(t);
+}
+
+static void slow_drift_is_smooth(void **state)
+{
+    (void)state;
+    /* a hand drifting at 0.4 px per frame (0.5 nail lengths/s) with 0.5 px of
+     * noise per axis: what remains should be the drift, not the noise */
+    nail_track *t = new_track();
+    int id = 2;
+    lq_hands hs = hands_with(1, &id);
+    uint32_t seed = 7;
+    double sum = 0.0;
+    int n = 0;
+    float px = 0, py = 0;
+    for (int f = 0; f < 150; f++) {
+        nail_geom in = nail_at(id, 1, 100.0f + 0.4f * (float)f + 0.5f * gauss(&seed),
+                               200.0f + 0.5f * gauss(&seed), 0.9f),
+                  out[NAIL_MAX];
+        int nout = 0;
+        assert_int_equal(nail_track_update(t, (int64_t)f * FRAME_US, &hs, &in, 1, out, NAIL_MAX, &nout), 0);
+        assert_int_equal(nout, 1);
+        if (f >= 40) {
+            /* frame-to-frame movement beyond the drift's own 0.4 px */
+            float mx = out[0].cx - px - 0.4f, my = out[0].cy - py;
+            sum += mx * mx + my * my;
+            n++;
+            /* and it keeps up with the drift */
+            assert_true(fabsf(out[0].cx - (100.0f + 0.4f * (float)f)) < 3.0f);
+        }
+        px = out[0].cx;
+        py = out[0].cy;
+    }
+    double rms = sqrt(sum / n);
+    print_message("0.4 px/frame drift + 0.5 px noise: painted frame-to-frame movement beyond "
+                  "the drift, RMS %.2f px\n", rms);
+    assert_true(rms < 0.18); /* the single One Euro per coordinate: 0.25 */
+    nail_track_destroy(t);
 }
 
 /* ---- the whole pipeline on the shared videos ----------------------------- */
@@ -329,6 +490,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(still_noisy_nail_is_steadied),
         cmocka_unit_test(moving_nail_follows_with_little_lag),
+        cmocka_unit_test(refinement_noise_is_smoothed_without_trailing_a_moving_hand),
+        cmocka_unit_test(slow_drift_is_smooth),
         cmocka_unit_test(visibility_has_hysteresis),
         cmocka_unit_test(missing_nail_is_held_briefly_then_hidden),
         cmocka_unit_test(track_loss_drops_the_hands_nails),

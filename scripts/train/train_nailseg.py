@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""train_nailseg.py - trains the nail segmentation network, with k-fold
+cross-validation, and writes assets/nailseg/*.
+
+    /usr/bin/python3 scripts/train/train_nailseg.py            # 5 folds + final model
+    /usr/bin/python3 scripts/train/train_nailseg.py --folds 0,1 --no-final
+    /usr/bin/python3 scripts/train/train_nailseg.py --quick    # a short run, final model only
+
+Deterministic split: the 40 file names sorted, shuffled with random.Random(SPLIT_SEED),
+cut into 5 folds of 8 validation images; every image is validated exactly once.
+Each model is trained from scratch (no pretrained weights) on augmented crops of
+its training images only; the final model sees all 40.
+Checkpoints go to $LQ_TRAIN_TMP (default /tmp/nailseg) and a restarted run
+resumes from them.
+"""
+import argparse
+import copy
+import fcntl
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nailseg_data as nd  # noqa: E402
+from nailseg_model import NailSeg, count_macs, count_params  # noqa: E402
+from check_export import write_check  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "assets", "nailseg")
+TMP = os.environ.get("LQ_TRAIN_TMP", "/tmp/nailseg")
+SPLIT_SEED = 20261125
+NFOLDS = 5
+BATCH = 16
+STEPS = 1600
+EXPORT_EVERY = 300   # interim exports of the final model (early integration)
+
+
+def split(names):
+    order = list(names)
+    random.Random(SPLIT_SEED).shuffle(order)
+    per = len(order) // NFOLDS
+    return [sorted(order[k * per:(k + 1) * per]) for k in range(NFOLDS)]
+
+
+def loss_fn(logits, target):
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum()
+    dice = 1 - (2 * inter + 1) / (p.sum() + target.sum() + 1)
+    return bce + dice
+
+
+@torch.no_grad()
+def evaluate(model, names, cache):
+    model.eval()
+    per = {}
+    for n in names:
+        if n not in cache:
+            img, mask = nd.load_pair(n)
+            cw, ch = nd.canvas_for(*img.size)
+            lb, box = nd.letterbox(img, cw, ch)
+            cache[n] = (torch.from_numpy(lb).permute(2, 0, 1).float().div(255)[None], box,
+                        img.size, mask)
+        x, box, (w, h), mask = cache[n]
+        prob = model(x)[0, 0]
+        pred = nd.prob_to_image(prob, w, h, box)
+        per[n] = nd.iou(pred, mask) if pred.any() or not mask.any() else 0.0
+    model.train()
+    return per
+
+
+def train_one(tag, train_names, val_names, steps, seed, log, on_export=None):
+    os.makedirs(TMP, exist_ok=True)
+    ckpt = os.path.join(TMP, f"{tag}.pt")
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = NailSeg().to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
+                                                pct_start=0.1, div_factor=10,
+                                                final_div_factor=100)
+    start = 0
+    if os.path.exists(ckpt):
+        st = torch.load(ckpt)
+        if st.get("steps") == steps and st.get("train") == train_names:
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["opt"])
+            sched.load_state_dict(st["sched"])
+            rng.setstate(st["rng"])
+            gen.set_state(st["gen"])
+            start = st["step"]
+            log(f"[{tag}] resumed at step {start}")
+    sources = [nd.Source(n) for n in train_names]
+    cache = {}
+    t0 = time.time()
+    run = 0.0
+    model.train()
+    for step in range(start, steps):
+        x, y = nd.sample_batch(sources, rng, BATCH)
+        x = nd.photometric(x, gen).contiguous(memory_format=torch.channels_last)
+        logits = model.logits(x)
+        loss = loss_fn(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        run = 0.98 * run + 0.02 * loss.item() if step > start else loss.item()
+        if (step + 1) % 50 == 0:
+            el = time.time() - t0
+            log(f"[{tag}] step {step + 1}/{steps} loss {run:.4f} lr {sched.get_last_lr()[0]:.2e} "
+                f"{el / (step + 1 - start):.2f} s/step")
+        if (step + 1) % 200 == 0 or step + 1 == steps:
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "rng": rng.getstate(),
+                        "gen": gen.get_state(), "step": step + 1, "steps": steps,
+                        "train": train_names}, ckpt)
+        if on_export and (step + 1) % EXPORT_EVERY == 0 and step + 1 < steps:
+            model.eval()
+            on_export(model, step + 1)
+            model.train()
+        if val_names and ((step + 1) % 400 == 0 or step + 1 == steps):
+            per = evaluate(model, val_names, cache)
+            log(f"[{tag}] step {step + 1} val mean IoU {np.mean(list(per.values())):.4f}")
+    per = evaluate(model, val_names, cache) if val_names else {}
+    model.eval()
+    return model, per
+
+
+def write_model(model, path):
+    data = model.export_tflite(240, 320)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+    return len(data)
+
+
+JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=STEPS, help="optimizer steps per model")
+    ap.add_argument("--only", default=",".join(JOBS),
+                    help="comma-separated jobs to run in this process (final, fold0..fold4)")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="worker processes (1 thread each) sharing the job list")
+    ap.add_argument("--quick", action="store_true", help="300 steps, final model only")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(1)   # 1 thread per process: OpenMP spinning on a busy machine costs 3x
+    if a.quick:
+        a.steps, a.only, a.jobs = 300, "final", 1
+    jobs = [j for j in a.only.split(",") if j]
+    for j in jobs:
+        if j not in JOBS:
+            ap.error(f"unknown job {j}")
+    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(TMP, exist_ok=True)
+    if a.jobs > 1 and len(jobs) > 1:
+        procs = []
+        for w in range(a.jobs):
+            mine = jobs[w::a.jobs]
+            if mine:
+                procs.append(subprocess.Popen(
+                    [sys.executable, os.path.abspath(__file__), "--steps", str(a.steps),
+                     "--seed", str(a.seed), "--jobs", "1", "--only", ",".join(mine)]))
+        rc = [p.wait() for p in procs]
+        return max(rc)
+    logf = open(os.path.join(TMP, "train_nailseg.log"), "a")
+
+    def log(msg):
+        line = time.strftime("%H:%M:%S ") + f"[{os.getpid()}] " + msg
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    names = nd.list_files()
+    folds = split(names)
+    probe = NailSeg()
+    log(f"{len(names)} images; params {count_params(probe)}; "
+        f"MACs at 240x320 {count_macs(probe) / 1e6:.1f} M; steps {a.steps} x batch {BATCH}; "
+        f"jobs {jobs}")
+    for job in jobs:
+        if job == "final":
+            def interim(model, step):
+                n = write_model(model, os.path.join(OUT, "nailseg.tflite"))
+                write_check(copy.deepcopy(model).to(memory_format=torch.contiguous_format))
+                log(f"final model (step {step}): {n} bytes -> assets/nailseg/nailseg.tflite")
+            model, _ = train_one(f"final_s{a.steps}", names, [], a.steps, a.seed + 100, log,
+                                 on_export=interim)
+            torch.save(model.state_dict(), os.path.join(TMP, "nailseg_final.pt"))
+            interim(model, a.steps)
+            continue
+        k = int(job[4:])
+        val = folds[k]
+        train = sorted(n for n in names if n not in val)
+        model, per = train_one(f"fold{k}_s{a.steps}", train, val, a.steps, a.seed + k, log)
+        write_model(model, os.path.join(OUT, f"fold{k}.tflite"))
+        entry = {"fold": k, "val": val, "per_image_iou": per,
+                 "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps}
+        log(f"fold {k}: mean IoU {entry['mean_iou']:.4f}")
+        write_summary(os.path.join(OUT, "folds.json"), entry, a)
+    return 0
+
+
+def write_summary(path, entry, a):
+    """Merges one fold's entry into folds.json (under a lock: workers share it)."""
+    with open(os.path.join(TMP, "folds.lock"), "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        old = json.load(open(path)) if os.path.exists(path) else {}
+        done = {f["fold"]: f for f in old.get("folds", [])}
+        done[entry["fold"]] = entry
+        folds = [done[k] for k in sorted(done)]
+        allv = [v for f in folds for v in f["per_image_iou"].values()]
+        s = {
+            "folds": folds,
+            "mean_iou_all": float(np.mean(allv)) if allv else None,
+            "images_validated": len(allv),
+            "input": [1, 240, 320, 3],
+            "input_portrait": [1, 320, 240, 3],
+            "output": [1, 120, 160, 1],
+            "threshold": 0.5,
+            "split_seed": SPLIT_SEED,
+            "steps": a.steps,
+            "batch": BATCH,
+            "crop": nd.OUT_SIZE,
+            "scoring": "per-image IoU of prob>0.5 (bilinear to the original size) vs "
+                       "mask>127; empty prediction on a non-empty mask = 0; mean over the "
+                       "fold's images; validation input letterboxed into 320x240 (landscape) "
+                       "or 240x320 (portrait)",
+        }
+        with open(path + ".tmp", "w") as f:
+            json.dump(s, f, indent=1)
+        os.replace(path + ".tmp", path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -139,7 +139,8 @@ static void lacquer_path(char *out, size_t cap)
     snprintf(out, cap, "%s/lacquer", n > 0 ? self : ".");
 }
 
-static int server_start(const lq_bench_ctx *ctx, server_proc *sp)
+/* inference_threads: INFERENCE_THREADS for the service, NULL = its default. */
+static int server_start(const lq_bench_ctx *ctx, server_proc *sp, const char *inference_threads)
 {
     char bin[4200];
     lacquer_path(bin, sizeof bin);
@@ -170,6 +171,10 @@ static int server_start(const lq_bench_ctx *ctx, server_proc *sp)
         setenv("WS_PORT", port, 1);
         setenv("H2C_PORT", h2c, 1);
         unsetenv("WORKERS");
+        if (inference_threads)
+            setenv("INFERENCE_THREADS", inference_threads, 1);
+        else
+            unsetenv("INFERENCE_THREADS");
         unsetenv("LOG_LEVEL");
         unsetenv("LOG_FILE");
         unsetenv("METRICS_PORT");
@@ -730,7 +735,7 @@ int lq_bench_service(const lq_bench_ctx *ctx)
     }
 
     server_proc sp = {0};
-    if (rc == 0 && server_start(ctx, &sp) < 0)
+    if (rc == 0 && server_start(ctx, &sp, NULL) < 0)
         rc = LQ_EIO;
     enum { N_SINGLE = N_VIDEOS + 2 };
     run_result *single = calloc(N_SINGLE, sizeof *single);
@@ -761,6 +766,34 @@ int lq_bench_service(const lq_bench_ctx *ctx)
                 print_run_row(&single[i]);
             fflush(stdout);
         }
+    }
+    /* The same two palm_reach rows from a service with parallel inference on
+     * (INFERENCE_THREADS=0: a lone frame's models on every usable core while
+     * measured faster; the default is 1), in the same run. */
+    run_result parallel[2];
+    memset(parallel, 0, sizeof parallel);
+    if (rc == 0) {
+        server_proc sp1 = {0};
+        if (server_start(ctx, &sp1, "0") < 0)
+            rc = LQ_EIO;
+        printf("\n(a1) the same, palm_reach, from a service with INFERENCE_THREADS=0 (a lone "
+               "frame's models on every core while that is faster):\n");
+        print_run_header();
+        for (int i = 0; i < 2 && rc == 0; i++) {
+            rc = run_load(&sp1, sets[0], VIDEOS[0], i, 0, 1, seconds_single, 1.0, &parallel[i]);
+            if (rc == 0)
+                print_run_row(&parallel[i]);
+            fflush(stdout);
+        }
+        if (sp1.pid > 0)
+            server_stop(&sp1);
+        if (rc == 0)
+            printf("    p50 with parallel inference / one thread: max_hands 2 %.2f, max_hands 1 "
+                   "%.2f\n",
+                   ms_pct(&parallel[0].rep.latency_us, 50) /
+                       ms_pct(&single[0].rep.latency_us, 50),
+                   ms_pct(&parallel[1].rep.latency_us, 50) /
+                       ms_pct(&single[1].rep.latency_us, 50));
     }
     /* the same frames over HTTP/2 (cleartext, prior knowledge), beside the WebSocket rows */
     const int h2_sessions[2] = {1, TARGET_SESSIONS};
@@ -826,6 +859,9 @@ int lq_bench_service(const lq_bench_ctx *ctx)
         cJSON *sa = cJSON_AddArrayToObject(root, "single_session");
         for (int i = 0; i < N_SINGLE; i++)
             cJSON_AddItemToArray(sa, run_json(&single[i]));
+        cJSON *sa1 = cJSON_AddArrayToObject(root, "single_session_inference_threads_0");
+        for (int i = 0; i < 2; i++)
+            cJSON_AddItemToArray(sa1, run_json(&parallel[i]));
         cJSON *h2a = cJSON_AddArrayToObject(root, "http2");
         for (int i = 0; i < 2; i++)
             cJSON_AddItemToArray(h2a, http2_json(h2_sessions[i], &h2[i]));

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/cpus.h"
 #include "base/log.h"
 #include "image/image.h"
 
@@ -71,9 +72,10 @@ static const lq_config_setting settings[] = {
     {"workers", "WORKERS", "--workers", LQ_CFG_INT, OFF(workers), "0", 0, 256, NULL,
      "frame worker threads (0 = one per CPU core)"},
     {"inference_threads", "INFERENCE_THREADS", "--inference-threads", LQ_CFG_INT,
-     OFF(inference_threads), "0", 0, 64, NULL,
-     "threads a frame's models may use while no other frame is being processed (0 = one per "
-     "CPU core, 1 = always one); under load every frame keeps to one thread"},
+     OFF(inference_threads), "1", 0, 64, NULL,
+     "threads a frame's models may use while no other frame is being processed, and only while "
+     "measured faster than one thread (1 = always one; 0 = one per usable core, at most 4: for "
+     "machines whose cores nothing else uses)"},
     {"stats_interval", "STATS_INTERVAL", "--stats-interval", LQ_CFG_DOUBLE, OFF(stats_interval),
      "5", 0, 3600, NULL, "seconds between stats messages per session (0 = only at close)"},
     {"idle_timeout", "IDLE_TIMEOUT", "--idle-timeout", LQ_CFG_DOUBLE, OFF(idle_timeout), "60", 0,
@@ -845,17 +847,13 @@ int lq_config_load(lq_config *c, int argc, char **argv, char *const *envp, char 
 
 static int online_cpus(int cap)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
-    if (n > cap)
-        n = cap;
-    return (int)n;
+    int n = lq_cpus_usable();
+    return n > cap ? cap : n;
 }
 
 int lq_config_inference_threads(const lq_config *c)
 {
-    return c->inference_threads > 0 ? c->inference_threads : online_cpus(64);
+    return c->inference_threads > 0 ? c->inference_threads : online_cpus(4);
 }
 
 int lq_config_workers(const lq_config *c)

@@ -223,11 +223,13 @@ int lq_config_validate(const lq_config *c, char *err, size_t errlen) LQ_NODISCAR
 int lq_config_load(lq_config *c, int argc, char **argv, char *const *envp, char *err,
                    size_t errlen) LQ_NODISCARD;
 
-/* Worker threads to start: c->workers, or the number of online CPUs if 0. */
+/* Worker threads to start: c->workers, or the usable CPUs (lq_cpus_usable:
+ * affinity mask and cgroup quota count) if 0. */
 int lq_config_workers(const lq_config *c);
 
 /* Threads one frame's inference may use while no other frame is being
- * processed: c->inference_threads, or the number of online CPUs (at most 64) if 0. */
+ * processed: c->inference_threads, or the usable CPUs (lq_cpus_usable, at
+ * most 4: the hand models gain little beyond that) if 0. */
 int lq_config_inference_threads(const lq_config *c);
 
 /* Writes the options section of `--help`, generated from the table. */

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "hand/landmark.h"
 #include "hand/palm.h"
+#include "hand/runchoice.h"
 #include "hand/roi.h"
 #include "model/tflite.h"
 
@@ -139,6 +140,11 @@ const xg_net *lq_hand_models_landmark(const lq_hand_models *m, lq_hand_variant v
 
 /* ---- workers ----------------------------------------------------------- */
 
+/* With a gate, parallel inference is also a measured choice (runchoice.h):
+ * the gate knows about the service's own workers, not about other processes
+ * on the cores. */
+enum { TRK_PALM = 0, TRK_LANDMARK = 1, TRK_MODELS = 2 };
+
 struct lq_hand_worker {
     const lq_hand_models *models;
     int threads;
@@ -149,6 +155,8 @@ struct lq_hand_worker {
     lq_palm_detector *palm[2][TRK_VARIANTS];
     lq_landmarker *landmark[2][TRK_VARIANTS];
     lq_palm_detection dets[LQ_PALM_MAX_OUT];
+    lq_runchoice choice[TRK_MODELS][TRK_VARIANTS]; /* with a gate: which set is faster */
+    int chosen[TRK_MODELS];                         /* set of the run in progress, -1 = untimed */
 };
 
 int lq_hand_worker_create(const lq_hand_models *m, int threads, lq_hand_worker **out)
@@ -207,11 +215,29 @@ static int worker_prepare(lq_hand_worker *w, lq_hand_variant v)
 /* Which runner set the next inference uses: asked before each inference, so
  * a frame that started alone drops to one thread as soon as another worker
  * gets busy. */
-static int worker_set(const lq_hand_worker *w)
+static int worker_set(lq_hand_worker *w, int model, lq_hand_variant v)
 {
+    w->chosen[model] = -1;
     if (w->threads == 1)
         return 0;
-    return !w->gate || w->gate(w->gate_ud) ? 1 : 0;
+    if (!w->gate)
+        return 1;
+    if (!w->gate(w->gate_ud))
+        return 0;
+    return w->chosen[model] = lq_runchoice_pick(&w->choice[model][v]);
+}
+
+/* Records the wall time of the run worker_set chose (gate open only). */
+static void worker_timed(lq_hand_worker *w, int model, lq_hand_variant v, double ms)
+{
+    lq_runchoice_record(&w->choice[model][v], w->chosen[model], ms);
+}
+
+int lq_hand_worker_prefers_parallel(const lq_hand_worker *w, lq_hand_variant v)
+{
+    if (!w || (int)v < 0 || (int)v >= TRK_VARIANTS)
+        return -1;
+    return lq_runchoice_preferred(&w->choice[TRK_LANDMARK][v]);
 }
 
 /* ---- trackers ---------------------------------------------------------- */
@@ -368,8 +394,13 @@ static int detect_rects(lq_tracker *t, lq_hand_worker *w, const lq_image *img, t
                         int *n, lq_hand_timings *tm)
 {
     int ndet = 0;
-    int rc = lq_palm_detect(w->palm[worker_set(w)][t->o.variant], img, t->o.min_detection, w->dets,
-                            LQ_PALM_MAX_OUT, &ndet, tm);
+    const lq_hand_variant v = t->o.variant;
+    const int set = worker_set(w, TRK_PALM, v);
+    const double t0 = lq_clock_ms();
+    int rc = lq_palm_detect(w->palm[set][v], img, t->o.min_detection, w->dets, LQ_PALM_MAX_OUT,
+                            &ndet, tm);
+    if (rc == 0)
+        worker_timed(w, TRK_PALM, v, lq_clock_ms() - t0);
     if (rc < 0)
         return rc;
     if (ndet > t->o.max_hands)
@@ -439,7 +470,11 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
     for (int oi = 0; oi < norder && nnext < t->o.max_hands; oi++) {
         const trk_rect *e = &list[order[oi]];
         lq_hand h;
-        rc = lq_landmark_run(w->landmark[worker_set(w)][t->o.variant], img, &e->r, &h, &out->t);
+        const int set = worker_set(w, TRK_LANDMARK, t->o.variant);
+        const double tl = lq_clock_ms();
+        rc = lq_landmark_run(w->landmark[set][t->o.variant], img, &e->r, &h, &out->t);
+        if (rc == 0)
+            worker_timed(w, TRK_LANDMARK, t->o.variant, lq_clock_ms() - tl);
         if (rc == LQ_EINVAL)
             continue; /* a degenerate ROI (e.g. collapsed landmarks): lose this hand */
         if (rc < 0) {

@@ -97,6 +97,11 @@ void lq_hand_worker_destroy(lq_hand_worker *w);
  * packed twice). Set it before the first frame; NULL removes it. */
 typedef int (*lq_hand_gate_fn)(void *ud);
 void lq_hand_worker_set_gate(lq_hand_worker *w, lq_hand_gate_fn gate, void *ud);
+/* With a gate, each open-gate inference also picks the faster runner set
+ * by measurement (hand/runchoice.h): where other processes take the cores,
+ * one thread wins and is kept. This says which set the landmark model of
+ * variant v prefers so far: 1 parallel, 0 one thread, -1 not yet known. */
+int lq_hand_worker_prefers_parallel(const lq_hand_worker *w, lq_hand_variant v);
 
 /* ---- trackers ---------------------------------------------------------- */
 

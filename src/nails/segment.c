@@ -34,11 +34,15 @@ struct nail_seg {
     lq_image small;        /* in_w x in_h: area-resized frame for large shrinks */
     int *labels;           /* out_w * out_h */
     int *queue;            /* out_w * out_h */
+    float *map;            /* out_w * out_h: the probability map in the frame's orientation */
+    float *dir;            /* 2 * out_w * out_h: the direction field, same (or NULL) */
     /* last run */
     int ran;
     int fw, fh;            /* frame size */
-    float sx, sy;          /* input pixels per frame pixel */
-    float ox, oy;          /* input offset of the letterboxed frame */
+    int rot;               /* 1: a portrait frame, turned a quarter turn into the input */
+    int map_w, map_h;      /* map size in the frame's orientation */
+    float cell_x, cell_y;  /* frame pixels per map cell */
+    float org_x, org_y;    /* frame position of the map's corner: x = cell_x * mx + org_x */
     /* last nail_seg_blobs */
     int blobs_done;
     int nblobs;
@@ -190,7 +194,10 @@ int nail_seg_create(const nail_seg_model *m, nail_seg **out)
     if (rc == 0) {
         s->labels = calloc(cells, sizeof *s->labels);
         s->queue = calloc(cells, sizeof *s->queue);
-        if (!s->labels || !s->queue)
+        s->map = calloc(cells, sizeof *s->map);
+        if (m->dir_out >= 0)
+            s->dir = calloc(2 * cells, sizeof *s->dir);
+        if (!s->labels || !s->queue || !s->map || (m->dir_out >= 0 && !s->dir))
             rc = LQ_ENOMEM;
     }
     if (rc < 0) {
@@ -209,6 +216,8 @@ void nail_seg_destroy(nail_seg *s)
     lq_image_free(&s->small);
     free(s->labels);
     free(s->queue);
+    free(s->map);
+    free(s->dir);
     free(s);
 }
 
@@ -227,6 +236,52 @@ static void copy_padded(const lq_image *img, int ox, int oy, int tw, int th, flo
     }
 }
 
+/* Copies the area-resized frame (rw x rh in the input's orientation, i.e.
+ * rh x rw frame-oriented when rot) into the input at (ox, oy), zero elsewhere. */
+static void copy_rotated(const lq_image *img, int ox, int oy, int tw, int th, float *t)
+{
+    memset(t, 0, sizeof(float) * 3u * (size_t)tw * (size_t)th);
+    const float k = 1.0f / 255.0f;
+    /* input (ox + a, oy + b) shows frame-oriented pixel (img->width - 1 - b, a) */
+    for (int b = 0; b < img->width; b++) {
+        float *q = t + 3u * ((size_t)(b + oy) * (size_t)tw + (size_t)ox);
+        for (int a = 0; a < img->height; a++) {
+            const uint8_t *p = lq_image_px(img, img->width - 1 - b, a);
+            q[3 * a] = (float)p[0] * k;
+            q[3 * a + 1] = (float)p[1] * k;
+            q[3 * a + 2] = (float)p[2] * k;
+        }
+    }
+}
+
+/* The outputs in the frame's orientation: a portrait frame went in turned
+ * (input x = frame y, input y = W - frame x), so turn the map back. */
+static void orient_outputs(nail_seg *s)
+{
+    const nail_seg_model *m = s->m;
+    const int ow = m->out_w, oh = m->out_h;
+    const float *p = xg_runner_output(s->r, m->prob_out);
+    const float *d = m->dir_out >= 0 ? xg_runner_output(s->r, m->dir_out) : NULL;
+    if (!s->rot) {
+        memcpy(s->map, p, sizeof(float) * (size_t)ow * (size_t)oh);
+        if (d)
+            memcpy(s->dir, d, sizeof(float) * 2u * (size_t)ow * (size_t)oh);
+        return;
+    }
+    /* input cell (i, j) is frame-oriented cell (oh - 1 - j, i) of an oh x ow map;
+     * an input vector (dx, dy) is (-dy, dx) in the frame */
+    for (int j = 0; j < oh; j++)
+        for (int i = 0; i < ow; i++) {
+            size_t to = (size_t)i * (size_t)oh + (size_t)(oh - 1 - j);
+            size_t from = (size_t)j * (size_t)ow + (size_t)i;
+            s->map[to] = p[from];
+            if (d) {
+                s->dir[2 * to] = -d[2 * from + 1];
+                s->dir[2 * to + 1] = d[2 * from];
+            }
+        }
+}
+
 int nail_seg_run(nail_seg *s, const lq_image *frame)
 {
     if (!s || !frame || !frame->data || frame->width < 1 || frame->height < 1 ||
@@ -235,28 +290,42 @@ int nail_seg_run(nail_seg *s, const lq_image *frame)
         return LQ_EINVAL;
     const nail_seg_model *m = s->m;
     const int W = frame->width, H = frame->height;
-    float scale = fminf((float)m->in_w / (float)W, (float)m->in_h / (float)H);
-    int rw = (int)lroundf((float)W * scale), rh = (int)lroundf((float)H * scale);
+    /* A portrait frame into a landscape input (or the other way round) is
+     * turned a quarter turn so that it fills the input (the network is
+     * trained on all rotations). RW x RH: the frame as the input sees it. */
+    const int rot = (H > W) != (m->in_h > m->in_w);
+    const int RW = rot ? H : W, RH = rot ? W : H;
+    float scale = fminf((float)m->in_w / (float)RW, (float)m->in_h / (float)RH);
+    int rw = (int)lroundf((float)RW * scale), rh = (int)lroundf((float)RH * scale);
     rw = rw < 1 ? 1 : rw > m->in_w ? m->in_w : rw;
     rh = rh < 1 ? 1 : rh > m->in_h ? m->in_h : rh;
     int ox = (m->in_w - rw) / 2, oy = (m->in_h - rh) / 2;
-    float sx = (float)rw / (float)W, sy = (float)rh / (float)H;
+    float sx = (float)rw / (float)RW, sy = (float)rh / (float)RH;
     float *in = xg_runner_input(s->r, 0);
     if (sx >= 0.5f && sy >= 0.5f) {
         /* At most a 2x shrink: bilinear at the input's pixel centres is the
-         * exact 2x2 mean at 2x and needs no scratch. */
+         * exact 2x2 mean at 2x and needs no scratch. Input (x, y) shows the
+         * turned frame at ((x - ox) / sx, (y - oy) / sy), i.e. frame
+         * (W - (y - oy) / sy, (x - ox) / sx) when turned. */
         lq_affine M = {{1.0f / sx, 0.0f, -(float)ox / sx, 0.0f, 1.0f / sy, -(float)oy / sy}};
+        if (rot)
+            M = (lq_affine){{0.0f, -1.0f / sy, (float)W + (float)oy / sy, 1.0f / sx, 0.0f,
+                             -(float)ox / sx}};
         lq_warp_affine_to_tensor(frame, &M, m->in_w, m->in_h, 1.0f / 255.0f, 0.0f,
                                  LQ_BORDER_ZERO, in);
     } else {
         lq_image view = s->small;
-        view.width = rw;
-        view.height = rh;
+        view.width = rot ? rh : rw;
+        view.height = rot ? rw : rh;
+        view.stride = 3 * view.width;
         view.owned = 0;
         int rc = lq_image_resize_into(frame, &view, LQ_RESIZE_AREA);
         if (rc < 0)
             return rc;
-        copy_padded(&view, ox, oy, m->in_w, m->in_h, in);
+        if (rot)
+            copy_rotated(&view, ox, oy, m->in_w, m->in_h, in);
+        else
+            copy_padded(&view, ox, oy, m->in_w, m->in_h, in);
     }
     if (xg_runner_invoke(s->r) < 0) {
         s->ran = 0;
@@ -267,35 +336,48 @@ int nail_seg_run(nail_seg *s, const lq_image *frame)
     s->nblobs = 0;
     s->fw = W;
     s->fh = H;
-    s->sx = sx;
-    s->sy = sy;
-    s->ox = (float)ox;
-    s->oy = (float)oy;
+    s->rot = rot;
+    const float st = (float)m->stride;
+    if (!rot) {
+        s->map_w = m->out_w;
+        s->map_h = m->out_h;
+        s->cell_x = st / sx;
+        s->cell_y = st / sy;
+        s->org_x = -(float)ox / sx;
+        s->org_y = -(float)oy / sy;
+    } else {
+        s->map_w = m->out_h;
+        s->map_h = m->out_w;
+        s->cell_x = st / sy;
+        s->cell_y = st / sx;
+        s->org_x = (float)W - (st * (float)m->out_h - (float)oy) / sy;
+        s->org_y = -(float)ox / sx;
+    }
+    orient_outputs(s);
     return 0;
 }
 
 const float *nail_seg_prob(const nail_seg *s, int *w, int *h)
 {
     if (w)
-        *w = s ? s->m->out_w : 0;
+        *w = s && s->ran ? s->map_w : 0;
     if (h)
-        *h = s ? s->m->out_h : 0;
+        *h = s && s->ran ? s->map_h : 0;
     if (!s || !s->ran)
         return NULL;
-    return xg_runner_output(s->r, s->m->prob_out);
+    return s->map;
 }
 
 void nail_seg_frame_to_map(const nail_seg *s, float x, float y, float *mx, float *my)
 {
-    float k = 1.0f / (float)s->m->stride;
-    *mx = (x * s->sx + s->ox) * k;
-    *my = (y * s->sy + s->oy) * k;
+    *mx = (x - s->org_x) / s->cell_x;
+    *my = (y - s->org_y) / s->cell_y;
 }
 
 void nail_seg_map_to_frame(const nail_seg *s, float mx, float my, float *x, float *y)
 {
-    *x = (mx * (float)s->m->stride - s->ox) / s->sx;
-    *y = (my * (float)s->m->stride - s->oy) / s->sy;
+    *x = s->cell_x * mx + s->org_x;
+    *y = s->cell_y * my + s->org_y;
 }
 
 /* ---- blobs -------------------------------------------------------------- */
@@ -539,8 +621,8 @@ static int direction_from_context(const lq_image *f, nail_seg_blob *b)
 /* Rule 1: the mean of the network's direction field over the blob. */
 static int direction_from_network(const nail_seg *s, nail_seg_blob *b)
 {
-    const float *d = xg_runner_output(s->r, s->m->dir_out);
-    int w = s->m->out_w, h = s->m->out_h;
+    const float *d = s->dir;
+    int w = s->map_w, h = s->map_h;
     double sx = 0, sy = 0;
     for (int c = 0; c < w * h; c++)
         if (s->labels[c] == b->label) {
@@ -565,18 +647,15 @@ int nail_seg_blobs(nail_seg *s, const lq_image *frame, const nail_seg_blob_opts 
         return LQ_EINVAL;
     if (frame && (!frame->data || frame->width != s->fw || frame->height != s->fh))
         return LQ_EINVAL;
-    const nail_seg_model *m = s->m;
-    float cell_x = (float)m->stride / s->sx, cell_y = (float)m->stride / s->sy;
-    float ox = -s->ox / s->sx, oy = -s->oy / s->sy;
     int nb = 0;
-    int rc = nail_seg_find_blobs(xg_runner_output(s->r, m->prob_out), m->out_w, m->out_h, cell_x,
-                                 cell_y, ox, oy, o, s->labels, s->queue, s->blob,
-                                 NAIL_SEG_MAX_BLOBS, &nb);
+    int rc = nail_seg_find_blobs(s->map, s->map_w, s->map_h, s->cell_x, s->cell_y, s->org_x,
+                                 s->org_y, o, s->labels, s->queue, s->blob, NAIL_SEG_MAX_BLOBS,
+                                 &nb);
     if (rc < 0)
         return rc;
     for (int i = 0; i < nb; i++) {
         nail_seg_blob *b = &s->blob[i];
-        if (m->dir_out >= 0 && direction_from_network(s, b))
+        if (s->dir && direction_from_network(s, b))
             continue;
         if (frame)
             (void)direction_from_context(frame, b);
@@ -598,10 +677,10 @@ int nail_seg_mask(const nail_seg *s, int label, uint8_t *mask, int w, int h, int
         return LQ_EINVAL;
     for (int y = 0; y < h; y++)
         memset(mask + (size_t)y * (size_t)stride, 0, (size_t)w);
-    const int mw = s->m->out_w, mh = s->m->out_h;
-    const float *p = xg_runner_output(s->r, s->m->prob_out);
-    const float kx = s->sx / (float)s->m->stride, ky = s->sy / (float)s->m->stride;
-    const float bx = s->ox / (float)s->m->stride, by = s->oy / (float)s->m->stride;
+    const int mw = s->map_w, mh = s->map_h;
+    const float *p = s->map;
+    const float kx = 1.0f / s->cell_x, ky = 1.0f / s->cell_y;
+    const float bx = -s->org_x / s->cell_x, by = -s->org_y / s->cell_y;
     for (int bi = 0; bi < s->nblobs; bi++) {
         const nail_seg_blob *b = &s->blob[bi];
         if (label && b->label != label)

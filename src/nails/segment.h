@@ -18,9 +18,12 @@
  * run through our TFLite loader on XNNPACK (model/xgraph.h), one thread:
  *   input   float32 [1,H,W,3], RGB / 255 (H, W from the file: 240 x 320 for
  *           ours). The frame is scaled keeping its aspect ratio and
- *           letterboxed, centred, zero padded. Portrait frames are
- *           letterboxed into the same landscape input (the loader has no
- *           input-shape override), so they use fewer input pixels.
+ *           letterboxed, centred, zero padded. The loader has no input-shape
+ *           override, so a portrait frame (for a landscape input) is turned
+ *           a quarter turn first (input x = frame y, input y = W - frame x)
+ *           and fills the input as a landscape frame would; the network is
+ *           trained on all rotations. Every output is turned back, so maps,
+ *           blobs and masks are always in the frame's orientation.
  *           Downscales by at most 2x are sampled bilinearly straight into
  *           the input tensor (exactly the 2x2 mean at 640x480 -> 320x240);
  *           larger ones are area-averaged first.
@@ -93,8 +96,9 @@ void nail_seg_destroy(nail_seg *s);
  * probability map and the frame geometry are kept until the next run. */
 int nail_seg_run(nail_seg *s, const lq_image *frame) LQ_NODISCARD;
 
-/* The last run's probability map (row-major, *w x *h floats, 0..1; NULL
- * before the first run). */
+/* The last run's probability map in the frame's orientation (row-major,
+ * *w x *h floats, 0..1; a portrait frame's map is out_h wide); NULL before
+ * the first run. */
 const float *nail_seg_prob(const nail_seg *s, int *w, int *h);
 
 /* Maps frame pixel coordinates to probability-map coordinates (continuous,

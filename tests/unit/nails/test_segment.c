@@ -178,7 +178,8 @@ static void letterbox_round_trip_on_frames_of_any_shape(void **state)
     assert_int_equal(nail_seg_model_has_direction(m), 0);
     nail_seg *s = NULL;
     assert_int_equal(nail_seg_create(m, &s), 0);
-    const int sizes[][2] = {{640, 480}, {480, 640}, {2000, 1500}, {1200, 300}, {64, 48}};
+    const int sizes[][2] = {{640, 480}, {480, 640}, {2000, 1500}, {1500, 2000},
+                            {1200, 300}, {300, 1200}, {64, 48}, {48, 64}};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         int W = sizes[k][0], H = sizes[k][1];
         lq_image f;
@@ -201,7 +202,8 @@ static void letterbox_round_trip_on_frames_of_any_shape(void **state)
         bo.min_area_px = 0.0f;
         assert_int_equal(nail_seg_blobs(s, NULL, &bo, bl, NAIL_SEG_MAX_BLOBS, &n), 0);
         assert_int_equal(n, 1);
-        float cell = 2.0f / fminf(320.0f / (float)W, 240.0f / (float)H); /* frame px a cell */
+        int RW = H > W ? H : W, RH = H > W ? W : H; /* portrait frames go in turned */
+        float cell = 2.0f / fminf(320.0f / (float)RW, 240.0f / (float)RH); /* px a cell */
         assert_float_equal(bl[0].cx, cx, 0.6f * cell + 0.5f);
         assert_float_equal(bl[0].cy, cy, 0.6f * cell + 0.5f);
         if (a / cell >= 4.0f) {
@@ -446,6 +448,35 @@ static void direction_from_context_and_network(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(b[0].dir_source, NAIL_SEG_DIR_NETWORK);
     assert_true(b[0].ay > 0.9f);
+    /* a portrait frame goes in turned: the input's "down" is the frame's
+     * "left", and the mask comes back in the frame's orientation */
+    lq_image pf;
+    assert_int_equal(lq_image_alloc(&pf, 480, 640), 0);
+    fill(&pf, 128, 128, 128);
+    ellipse(&pf, 200, 420, 60, 25, 0.3f, 200, 40, 60);
+    assert_int_equal(nail_seg_run(s, &pf), 0);
+    int mw = 0, mh = 0;
+    assert_non_null(nail_seg_prob(s, &mw, &mh));
+    assert_int_equal(mw, 120);
+    assert_int_equal(mh, 160);
+    assert_int_equal(nail_seg_blobs(s, &pf, &o, b, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(b[0].dir_source, NAIL_SEG_DIR_NETWORK);
+    assert_true(b[0].ax < -0.9f);
+    assert_float_equal(b[0].cx, 200.0f, 2.0f);
+    assert_float_equal(b[0].cy, 420.0f, 2.0f);
+    uint8_t *pm = malloc(480 * 640);
+    assert_int_equal(nail_seg_mask(s, 0, pm, 480, 640, 480), 0);
+    int both = 0, any = 0;
+    for (int y = 0; y < 640; y++)
+        for (int x = 0; x < 480; x++) {
+            int t = lq_image_px(&pf, x, y)[1] == 40, q = pm[y * 480 + x] == 255;
+            both += t && q;
+            any += t || q;
+        }
+    assert_true((float)both / (float)any > 0.9f);
+    free(pm);
+    lq_image_free(&pf);
     nail_seg_destroy(s);
     nail_seg_model_destroy(m);
     lq_image_free(&f);

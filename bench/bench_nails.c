@@ -16,6 +16,13 @@
  * per-session nail tracker nail_track; also before it), over the still
  * stretch of video/palm_reach (frames 100-202, the hand moves about 1 px a
  * frame there) with the hand tracker in video mode (smoothing on).
+ * Segmentation (docs/segmentation.md; models in $LQ_NAILSEG_DIR or
+ * <models>/../assets/nailseg): the network's time per 640x480 frame (one
+ * thread, wall and thread CPU), the whole tracked try-on frame with and
+ * without it (palm_reach, frames 100-202), and the cross-validated nail-mask
+ * IoU of landmarks, segmentation and both fused (each image scored by the
+ * fold model that did not train on it), per fold, with fused vs landmarks on
+ * every image with a hand. $LQ_NAILSEG_OVERLAYS=DIR writes overlays there.
  * Writes <out>/nails.json.
  */
 #include <math.h>
@@ -38,6 +45,9 @@
 #include "nails/nail_track.h"
 #include "nails/refine.h"
 #include "nails/render.h"
+#include "nails/segment.h"
+#include "nails/segment_eval.h"
+#include "tryon/tryon.h"
 
 #define BUDGET_MS 2.0
 #define FRAME_W 640
@@ -301,6 +311,283 @@ static int eval_hands(void *ud, const char *file, const lq_image *img, lq_hands 
     return rc == LQ_EINVAL ? (out->count = 0, 0) : rc;
 }
 
+/* ---- segmentation --------------------------------------------------- */
+
+static void nailseg_dir(const lq_bench_ctx *ctx, char *dir, size_t len)
+{
+    const char *env = getenv("LQ_NAILSEG_DIR");
+    if (env && env[0])
+        snprintf(dir, len, "%s", env);
+    else
+        snprintf(dir, len, "%s/../assets/nailseg", ctx->models_dir);
+}
+
+/* The network alone on a 640x480 frame, one thread. */
+static int seg_time_inference(const lq_bench_ctx *ctx, const char *model, int iters, cJSON *out)
+{
+    char err[512];
+    nail_seg_model *m = NULL;
+    nail_seg *sg = NULL;
+    lq_image frame = {0};
+    double *wall = calloc((size_t)iters, sizeof *wall), *cpu = calloc((size_t)iters, sizeof *cpu);
+    double *blob = calloc((size_t)iters, sizeof *blob);
+    int rc = wall && cpu && blob ? 0 : LQ_ENOMEM;
+    if (rc == 0 && (rc = nail_seg_model_load(model, &m, err, sizeof err)) < 0)
+        fprintf(stderr, "bench nails: %s\n", err);
+    if (rc == 0)
+        rc = nail_seg_create(m, &sg);
+    if (rc == 0)
+        rc = load_frame(ctx, PHOTOS[0], &frame);
+    nail_seg_blob b[NAIL_SEG_MAX_BLOBS];
+    nail_seg_blob_opts bo = NAIL_SEG_BLOB_OPTS_DEFAULT;
+    int nb = 0;
+    for (int i = 0; rc == 0 && i < 3; i++) /* warm-up */
+        rc = nail_seg_run(sg, &frame);
+    for (int i = 0; rc == 0 && i < iters; i++) {
+        double c0 = lq_bench_thread_cpu_ms(), t0 = lq_clock_ms();
+        rc = nail_seg_run(sg, &frame);
+        double t1 = lq_clock_ms(), c1 = lq_bench_thread_cpu_ms();
+        if (rc == 0)
+            rc = nail_seg_blobs(sg, &frame, &bo, b, NAIL_SEG_MAX_BLOBS, &nb);
+        wall[i] = t1 - t0;
+        cpu[i] = c1 - c0;
+        blob[i] = lq_clock_ms() - t1;
+    }
+    if (rc == 0) {
+        int iw, ih, ow, oh;
+        nail_seg_model_sizes(m, &iw, &ih, &ow, &oh);
+        lq_bench_stats sw = lq_bench_summarize(wall, iters), sc = lq_bench_summarize(cpu, iters);
+        lq_bench_stats sb = lq_bench_summarize(blob, iters);
+        cJSON_AddStringToObject(out, "model", model);
+        cJSON_AddNumberToObject(out, "input_width", iw);
+        cJSON_AddNumberToObject(out, "input_height", ih);
+        cJSON_AddNumberToObject(out, "map_width", ow);
+        cJSON_AddNumberToObject(out, "map_height", oh);
+        cJSON_AddItemToObject(out, "inference_ms", stats_json(&sw));
+        cJSON_AddItemToObject(out, "inference_thread_cpu_ms", stats_json(&sc));
+        cJSON_AddItemToObject(out, "blobs_ms", stats_json(&sb));
+        cJSON_AddNumberToObject(out, "inference_target_ms", 8.0);
+        printf("\nnail segmentation (%dx%d input, %s frame 640x480, 1 thread): inference median "
+               "%.2f ms (p90 %.2f, thread CPU median %.2f; target <= 8 ms: %s), blobs %.3f ms, "
+               "%d blobs\n",
+               iw, ih, PHOTOS[0], sw.median, sw.p90, sc.median,
+               sc.median <= 8.0 ? "met" : "NOT met", sb.median, nb);
+    }
+    lq_image_free(&frame);
+    nail_seg_destroy(sg);
+    nail_seg_model_destroy(m);
+    free(wall);
+    free(cpu);
+    free(blob);
+    return rc;
+}
+
+/* The whole tracked try-on frame (hands, nails, quality, paint) on a video,
+ * with and without segmentation. */
+static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, cJSON *out)
+{
+    char err[512];
+    lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir, .nailseg_path = model};
+    lq_tryon_engine *e = NULL;
+    lq_tryon_worker *w = NULL;
+    int rc = lq_tryon_engine_create(&eo, &e, err, sizeof err);
+    if (rc == 0)
+        rc = lq_tryon_worker_create(e, &w);
+    nail_design d;
+    if (rc == 0)
+        rc = make_design(&DESIGNS[0], &d);
+    enum { N = JITTER_LAST - JITTER_FIRST + 1 };
+    static double total[2][N], seg[N];
+    static lq_tryon_result res;
+    static jitter_acc jit[2];
+    memset(jit, 0, sizeof jit);
+    int frames[2] = {0, 0}, nails_seg = 0;
+    for (int on = 0; rc == 0 && on < 2; on++) {
+        lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
+        so.segmentation = on;
+        lq_tryon_session *s = NULL;
+        if ((rc = lq_tryon_session_create(e, &d, &so, &s)) < 0)
+            break;
+        for (int i = JITTER_FIRST; rc == 0 && i <= JITTER_LAST; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/video/palm_reach/%04d.webp", ctx->data_dir, i);
+            lq_image img;
+            if (access(path, R_OK) != 0 || lq_image_load(path, NULL, &img, err, sizeof err) < 0)
+                break;
+            rc = lq_tryon_process(w, s, &img, (int64_t)(i - JITTER_FIRST + 1) * 40000, &res);
+            lq_image_free(&img);
+            if (rc < 0)
+                break;
+            total[on][frames[on]] = res.t.total_ms;
+            jitter_add(&jit[on], res.nails, res.nnails);
+            if (on) {
+                seg[frames[on]] = res.t.seg_ms;
+                nails_seg += res.nails_segmented;
+            }
+            frames[on]++;
+        }
+        lq_tryon_session_destroy(s);
+    }
+    if (rc == 0 && frames[0] > 0 && frames[1] > 0) {
+        lq_bench_stats off = lq_bench_summarize(total[0], frames[0]);
+        lq_bench_stats onn = lq_bench_summarize(total[1], frames[1]);
+        lq_bench_stats sg = lq_bench_summarize(seg, frames[1]);
+        cJSON *t = cJSON_AddObjectToObject(out, "tracked_frame");
+        cJSON_AddStringToObject(t, "video", "palm_reach");
+        cJSON_AddNumberToObject(t, "frames", frames[1]);
+        cJSON_AddItemToObject(t, "total_ms_landmarks_only", stats_json(&off));
+        cJSON_AddItemToObject(t, "total_ms_with_segmentation", stats_json(&onn));
+        cJSON_AddItemToObject(t, "segmentation_ms", stats_json(&sg));
+        cJSON_AddNumberToObject(t, "nails_found_by_segmentation_alone", nails_seg);
+        jitter_stats j0, j1;
+        jitter_done(&jit[0], &j0);
+        jitter_done(&jit[1], &j1);
+        cJSON_AddNumberToObject(t, "painted_centre_rms_px_landmarks_only", j0.rms_px);
+        cJSON_AddNumberToObject(t, "painted_centre_rms_px_with_segmentation", j1.rms_px);
+        cJSON_AddNumberToObject(t, "painted_width_rms_px_landmarks_only", j0.rms_width_px);
+        cJSON_AddNumberToObject(t, "painted_width_rms_px_with_segmentation", j1.rms_width_px);
+        printf("painted nail jitter on the still hand: centre RMS %.2f px with segmentation "
+               "(%d pairs), %.2f px landmarks only; width RMS %.2f vs %.2f px\n",
+               j1.rms_px, j1.pairs, j0.rms_px, j1.rms_width_px, j0.rms_width_px);
+        printf("tracked try-on frame (palm_reach %d-%d, 1 thread): median %.2f ms with "
+               "segmentation (p90 %.2f; segmentation %.2f), %.2f ms landmarks only (p90 %.2f)\n",
+               JITTER_FIRST, JITTER_LAST, onn.median, onn.p90, sg.median, off.median, off.p90);
+    }
+    lq_tryon_worker_destroy(w);
+    lq_tryon_engine_destroy(e);
+    if (rc < 0)
+        fprintf(stderr, "bench nails: tracked frame: %s %s\n", lq_strerror(rc), err);
+    return rc;
+}
+
+static cJSON *modes_json(const nail_seg_eval_result *r, int what)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int md = 0; md < NAIL_SEG_EVAL_MODES; md++) {
+        const nail_eval_result *e = &r->mode[md];
+        double v = what == 0   ? e->mean_iou
+                   : what == 1 ? e->mean_iou_hand
+                   : what == 2 ? e->precision
+                               : e->recall;
+        cJSON_AddNumberToObject(o, nail_seg_eval_mode_name(md), v);
+    }
+    return o;
+}
+
+/* Cross-validated IoU of the fold models. */
+static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_tracker *trk,
+                              cJSON *out)
+{
+    char images[4096], masks[4096];
+    snprintf(images, sizeof images, "%s/nails/images", ctx->data_dir);
+    snprintf(masks, sizeof masks, "%s/nails/masks", ctx->data_dir);
+    nail_seg_eval_opts o = NAIL_SEG_EVAL_OPTS_DEFAULT;
+    o.images_dir = images;
+    o.masks_dir = masks;
+    o.folds_dir = dir;
+    o.overlay_dir = getenv("LQ_NAILSEG_OVERLAYS");
+    nail_seg_eval_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return LQ_ENOMEM;
+    int rc = nail_seg_eval_dataset(&o, eval_hands, trk, r);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    cJSON *cv = cJSON_AddObjectToObject(out, "cross_validation");
+    cJSON_AddNumberToObject(cv, "images", r->mode[0].images);
+    cJSON_AddNumberToObject(cv, "images_with_hand", r->mode[0].images_with_hand);
+    cJSON_AddItemToObject(cv, "mean_iou", modes_json(r, 0));
+    cJSON_AddItemToObject(cv, "mean_iou_images_with_hand", modes_json(r, 1));
+    cJSON_AddItemToObject(cv, "precision", modes_json(r, 2));
+    cJSON_AddItemToObject(cv, "recall", modes_json(r, 3));
+    cJSON_AddNumberToObject(cv, "segmentation_ms_per_image_mean", r->seg_ms_mean);
+    printf("\ncross-validated nail masks (%d images, %d folds; hands found in %d):\n",
+           r->mode[0].images, r->folds, r->mode[0].images_with_hand);
+    printf("  %-12s %9s %9s %9s %9s", "", "mean IoU", "w/ hand", "precision", "recall");
+    for (int k = 0; k < r->folds; k++)
+        printf("  fold%d(%d)", k, r->fold_images[k]);
+    printf("\n");
+    cJSON *folds = cJSON_AddArrayToObject(cv, "folds");
+    for (int k = 0; k < r->folds; k++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddNumberToObject(f, "fold", k);
+        cJSON_AddNumberToObject(f, "images", r->fold_images[k]);
+        cJSON *iou = cJSON_AddObjectToObject(f, "mean_iou");
+        for (int md = 0; md < NAIL_SEG_EVAL_MODES; md++)
+            cJSON_AddNumberToObject(iou, nail_seg_eval_mode_name(md), r->fold_mean_iou[md][k]);
+        cJSON_AddItemToArray(folds, f);
+    }
+    for (int md = 0; md < NAIL_SEG_EVAL_MODES; md++) {
+        const nail_eval_result *e = &r->mode[md];
+        printf("  %-12s %9.3f %9.3f %9.3f %9.3f", nail_seg_eval_mode_name(md), e->mean_iou,
+               e->mean_iou_hand, e->precision, e->recall);
+        for (int k = 0; k < r->folds; k++)
+            printf(" %9.3f", r->fold_mean_iou[md][k]);
+        printf("\n");
+    }
+    /* fused vs landmarks on every image with a hand */
+    const nail_eval_result *lm = &r->mode[NAIL_SEG_EVAL_LANDMARKS];
+    const nail_eval_result *fu = &r->mode[NAIL_SEG_EVAL_FUSED];
+    cJSON *cmp = cJSON_AddObjectToObject(cv, "fused_vs_landmarks_images_with_hand");
+    cJSON *rows = cJSON_AddArrayToObject(cmp, "images");
+    int better = 0, worse = 0, same = 0;
+    double worst = 0.0;
+    printf("  fused vs landmarks where a hand is found:\n");
+    for (int i = 0; i < lm->images; i++) {
+        if (lm->per[i].hands == 0)
+            continue;
+        double d = fu->per[i].iou - lm->per[i].iou;
+        better += d > 1e-6;
+        worse += d < -1e-6;
+        same += fabs(d) <= 1e-6;
+        worst = d < worst ? d : worst;
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "file", lm->per[i].file);
+        cJSON_AddNumberToObject(row, "fold", r->fold_of[i]);
+        cJSON_AddNumberToObject(row, "landmarks", lm->per[i].iou);
+        cJSON_AddNumberToObject(row, "fused", fu->per[i].iou);
+        cJSON_AddNumberToObject(row, "segment", r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou);
+        cJSON_AddItemToArray(rows, row);
+        printf("    %-48.48s fold %d  landmarks %.3f  fused %.3f  segment %.3f%s\n",
+               lm->per[i].file, r->fold_of[i], lm->per[i].iou, fu->per[i].iou,
+               r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou, d < -1e-6 ? "  WORSE" : "");
+    }
+    cJSON_AddNumberToObject(cmp, "better", better);
+    cJSON_AddNumberToObject(cmp, "same", same);
+    cJSON_AddNumberToObject(cmp, "worse", worse);
+    cJSON_AddNumberToObject(cmp, "largest_drop", -worst);
+    printf("  fused better on %d, same on %d, worse on %d (largest drop %.3f)\n", better, same,
+           worse, -worst);
+    free(r);
+    return 0;
+}
+
+static void bench_segmentation(const lq_bench_ctx *ctx, lq_tracker *trk, int iters, cJSON *root)
+{
+    char dir[4096], model[4200], folds[4200];
+    nailseg_dir(ctx, dir, sizeof dir);
+    snprintf(model, sizeof model, "%s/nailseg.tflite", dir);
+    snprintf(folds, sizeof folds, "%s/folds.json", dir);
+    if (access(model, R_OK) != 0) {
+        fprintf(stderr, "bench nails: no %s: segmentation not measured\n", model);
+        return;
+    }
+    cJSON *sj = cJSON_AddObjectToObject(root, "segmentation");
+    int rc = seg_time_inference(ctx, model, iters, sj);
+    if (rc == 0)
+        rc = seg_time_tracked(ctx, model, sj);
+    if (rc < 0)
+        fprintf(stderr, "bench nails: segmentation timing: %s\n", lq_strerror(rc));
+    if (access(folds, R_OK) != 0) {
+        fprintf(stderr, "bench nails: no %s: no cross-validation\n", folds);
+        return;
+    }
+    rc = seg_cross_validate(ctx, dir, trk, sj);
+    if (rc < 0)
+        fprintf(stderr, "bench nails: cross-validation: %s\n", lq_strerror(rc));
+}
+
 int lq_bench_nails(const lq_bench_ctx *ctx)
 {
     const int iters = ctx->quick ? 20 : 200;
@@ -449,6 +736,7 @@ int lq_bench_nails(const lq_bench_ctx *ctx)
         fprintf(stderr, "bench nails: jitter not measured: %s\n",
                 jrc < 0 ? lq_strerror(jrc) : "no nail seen on consecutive frames");
     }
+    bench_segmentation(ctx, trk, ctx->quick ? 10 : 100, root);
     char *text = cJSON_Print(root);
     rc = text && lq_bench_write(ctx, "nails.json", text) == 0 ? 0 : LQ_EIO;
     free(text);

@@ -28,6 +28,10 @@ int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o)
         bad = "min_orphan_conf (0..1)";
     else if (o->orphans != 0 && o->orphans != 1)
         bad = "orphans (0 or 1)";
+    else if (o->tip_orphans != 0 && o->tip_orphans != 1)
+        bad = "tip_orphans (0 or 1)";
+    else if (!(o->min_orphan_conf_hand >= 0.0f && o->min_orphan_conf_hand <= 1.0f))
+        bad = "min_orphan_conf_hand (0..1)";
     if (!bad)
         return 0;
     LQ_WARN(TAG, "invalid fusion option: %s", bad);
@@ -71,6 +75,27 @@ static int nearest_fingertip(const lq_hands *hands, const nail_seg_blob *b, floa
         }
     }
     return found;
+}
+
+/* 1 if (x, y) lies in a tracked hand's landmark box grown by a quarter. */
+static int inside_hand(const lq_hands *hands, float x, float y)
+{
+    for (int h = 0; hands && h < hands->count && h < LQ_HAND_MAX; h++) {
+        float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+        for (int i = 0; i < LQ_HAND_LANDMARKS; i++) {
+            const lq_point3 *p = &hands->hand[h].lm[i];
+            if (!finite_point(p))
+                continue;
+            x0 = fminf(x0, p->x);
+            y0 = fminf(y0, p->y);
+            x1 = fmaxf(x1, p->x);
+            y1 = fmaxf(y1, p->y);
+        }
+        float gx = 0.25f * (x1 - x0), gy = 0.25f * (y1 - y0);
+        if (x1 >= x0 && x >= x0 - gx && x <= x1 + gx && y >= y0 - gy && y <= y1 + gy)
+            return 1;
+    }
+    return 0;
 }
 
 static float plate_area(const nail_geom *g)
@@ -179,10 +204,15 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
     /* step 4: orphans at fingertips stay with their hand... */
     for (int pass = 0; pass < 2; pass++) {
         for (int j = 0; j < nb && o->orphans; j++) {
+            int tracked = hands && hands->count > 0;
             if (used[j] || blobs[j].confidence < o->min_orphan_conf)
                 continue;
             int at_tip = tip_hand[j] >= 0;
-            if ((pass == 0) != at_tip)
+            if ((pass == 0) != at_tip || (at_tip && !o->tip_orphans))
+                continue;
+            if (!at_tip && tracked &&
+                (blobs[j].confidence < o->min_orphan_conf_hand ||
+                 inside_hand(hands, blobs[j].cx, blobs[j].cy)))
                 continue;
             if (at_tip) {
                 /* a landmark nail of this finger that took no blob is the same nail */

@@ -26,11 +26,16 @@
  *     A nail that differs too much keeps the landmark geometry.
  *  3. Landmark nails without a blob keep their geometry (the fallback).
  *  4. Blobs matched to no landmark nail and with confidence >= min_orphan_conf
- *     become nails of their own (if opts->orphans): a blob at a fingertip of
- *     a tracked hand (rule 1) takes that hand and finger (the landmarks judged
- *     it turned away, the pixels show a nail); any other gets hand = -1,
+ *     become nails of their own (if opts->orphans), with hand = -1,
  *     track_id = -1, finger = -1 (unknown: the protocol reports "?", the
  *     renderer paints the thumb's style, fingertips_detected leaves it out).
+ *     While a hand is tracked its landmarks are trusted about which nails
+ *     face the camera: a blob at one of its fingertips (rule 1) that matched
+ *     no visible landmark nail is dropped (a finger pad seen from the palm
+ *     side looks much like a nail), unless opts->tip_orphans, which gives it
+ *     that hand and finger instead; and a blob inside a tracked hand's
+ *     landmark box (grown by a quarter) is dropped, outside it it needs
+ *     min_orphan_conf_hand (a hand the palm detector missed).
  * Nothing is allocated; reentrant.
  */
 #ifndef LQ_NAILS_SEGMENT_FUSE_H
@@ -51,9 +56,11 @@ typedef struct nail_seg_fuse_opts {
     float max_axis_deg;    /* blob axis within this of the landmark axis to replace it */
     float min_orphan_conf; /* a blob needs this mean probability to be a nail of its own */
     int orphans;           /* 1: unmatched blobs become nails */
+    int tip_orphans;       /* 1: unmatched blobs at a tracked fingertip become that finger's nail */
+    float min_orphan_conf_hand; /* min_orphan_conf while some hand is tracked */
 } nail_seg_fuse_opts;
 
-#define NAIL_SEG_FUSE_OPTS_DEFAULT {0.9f, 0.3f, 3.0f, 35.0f, 0.6f, 1}
+#define NAIL_SEG_FUSE_OPTS_DEFAULT {0.9f, 0.3f, 3.0f, 35.0f, 0.6f, 1, 0, 0.85f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o) LQ_NODISCARD;

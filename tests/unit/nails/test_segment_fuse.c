@@ -93,6 +93,22 @@ static void fuses_matching_blobs_and_keeps_the_rest(void **state)
     nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
     nail_geom out[NAIL_MAX];
     int n = 0, nh = 0;
+    /* defaults trust the tracked hand: no nail at the pinky (its landmark
+     * nail faces away), and the lone blob is not confident enough for a
+     * frame that has a hand */
+    nail_seg_blob b0[5];
+    memcpy(b0, b, sizeof b);
+    assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(nh, 3);
+    assert_int_equal(n, 3);
+    b0[2].confidence = 0.9f; /* confident: a hand the palm detector missed */
+    b0[4] = blob(250.0f, 300.0f, 1.0f, 0.0f, 20.0f, 14.0f, 0.95f); /* inside the hand's box */
+    assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 4);
+    assert_float_equal(out[3].cx, 500.0f, 0.0f);
+    /* with tip orphans and a lower bar */
+    o.tip_orphans = 1;
+    o.min_orphan_conf_hand = 0.6f;
     assert_int_equal(nail_seg_fuse(lm, 3, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
     assert_int_equal(nh, 4);
     assert_int_equal(n, 5);

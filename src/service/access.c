@@ -239,6 +239,44 @@ static int refuse_http(struct lws *wsi, int status, ws_error_code code, const ch
     return rc;
 }
 
+/* The refusal for a per-address verdict (not SVC_ADMIT_OK): counts it, logs
+ * it and says what to answer. what: "WebSocket" or "HTTP request". */
+static void limit_refusal(lq_server *srv, svc_admit v, double retry, const char *client,
+                          const char *what, svc_http_refusal *out)
+{
+    svc_access *a = srv->access;
+    out->status = 429;
+    out->code = WS_ERR_RATE_LIMITED;
+    out->retry_after = 1;
+    if (v == SVC_ADMIT_OPEN) {
+        a->refused_open++;
+        srv->metrics.rejected[SVC_REJECT_CONN_LIMIT]++;
+        snprintf(out->msg, sizeof out->msg,
+                 "your address already has MAX_CONNS_PER_ADDR=%d open connections",
+                 srv->cfg.max_conns_per_addr);
+        LQ_WARN(TAG, "%s from %s refused: %d connections open (MAX_CONNS_PER_ADDR)", what, client,
+                srv->cfg.max_conns_per_addr);
+    } else if (v == SVC_ADMIT_RATE) {
+        a->refused_rate++;
+        srv->metrics.rejected[SVC_REJECT_CONN_RATE]++;
+        out->retry_after = (int)retry + 1;
+        snprintf(out->msg, sizeof out->msg,
+                 "more than CONN_RATE_PER_ADDR=%g new connections per second (burst %d) from "
+                 "your address; retry in %d s",
+                 srv->cfg.conn_rate_per_addr, srv->cfg.conn_burst_per_addr, out->retry_after);
+        LQ_WARN(TAG, "%s from %s refused: new-connection rate (CONN_RATE_PER_ADDR)", what, client);
+    } else {
+        a->refused_full++;
+        srv->metrics.rejected[SVC_REJECT_CONN_LIMIT]++;
+        out->status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+        out->code = WS_ERR_SERVER_BUSY;
+        out->retry_after = 5;
+        snprintf(out->msg, sizeof out->msg,
+                 "too many client addresses are connected; try again later");
+        LQ_WARN(TAG, "%s from %s refused: per-address table full", what, client);
+    }
+}
+
 int svc__access_confirm_upgrade(lq_server *srv, struct lws *wsi)
 {
     svc_access *a = srv->access;
@@ -267,31 +305,47 @@ int svc__access_confirm_upgrade(lq_server *srv, struct lws *wsi)
     svc_admit v = svc_addrtab_admit(a->addrs, &key, lq_clock_ns(), &retry);
     if (v == SVC_ADMIT_OK)
         return 0;
-    char msg[WS_MESSAGE_MAX];
-    if (v == SVC_ADMIT_OPEN) {
-        a->refused_open++;
-        srv->metrics.rejected[SVC_REJECT_CONN_LIMIT]++;
-        snprintf(msg, sizeof msg, "your address already has MAX_CONNS_PER_ADDR=%d open connections",
-                 srv->cfg.max_conns_per_addr);
-        LQ_WARN(TAG, "WebSocket from %s refused: %d connections open (MAX_CONNS_PER_ADDR)", client,
-                srv->cfg.max_conns_per_addr);
-        return refuse_http(wsi, 429, WS_ERR_RATE_LIMITED, msg, 1);
+    svc_http_refusal rf;
+    limit_refusal(srv, v, retry, client, "WebSocket", &rf);
+    return refuse_http(wsi, rf.status, rf.code, rf.msg, rf.retry_after);
+}
+
+/* ---- HTTP API requests ---- */
+
+int svc__access_http_admit(lq_server *srv, struct lws *wsi, svc_ipaddr *key,
+                           svc_http_refusal *out)
+{
+    svc_access *a = srv->access;
+    char client[SVC_IP_TEXT_MAX] = "?";
+    if (svc__access_client(srv, wsi, NULL, key, client, sizeof client) < 0) {
+        LQ_WARN(TAG, "HTTP request refused: the peer address is unknown");
+        return LQ_EINVAL;
     }
-    if (v == SVC_ADMIT_RATE) {
-        a->refused_rate++;
-        srv->metrics.rejected[SVC_REJECT_CONN_RATE]++;
-        int secs = (int)retry + 1;
-        snprintf(msg, sizeof msg, "more than CONN_RATE_PER_ADDR=%g new connections per second "
-                 "(burst %d) from your address; retry in %d s", srv->cfg.conn_rate_per_addr,
-                 srv->cfg.conn_burst_per_addr, secs);
-        LQ_WARN(TAG, "WebSocket from %s refused: new-connection rate (CONN_RATE_PER_ADDR)", client);
-        return refuse_http(wsi, 429, WS_ERR_RATE_LIMITED, msg, secs);
+    /* The network connection is marked (its opaque user pointer set to this
+     * server's access state) once a request on it was admitted: later HTTP/2
+     * streams on it are not new connections. The mark dies with the wsi. */
+    struct lws *nwsi = lws_get_network_wsi(wsi);
+    if (!nwsi)
+        nwsi = wsi;
+    int admitted_before = lws_get_opaque_user_data(nwsi) == (void *)a;
+    uint64_t now = lq_clock_ns();
+    double retry = 0;
+    svc_admit v = admitted_before ? svc_addrtab_admit_open(a->addrs, key, now)
+                                  : svc_addrtab_admit(a->addrs, key, now, &retry);
+    if (v == SVC_ADMIT_OK && svc_addrtab_hold(a->addrs, key, now) < 0)
+        v = SVC_ADMIT_FULL;
+    if (v == SVC_ADMIT_OK) {
+        lws_set_opaque_user_data(nwsi, a);
+        return 0;
     }
-    a->refused_full++;
-    srv->metrics.rejected[SVC_REJECT_CONN_LIMIT]++;
-    LQ_WARN(TAG, "WebSocket from %s refused: per-address table full", client);
-    return refuse_http(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, WS_ERR_SERVER_BUSY,
-                       "too many client addresses are connected; try again later", 5);
+    limit_refusal(srv, v, retry, client, "HTTP request", out);
+    return 1;
+}
+
+void svc__access_http_release(lq_server *srv, const svc_ipaddr *key)
+{
+    if (srv->access)
+        (void)svc_addrtab_release(srv->access->addrs, key);
 }
 
 /* ---- the established connection ---- */

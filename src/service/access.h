@@ -24,9 +24,15 @@
  * session, no decode, no inference.
  *
  * For the HTTP API (an HTTP request rather than a WebSocket), the same
- * pieces apply: svc__access_client() gives the client address and limit
- * key, svc__access_request_token() the token, and svc_auth_check() on
- * srv->access->auth checks it (401 on failure; redis mode answers later).
+ * pieces apply: svc__access_http_admit() the per-address limits (429 +
+ * Retry-After, or 503), svc__access_request_token() the token, and
+ * svc_auth_check() on srv->access->auth checks it (401 on failure; redis
+ * mode answers later). The Origin allow-list does not apply: it guards
+ * WebSocket upgrades, where a browser would let any page read the replies.
+ * The API sends no CORS headers (a cross-site page cannot read its
+ * answers) and uses no ambient credentials such as cookies, so a page can
+ * only send requests with a token it already holds, as it could without a
+ * browser.
  *
  * Everything here runs on the event loop thread.
  */
@@ -113,6 +119,29 @@ int svc__access_lingering(const struct svc_conn *c, uint64_t now_ns);
 
 /* Finished Redis lookups (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
 void svc__access_dispatch(struct lq_server *srv);
+
+/* What to answer a request refused by the per-address limits. */
+typedef struct svc_http_refusal {
+    int status;              /* 429, or 503 when the address table is full */
+    ws_error_code code;      /* RATE_LIMITED or SERVER_BUSY */
+    int retry_after;         /* seconds, for Retry-After */
+    char msg[WS_MESSAGE_MAX];
+} svc_http_refusal;
+
+/* Per-address limits for one HTTP API request (LWS_CALLBACK_HTTP, headers
+ * still there): CONN_RATE_PER_ADDR and MAX_CONNS_PER_ADDR, in the table the
+ * WebSockets use. A request is counted as one open connection of its
+ * client (X-Forwarded-For from TRUSTED_PROXIES, IPv6 per /64) while it is
+ * in progress. The first admitted request of a network connection takes a
+ * new-connection token: every HTTP/1.1 request (one per connection here),
+ * the first request of an HTTP/2 connection; later streams of an HTTP/2
+ * connection check only MAX_CONNS_PER_ADDR. Returns 0 (admitted: call
+ * svc__access_http_release(srv, key) when the request ends), 1 (refused:
+ * *out says how to answer; counted in the rejection metrics and logged), or
+ * LQ_EINVAL (the peer address is unknown: hang up). */
+int svc__access_http_admit(struct lq_server *srv, struct lws *wsi, svc_ipaddr *key,
+                           svc_http_refusal *out) LQ_NODISCARD;
+void svc__access_http_release(struct lq_server *srv, const svc_ipaddr *key);
 
 /* The client of a request: its address text and limit key (X-Forwarded-For
  * honoured from TRUSTED_PROXIES). LQ_EINVAL if the peer address is unknown. */

@@ -174,6 +174,8 @@ static void req_free(lq_server *srv, svc_api_req *r)
 {
     if (r->auth_pending && srv->access)
         svc_auth_cancel(srv->access->auth, r->auth_id);
+    if (r->limit_held)
+        svc__access_http_release(srv, &r->limit_key);
     api__detach(r);
     if (r->prev)
         r->prev->next = r->next;
@@ -1034,10 +1036,21 @@ int svc__api_http(lq_server *srv, struct lws *wsi, svc_pss *pss, const char *uri
         return -1;
     r->h2 = lws_get_network_wsi(wsi) != wsi;
     r->method = method_of(wsi);
+    int metrics_port = lws_get_vhost(wsi) == srv->vh_metrics;
+    if (!metrics_port && srv->access) { /* per-address limits, before anything else */
+        svc_http_refusal rf;
+        int lim = svc__access_http_admit(srv, wsi, &r->limit_key, &rf);
+        if (lim < 0)
+            return -1;
+        if (lim > 0) {
+            api__respond_error(srv, r, rf.status, NULL, 0, 0, rf.code, rf.msg);
+            r->resp.retry_after = rf.retry_after;
+            return 0;
+        }
+        r->limit_held = 1;
+    }
     char err[WS_MESSAGE_MAX];
-    int rc = lws_get_vhost(wsi) == srv->vh_metrics
-                 ? LQ_ENOTFOUND
-                 : api_route_parse(uri, &r->route, err, sizeof err);
+    int rc = metrics_port ? LQ_ENOTFOUND : api_route_parse(uri, &r->route, err, sizeof err);
     if (rc == LQ_ENOTFOUND) {
         api__respond_error(srv, r, 404, NULL, 0, 0, WS_ERR_INVALID_MESSAGE,
                            "no such API route (see docs/http-api.md)");

@@ -77,7 +77,10 @@ struct svc_api_req {
     http_chunked dechunk;
     int body_done;
     char ctype[96]; /* request Content-Type */
-    /* access (AUTH_MODE, access.h): nothing is done before the token is good */
+    /* access (access.h): per-address limits first, then the token; nothing
+     * is done before the token is good */
+    int limit_held; /* counted as an open connection of limit_key */
+    svc_ipaddr limit_key;
     int authorized;
     int auth_pending; /* a Redis lookup is out */
     uint64_t auth_id;

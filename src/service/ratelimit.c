@@ -180,8 +180,8 @@ static entry *insert(svc_addrtab *t, const svc_ipaddr *k, uint64_t now_ns)
     return e;
 }
 
-svc_admit svc_addrtab_admit(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_ns,
-                            double *retry_after_s)
+static svc_admit admit(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_ns,
+                       double *retry_after_s, int take_token)
 {
     if (retry_after_s)
         *retry_after_s = 0;
@@ -194,12 +194,23 @@ svc_admit svc_addrtab_admit(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_
     }
     if (t->lim.max_open > 0 && e->open >= t->lim.max_open)
         return SVC_ADMIT_OPEN;
-    if (!svc_bucket_take(&e->bucket, t->lim.rate, t->lim.burst, now_ns)) {
+    if (take_token && !svc_bucket_take(&e->bucket, t->lim.rate, t->lim.burst, now_ns)) {
         if (retry_after_s)
             *retry_after_s = svc_bucket_wait_s(&e->bucket, t->lim.rate, t->lim.burst, now_ns);
         return SVC_ADMIT_RATE;
     }
     return SVC_ADMIT_OK;
+}
+
+svc_admit svc_addrtab_admit(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_ns,
+                            double *retry_after_s)
+{
+    return admit(t, key, now_ns, retry_after_s, 1);
+}
+
+svc_admit svc_addrtab_admit_open(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_ns)
+{
+    return admit(t, key, now_ns, NULL, 0);
 }
 
 int svc_addrtab_hold(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_ns)

@@ -89,6 +89,11 @@ void svc_addrtab_destroy(svc_addrtab *t);
 svc_admit svc_addrtab_admit(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_ns,
                             double *retry_after_s);
 
+/* Like svc_addrtab_admit, but takes no token: for one more request on a
+ * connection that was already admitted (an HTTP/2 stream), which counts
+ * against max_open but is not a new connection. Never SVC_ADMIT_RATE. */
+svc_admit svc_addrtab_admit_open(svc_addrtab *t, const svc_ipaddr *key, uint64_t now_ns);
+
 /* Counts one open connection for key (whatever the limits say: call it for
  * connections admit accepted). LQ_EBUSY if key is new and the table is full
  * of addresses with open connections (then nothing is counted). */

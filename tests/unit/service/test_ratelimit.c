@@ -122,6 +122,38 @@ static void table_caps_open_connections(void **state)
     svc_addrtab_destroy(t);
 }
 
+/* A request on a connection already admitted (an HTTP/2 stream) checks the
+ * open cap but takes no token. */
+static void admit_open_takes_no_token(void **state)
+{
+    (void)state;
+    svc_addr_limits lim = {.rate = 1, .burst = 1, .max_open = 3, .max_entries = 16};
+    svc_addrtab *t;
+    assert_int_equal(svc_addrtab_create(&lim, 1, &t), 0);
+    svc_ipaddr a = ip("198.51.100.9");
+    assert_int_equal(svc_addrtab_admit(t, &a, 0, NULL), SVC_ADMIT_OK); /* the one token */
+    assert_int_equal(svc_addrtab_hold(t, &a, 0), 0);
+    assert_int_equal(svc_addrtab_admit(t, &a, 0, NULL), SVC_ADMIT_RATE);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(svc_addrtab_admit_open(t, &a, 0), SVC_ADMIT_OK);
+        assert_int_equal(svc_addrtab_hold(t, &a, 0), 0);
+    }
+    assert_int_equal(svc_addrtab_admit_open(t, &a, 0), SVC_ADMIT_OPEN);
+    assert_int_equal(svc_addrtab_release(t, &a), 0);
+    assert_int_equal(svc_addrtab_admit_open(t, &a, 0), SVC_ADMIT_OK);
+    /* still no token for a new connection (none was taken meanwhile: 0.5 s refills half) */
+    double retry = 0;
+    assert_int_equal(svc_addrtab_admit(t, &a, 500 * MS, &retry), SVC_ADMIT_RATE);
+    assert_double_equal(retry, 0.5, 1e-9);
+    assert_int_equal(svc_addrtab_admit(t, &a, SEC, NULL), SVC_ADMIT_OK);
+    /* an unknown address gets an entry (its bucket full) */
+    svc_ipaddr b = ip("2001:db8::1");
+    assert_int_equal(svc_addrtab_admit_open(t, &b, 0), SVC_ADMIT_OK);
+    assert_int_equal(svc_addrtab_size(t), 2);
+    assert_int_equal(svc_addrtab_admit(t, &b, 0, NULL), SVC_ADMIT_OK);
+    svc_addrtab_destroy(t);
+}
+
 static void table_forgets_idle_addresses_first(void **state)
 {
     (void)state;
@@ -200,6 +232,7 @@ int main(void)
         cmocka_unit_test(bucket_clock_going_back_refills_nothing),
         cmocka_unit_test(table_limits_rate_per_address),
         cmocka_unit_test(table_caps_open_connections),
+        cmocka_unit_test(admit_open_takes_no_token),
         cmocka_unit_test(table_forgets_idle_addresses_first),
         cmocka_unit_test(table_full_of_open_connections_refuses),
         cmocka_unit_test(table_many_addresses_stay_consistent),

@@ -28,6 +28,8 @@ int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o)
         bad = "min_orphan_conf (0..1)";
     else if (o->orphans != 0 && o->orphans != 1)
         bad = "orphans (0 or 1)";
+    else if (!(o->min_overlap >= 0.0f && o->min_overlap <= 1.0f))
+        bad = "min_overlap (0..1)";
     else if (o->tip_orphans != 0 && o->tip_orphans != 1)
         bad = "tip_orphans (0 or 1)";
     else if (!(o->min_orphan_conf_hand >= 0.0f && o->min_orphan_conf_hand <= 1.0f))
@@ -77,34 +79,34 @@ static int nearest_fingertip(const lq_hands *hands, const nail_seg_blob *b, floa
     return found;
 }
 
-/* 1 if (x, y) lies in a tracked hand's landmark box grown by a quarter. */
-static int inside_hand(const lq_hands *hands, float x, float y)
-{
-    for (int h = 0; hands && h < hands->count && h < LQ_HAND_MAX; h++) {
-        float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-        for (int i = 0; i < LQ_HAND_LANDMARKS; i++) {
-            const lq_point3 *p = &hands->hand[h].lm[i];
-            if (!finite_point(p))
-                continue;
-            x0 = fminf(x0, p->x);
-            y0 = fminf(y0, p->y);
-            x1 = fmaxf(x1, p->x);
-            y1 = fmaxf(y1, p->y);
-        }
-        float gx = 0.25f * (x1 - x0), gy = 0.25f * (y1 - y0);
-        if (x1 >= x0 && x >= x0 - gx && x <= x1 + gx && y >= y0 - gy && y <= y1 + gy)
-            return 1;
-    }
-    return 0;
-}
-
 static float plate_area(const nail_geom *g)
 {
     /* the rounded plate's area is between the ellipse's and the rectangle's */
     return 0.85f * g->width * g->length;
 }
 
-/* Step 2's checks: may this blob take over this landmark nail's outline? */
+/* Overlap (intersection over union) of two nail outlines, sampled on a
+ * 16 x 16 grid over the box of both. */
+static float outline_iou(const nail_geom *a, const nail_geom *b)
+{
+    float ra = 0.5f * fmaxf(a->length, a->width), rb = 0.5f * fmaxf(b->length, b->width);
+    float x0 = fminf(a->cx - ra, b->cx - rb), x1 = fmaxf(a->cx + ra, b->cx + rb);
+    float y0 = fminf(a->cy - ra, b->cy - rb), y1 = fmaxf(a->cy + ra, b->cy + rb);
+    enum { N = 16 };
+    int both = 0, any = 0;
+    for (int j = 0; j < N; j++)
+        for (int i = 0; i < N; i++) {
+            float x = x0 + (x1 - x0) * ((float)i + 0.5f) / N;
+            float y = y0 + (y1 - y0) * ((float)j + 0.5f) / N;
+            int ia = nail_geom_sdf(a, x, y) <= 0.0f, ib = nail_geom_sdf(b, x, y) <= 0.0f;
+            both += ia && ib;
+            any += ia || ib;
+        }
+    return any ? (float)both / (float)any : 0.0f;
+}
+
+/* Step 2's checks: may this blob take over this landmark nail's outline?
+ * Near enough, of a plausible size, and overlapping it. */
 static int blob_fits(const nail_geom *g, const nail_seg_blob *b, const nail_seg_fuse_opts *o,
                      float *cost)
 {
@@ -115,7 +117,12 @@ static int blob_fits(const nail_geom *g, const nail_seg_blob *b, const nail_seg_
     float ratio = b->area / fmaxf(plate_area(g), 1.0f);
     if (d > o->match_dist || ratio < o->min_area_ratio || ratio > o->max_area_ratio)
         return 0;
-    *cost = d;
+    nail_geom bg;
+    nail_seg_blob_to_geom(b, &bg);
+    float iou = outline_iou(g, &bg);
+    if (iou < o->min_overlap)
+        return 0;
+    *cost = 1.0f - iou;
     return 1;
 }
 
@@ -210,9 +217,7 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
             int at_tip = tip_hand[j] >= 0;
             if ((pass == 0) != at_tip || (at_tip && !o->tip_orphans))
                 continue;
-            if (!at_tip && tracked &&
-                (blobs[j].confidence < o->min_orphan_conf_hand ||
-                 inside_hand(hands, blobs[j].cx, blobs[j].cy)))
+            if (tracked && blobs[j].confidence < o->min_orphan_conf_hand)
                 continue;
             if (at_tip) {
                 /* a landmark nail of this finger that took no blob is the same nail */

@@ -17,8 +17,10 @@
  *     nearest unused blob whose centre is within match_dist x the nail's
  *     length of the nail's centre and whose area is within
  *     [min_area_ratio, max_area_ratio] x the landmark plate's area (a blob
- *     much larger is several nails or skin merged; much smaller a speck);
- *     closest pairs first. A matched nail takes the blob's centre, width,
+ *     much larger is several nails or skin merged; much smaller a speck)
+ *     and whose outline overlaps the landmark outline by at least
+ *     min_overlap (IoU; a blob in the gap beside the finger does not);
+ *     best-overlapping pairs first. A matched nail takes the blob's centre, width,
  *     length and outline, and the blob's axis when the blob is elongated
  *     (>= 1.15) and within max_axis_deg of the landmark axis, else the
  *     landmark axis; it keeps the landmark's hand, finger, track id and
@@ -29,13 +31,13 @@
  *     become nails of their own (if opts->orphans), with hand = -1,
  *     track_id = -1, finger = -1 (unknown: the protocol reports "?", the
  *     renderer paints the thumb's style, fingertips_detected leaves it out).
- *     While a hand is tracked its landmarks are trusted about which nails
- *     face the camera: a blob at one of its fingertips (rule 1) that matched
- *     no visible landmark nail is dropped (a finger pad seen from the palm
- *     side looks much like a nail), unless opts->tip_orphans, which gives it
- *     that hand and finger instead; and a blob inside a tracked hand's
- *     landmark box (grown by a quarter) is dropped, outside it it needs
- *     min_orphan_conf_hand (a hand the palm detector missed).
+ *     A blob at a tracked fingertip (rule 1) takes that hand and finger
+ *     (opts->tip_orphans; the landmarks judged that nail turned away or
+ *     misplaced it, the pixels show a nail), unless that finger already has
+ *     a visible landmark nail. While a hand is tracked, such blobs need
+ *     min_orphan_conf_hand instead of min_orphan_conf: a finger pad seen
+ *     from the palm side can look like a nail, and the landmarks say which
+ *     side faces the camera.
  * Nothing is allocated; reentrant.
  */
 #ifndef LQ_NAILS_SEGMENT_FUSE_H
@@ -58,9 +60,10 @@ typedef struct nail_seg_fuse_opts {
     int orphans;           /* 1: unmatched blobs become nails */
     int tip_orphans;       /* 1: unmatched blobs at a tracked fingertip become that finger's nail */
     float min_orphan_conf_hand; /* min_orphan_conf while some hand is tracked */
+    float min_overlap;     /* outline IoU a blob needs with a landmark nail to replace it */
 } nail_seg_fuse_opts;
 
-#define NAIL_SEG_FUSE_OPTS_DEFAULT {0.9f, 0.3f, 3.0f, 35.0f, 0.6f, 1, 0, 0.85f}
+#define NAIL_SEG_FUSE_OPTS_DEFAULT {0.9f, 0.3f, 3.0f, 35.0f, 0.6f, 1, 1, 0.85f, 0.3f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o) LQ_NODISCARD;

@@ -93,20 +93,20 @@ static void fuses_matching_blobs_and_keeps_the_rest(void **state)
     nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
     nail_geom out[NAIL_MAX];
     int n = 0, nh = 0;
-    /* defaults trust the tracked hand: no nail at the pinky (its landmark
-     * nail faces away), and the lone blob is not confident enough for a
-     * frame that has a hand */
+    /* defaults: while a hand is tracked a nail of its own needs 0.85: the
+     * pinky blob (0.85) is one, the lone blob (0.8) is not */
     nail_seg_blob b0[5];
     memcpy(b0, b, sizeof b);
     assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
-    assert_int_equal(nh, 3);
-    assert_int_equal(n, 3);
-    b0[2].confidence = 0.9f; /* confident: a hand the palm detector missed */
-    b0[4] = blob(250.0f, 300.0f, 1.0f, 0.0f, 20.0f, 14.0f, 0.95f); /* inside the hand's box */
-    assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(nh, 4);
     assert_int_equal(n, 4);
-    assert_float_equal(out[3].cx, 500.0f, 0.0f);
-    /* with tip orphans and a lower bar */
+    assert_int_equal(out[3].finger, 4);
+    /* without tip orphans the pinky blob is dropped */
+    o.tip_orphans = 0;
+    memcpy(b0, b, sizeof b);
+    assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 3);
+    /* with a lower bar */
     o.tip_orphans = 1;
     o.min_orphan_conf_hand = 0.6f;
     assert_int_equal(nail_seg_fuse(lm, 3, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
@@ -181,6 +181,30 @@ static void disagreeing_axis_keeps_landmark_axis(void **state)
     assert_float_equal(out[0].width * out[0].length, 22.0f * 14.0f, 0.5f);
 }
 
+/* A thin blob in the gap beside a finger, as close to the nail's centre as
+ * the nail is wide, does not take the nail over: the outlines barely overlap. */
+static void blob_beside_the_nail_is_not_its_outline(void **state)
+{
+    (void)state;
+    lq_hands hs;
+    make_hand(&hs);
+    nail_geom lm = lm_nail(2, 180.0f, 104.0f);
+    nail_seg_blob b = blob(194.0f, 106.0f, 0.0f, -1.0f, 20.0f, 6.0f, 0.9f);
+    nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
+    nail_geom out[4];
+    int n = 0, nh = 0;
+    assert_int_equal(nail_seg_fuse(&lm, 1, &b, 1, &hs, &o, out, 4, &n, &nh), 0);
+    assert_int_equal(n, 1);
+    assert_memory_equal(&out[0], &lm, sizeof lm);
+    /* the same blob on the nail is taken */
+    b.cx = 181.0f;
+    b.width = 12.0f;
+    b.area = 0.85f * 20.0f * 12.0f;
+    b.elongation = 20.0f / 12.0f;
+    assert_int_equal(nail_seg_fuse(&lm, 1, &b, 1, &hs, &o, out, 4, &n, &nh), 0);
+    assert_float_equal(out[0].cx, 181.0f, 0.0f);
+}
+
 static void track_keeps_ids_and_smooths(void **state)
 {
     (void)state;
@@ -243,6 +267,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuses_matching_blobs_and_keeps_the_rest),
         cmocka_unit_test(disagreeing_axis_keeps_landmark_axis),
+        cmocka_unit_test(blob_beside_the_nail_is_not_its_outline),
         cmocka_unit_test(track_keeps_ids_and_smooths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

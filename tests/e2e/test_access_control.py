@@ -380,6 +380,43 @@ def test_shared_token_still_works(server_factory):
     run(go())
 
 
+def test_token_transport_limits_pinned(server_factory):
+    """Where a token can travel, pinned: libwebsockets 4.1.6 keeps at most 126 bytes of
+    Sec-WebSocket-Protocol and drops the connection without an HTTP answer when it is longer
+    (so the subprotocol carries short tokens, not JWTs); a ?token= value is URL-decoded by
+    lws, so a raw '+' arrives as a space and is refused: percent-encode it (%2B)."""
+    short = "T" * 104   # "lacquer-tryon, bearer." + 104 bytes = 126 bytes
+    srv = server_factory(env={"AUTH_TOKEN": short})
+
+    async def go():
+        await expect_ready(await connect(srv.url, short, how="subprotocol"), frame=False)
+        with pytest.raises((websockets.InvalidMessage, websockets.InvalidHandshake, OSError)):
+            await connect(srv.url, short + "T", how="subprotocol")   # 127 bytes
+    run(go())
+    assert srv.get("/health")[0] == 200   # the dropped handshake harmed nothing
+
+    plus = server_factory(env={"AUTH_TOKEN": "ab+cd/ef=="})
+    c = http.client.HTTPConnection("127.0.0.1", plus.port, timeout=10)
+    c.request("GET", "/api/tryon/sessions/x/stats?token=ab+cd/ef==")
+    r = c.getresponse()
+    m = json.loads(r.read())
+    c.close()
+    assert r.status == 401 and "token query parameter is malformed" in m["message"], m
+    c = http.client.HTTPConnection("127.0.0.1", plus.port, timeout=10)
+    c.request("GET", "/api/tryon/sessions/x/stats?token=ab%2Bcd%2Fef%3D%3D")
+    r = c.getresponse()
+    m = json.loads(r.read())
+    c.close()
+    assert r.status == 404 and m["code"] == "INVALID_SESSION", m   # accepted, then no session
+
+    async def go_ws():
+        await expect_refused(await connect(plus.url, "ab+cd/ef==", how="query"), 1008,
+                             "token query parameter is malformed")
+        await expect_ready(await connect(plus.url, "ab%2Bcd%2Fef%3D%3D", how="query"),
+                           frame=False)
+    run(go_ws())
+
+
 def test_auth_none_is_announced(server):
     assert "AUTH_MODE=none: ANYONE" in server.logs()
 

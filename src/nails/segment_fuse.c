@@ -30,6 +30,10 @@ int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o)
         bad = "orphans (0 or 1)";
     else if (!(o->min_overlap >= 0.0f && o->min_overlap <= 1.0f))
         bad = "min_overlap (0..1)";
+    else if (!(o->blob_weight >= 0.0f && o->blob_weight <= 1.0f))
+        bad = "blob_weight (0..1)";
+    else if (o->far_orphans != 0 && o->far_orphans != 1)
+        bad = "far_orphans (0 or 1)";
     else if (o->tip_orphans != 0 && o->tip_orphans != 1)
         bad = "tip_orphans (0 or 1)";
     else if (!(o->min_orphan_conf_hand >= 0.0f && o->min_orphan_conf_hand <= 1.0f))
@@ -126,7 +130,8 @@ static int blob_fits(const nail_geom *g, const nail_seg_blob *b, const nail_seg_
     return 1;
 }
 
-static void take_blob(nail_geom *g, const nail_seg_blob *b, const nail_seg_fuse_opts *o)
+/* The blob's outline as a nail on the landmark nail's axis (see take_blob). */
+static void blob_outline(nail_geom *g, const nail_seg_blob *b, const nail_seg_fuse_opts *o)
 {
     float ax = b->ax, ay = b->ay;
     float dot = ax * g->ax + ay * g->ay;
@@ -155,6 +160,30 @@ static void take_blob(nail_geom *g, const nail_seg_blob *b, const nail_seg_fuse_
     nail_seg_blob_to_geom(b, &tmp);
     g->cuticle_round = tmp.cuticle_round;
     g->tip_round = tmp.tip_round;
+}
+
+/* Moves the landmark nail toward the blob's outline by w = blob_weight x
+ * (how far the blob's confidence is above 0.5, saturating at 0.9): centre
+ * and roundness linearly, sizes geometrically, the axis by its angle. Two
+ * estimates with independent errors average out; a weak blob moves the
+ * nail little. */
+static void take_blob(nail_geom *g, const nail_seg_blob *b, const nail_seg_fuse_opts *o)
+{
+    nail_geom t = *g;
+    blob_outline(&t, b, o);
+    float w = o->blob_weight * fminf(fmaxf((b->confidence - 0.5f) / 0.4f, 0.0f), 1.0f);
+    g->cx += w * (t.cx - g->cx);
+    g->cy += w * (t.cy - g->cy);
+    g->width *= powf(t.width / g->width, w);
+    g->length *= powf(t.length / g->length, w);
+    float ax = g->ax + w * (t.ax - g->ax), ay = g->ay + w * (t.ay - g->ay);
+    float n = hypotf(ax, ay);
+    if (n > 1e-3f) {
+        g->ax = ax / n;
+        g->ay = ay / n;
+    }
+    g->cuticle_round += w * (t.cuticle_round - g->cuticle_round);
+    g->tip_round += w * (t.tip_round - g->tip_round);
     g->confidence = 0.5f * (g->confidence + b->confidence);
     g->fit = b->confidence;
 }
@@ -217,7 +246,8 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
             int at_tip = tip_hand[j] >= 0;
             if ((pass == 0) != at_tip || (at_tip && !o->tip_orphans))
                 continue;
-            if (tracked && blobs[j].confidence < o->min_orphan_conf_hand)
+            if (tracked && (blobs[j].confidence < o->min_orphan_conf_hand ||
+                            (!at_tip && !o->far_orphans)))
                 continue;
             if (at_tip) {
                 /* a landmark nail of this finger that took no blob is the same nail */

@@ -20,11 +20,14 @@
  *     much larger is several nails or skin merged; much smaller a speck)
  *     and whose outline overlaps the landmark outline by at least
  *     min_overlap (IoU; a blob in the gap beside the finger does not);
- *     best-overlapping pairs first. A matched nail takes the blob's centre, width,
- *     length and outline, and the blob's axis when the blob is elongated
- *     (>= 1.15) and within max_axis_deg of the landmark axis, else the
- *     landmark axis; it keeps the landmark's hand, finger, track id and
- *     facing; confidence = mean of the two; fit = the blob's confidence.
+ *     best-overlapping pairs first. The blob's outline is its centre, width,
+ *     length and its axis when the blob is elongated (>= 1.15) and within
+ *     max_axis_deg of the landmark axis (else the landmark axis, the blob's
+ *     area kept). A matched nail moves toward that outline by
+ *     w = blob_weight x clamp((confidence - 0.5) / 0.4, 0, 1) (centre and
+ *     roundness linearly, sizes geometrically, axis by angle); it keeps the
+ *     landmark's hand, finger, track id and facing; confidence = mean of
+ *     the two; fit = the blob's confidence.
  *     A nail that differs too much keeps the landmark geometry.
  *  3. Landmark nails without a blob keep their geometry (the fallback).
  *  4. Blobs matched to no landmark nail and with confidence >= min_orphan_conf
@@ -35,9 +38,11 @@
  *     (opts->tip_orphans; the landmarks judged that nail turned away or
  *     misplaced it, the pixels show a nail), unless that finger already has
  *     a visible landmark nail. While a hand is tracked, such blobs need
- *     min_orphan_conf_hand instead of min_orphan_conf: a finger pad seen
+ *     min_orphan_conf_hand instead of min_orphan_conf (a finger pad seen
  *     from the palm side can look like a nail, and the landmarks say which
- *     side faces the camera.
+ *     side faces the camera), and blobs away from its fingertips make no
+ *     nail unless opts->far_orphans (red patterns on things near the hand
+ *     fooled the network more often than the palm detector missed a hand).
  * Nothing is allocated; reentrant.
  */
 #ifndef LQ_NAILS_SEGMENT_FUSE_H
@@ -61,9 +66,12 @@ typedef struct nail_seg_fuse_opts {
     int tip_orphans;       /* 1: unmatched blobs at a tracked fingertip become that finger's nail */
     float min_orphan_conf_hand; /* min_orphan_conf while some hand is tracked */
     float min_overlap;     /* outline IoU a blob needs with a landmark nail to replace it */
+    int far_orphans;       /* 1: while a hand is tracked, blobs away from its fingertips
+                              may become nails too (a hand the palm detector missed) */
+    float blob_weight;     /* 0..1: how far a matched nail moves to the blob's outline */
 } nail_seg_fuse_opts;
 
-#define NAIL_SEG_FUSE_OPTS_DEFAULT {0.9f, 0.3f, 3.0f, 35.0f, 0.6f, 1, 1, 0.85f, 0.3f}
+#define NAIL_SEG_FUSE_OPTS_DEFAULT {0.9f, 0.5f, 2.0f, 35.0f, 0.6f, 1, 1, 0.85f, 0.3f, 0, 0.5f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o) LQ_NODISCARD;

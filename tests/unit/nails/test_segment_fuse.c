@@ -106,9 +106,17 @@ static void fuses_matching_blobs_and_keeps_the_rest(void **state)
     memcpy(b0, b, sizeof b);
     assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
     assert_int_equal(n, 3);
-    /* with a lower bar */
+    /* the default blend: a 0.9-confident blob moves the nail half way */
+    assert_int_equal(out[0].finger, 1);
+    assert_float_equal(out[0].cx, 141.5f, 1e-4f);
+    assert_float_equal(out[0].length, sqrtf(18.0f * 20.0f), 1e-3f);
+    /* with a lower bar and the blob's outline taken whole */
     o.tip_orphans = 1;
     o.min_orphan_conf_hand = 0.6f;
+    o.blob_weight = 1.0f;
+    assert_int_equal(nail_seg_fuse(lm, 3, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 4); /* the lone blob is away from the tracked hand */
+    o.far_orphans = 1;
     assert_int_equal(nail_seg_fuse(lm, 3, b, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
     assert_int_equal(nh, 4);
     assert_int_equal(n, 5);
@@ -171,6 +179,7 @@ static void disagreeing_axis_keeps_landmark_axis(void **state)
     nail_geom lm = lm_nail(2, 180.0f, 104.0f);
     nail_seg_blob b = blob(182.0f, 104.0f, 1.0f, 0.0f, 22.0f, 14.0f, 0.9f);
     nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
+    o.blob_weight = 1.0f;
     nail_geom out[4];
     int n = 0, nh = 0;
     assert_int_equal(nail_seg_fuse(&lm, 1, &b, 1, &hs, &o, out, 4, &n, &nh), 0);
@@ -191,6 +200,7 @@ static void blob_beside_the_nail_is_not_its_outline(void **state)
     nail_geom lm = lm_nail(2, 180.0f, 104.0f);
     nail_seg_blob b = blob(194.0f, 106.0f, 0.0f, -1.0f, 20.0f, 6.0f, 0.9f);
     nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
+    o.blob_weight = 1.0f;
     nail_geom out[4];
     int n = 0, nh = 0;
     assert_int_equal(nail_seg_fuse(&lm, 1, &b, 1, &hs, &o, out, 4, &n, &nh), 0);

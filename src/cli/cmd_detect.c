@@ -8,7 +8,6 @@
  * world landmarks in metres). Each image on its own by default (MediaPipe's
  * static image mode); with --video the images are consecutive frames.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "hand/tracker.h"
 #include "image/codec.h"
 
@@ -36,37 +36,26 @@ typedef struct detect_opts {
     double min_presence;
 } detect_opts;
 
-enum opt_type { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING };
-
-/* One table drives parsing, validation and --help. */
-typedef struct opt_def {
-    const char *name;
-    const char *arg;
-    enum opt_type type;
-    size_t offset;
-    double min, max;
-    const char *help;
-} opt_def;
-
 #define OFF(f) offsetof(detect_opts, f)
-static const opt_def opt_table[] = {
-    {"--model", "full|lite", OPT_STRING, OFF(model), 0, 0, "model variant (default full)"},
-    {"--models", "DIR", OPT_STRING, OFF(models_dir), 0, 0,
+static const lq_cli_opt opt_table[] = {
+    {"--model", "full|lite", LQ_CLI_STRING, OFF(model), 0, 0, "model variant (default full)"},
+    {"--models", "DIR", LQ_CLI_STRING, OFF(models_dir), 0, 0,
      "folder with the .tflite models (default $LQ_MODELS_DIR or ./models)"},
-    {"--max-hands", "N", OPT_INT, OFF(max_hands), 1, LQ_HAND_MAX,
+    {"--max-hands", "N", LQ_CLI_INT, OFF(max_hands), 1, LQ_HAND_MAX,
      "maximum number of hands, 1..2 (default 2)"},
-    {"--video", NULL, OPT_FLAG, OFF(video), 0, 1,
+    {"--video", NULL, LQ_CLI_FLAG, OFF(video), 0, 1,
      "treat the images as consecutive video frames: tracking and smoothing on"},
-    {"--no-smooth", NULL, OPT_FLAG, OFF(no_smooth), 0, 1,
+    {"--no-smooth", NULL, LQ_CLI_FLAG, OFF(no_smooth), 0, 1,
      "with --video: no One Euro smoothing of the landmarks"},
-    {"--fps", "N", OPT_INT, OFF(fps), 1, 1000, "with --video: frame rate (default 25)"},
-    {"--min-detection", "X", OPT_DOUBLE, OFF(min_detection), 0, 1,
+    {"--fps", "N", LQ_CLI_INT, OFF(fps), 1, 1000, "with --video: frame rate (default 25)"},
+    {"--min-detection", "X", LQ_CLI_DOUBLE, OFF(min_detection), 0, 1,
      "palm detector score threshold (default 0.5)"},
-    {"--min-presence", "X", OPT_DOUBLE, OFF(min_presence), 0, 1,
+    {"--min-presence", "X", LQ_CLI_DOUBLE, OFF(min_presence), 0, 1,
      "hand presence threshold, to accept and to keep tracking (default 0.5)"},
-    {"--threads", "N", OPT_INT, OFF(threads), 1, 64, "XNNPACK threads per inference (default 1)"},
-    {"--timings", NULL, OPT_FLAG, OFF(timings), 0, 1, "add per-image stage timings (ms)"},
-    {"--compact", NULL, OPT_FLAG, OFF(compact), 0, 1, "print the JSON on one line"},
+    {"--threads", "N", LQ_CLI_INT, OFF(threads), 1, 64,
+     "XNNPACK threads per inference (default 1)"},
+    {"--timings", NULL, LQ_CLI_FLAG, OFF(timings), 0, 1, "add per-image stage timings (ms)"},
+    {"--compact", NULL, LQ_CLI_FLAG, OFF(compact), 0, 1, "print the JSON on one line"},
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
 
@@ -76,70 +65,13 @@ static void usage(FILE *f)
                "Finds hands in JPEG, PNG or WebP images and prints their 21 landmarks as JSON\n"
                "(the shape of MediaPipe's reference files). Each image is processed on its\n"
                "own unless --video is given.\n\noptions:\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s", opt_table[i].name, opt_table[i].arg ? " " : "",
-                 opt_table[i].arg ? opt_table[i].arg : "");
-        fprintf(f, "  %-24s %s\n", left, opt_table[i].help);
-    }
-    fprintf(f, "  %-24s %s\n", "-h, --help", "show this help");
-}
-
-static int parse_value(const opt_def *d, const char *v, detect_opts *o)
-{
-    char *end = NULL;
-    char *base = (char *)o + d->offset;
-    errno = 0;
-    if (d->type == OPT_STRING) {
-        *(const char **)(void *)base = v;
-        return 0;
-    }
-    if (d->type == OPT_INT) {
-        const long x = strtol(v, &end, 10);
-        if (errno || !end || *end || end == v || x < (long)d->min || x > (long)d->max)
-            return -1;
-        *(int *)(void *)base = (int)x;
-        return 0;
-    }
-    const double x = strtod(v, &end);
-    if (errno || !end || *end || end == v || !(x >= d->min && x <= d->max))
-        return -1;
-    *(double *)(void *)base = x;
-    return 0;
+    lq_cli_opts_help(f, opt_table, N_OPTS, 24);
 }
 
 /* Parses argv into o; returns the index of the first image or -1. */
 static int parse_args(int argc, char **argv, detect_opts *o)
 {
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
-            return i + 1;
-        if (a[0] != '-' || a[1] == 0)
-            break;
-        const opt_def *d = NULL;
-        for (size_t k = 0; k < N_OPTS && !d; k++)
-            if (strcmp(a, opt_table[k].name) == 0)
-                d = &opt_table[k];
-        if (!d) {
-            fprintf(stderr, "lacquer detect: unknown option %s\n", a);
-            return -1;
-        }
-        if (d->type == OPT_FLAG) {
-            *(int *)(void *)((char *)o + d->offset) = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "lacquer detect: %s needs a value (%s)\n", a, d->arg);
-            return -1;
-        }
-        if (parse_value(d, argv[++i], o) < 0) {
-            fprintf(stderr, "lacquer detect: bad value '%s' for %s (%s)\n", argv[i], a, d->help);
-            return -1;
-        }
-    }
-    return i;
+    return lq_cli_opts_parse("detect", opt_table, N_OPTS, argc, argv, o);
 }
 
 static cJSON *point_array(const lq_point3 *p, float sx, float sy, float sz)

@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "cli/handnails.h"
 #include "hand/tracker.h"
 #include "image/codec.h"
@@ -34,24 +35,17 @@ typedef struct nails_opts {
     int compact;
 } nails_opts;
 
-typedef struct opt_def {
-    const char *name;
-    const char *arg; /* NULL for a flag */
-    size_t offset;
-    const char *help;
-} opt_def;
-
 #define OFF(f) offsetof(nails_opts, f)
-static const opt_def opt_table[] = {
-    {"--mask", "OUT.png", OFF(mask),
+static const lq_cli_opt opt_table[] = {
+    {"--mask", "OUT.png", LQ_CLI_PATH, OFF(mask), 0, 0,
      "write the nail mask: 8-bit gray PNG, IN's size, 255 = nail (natural outline)"},
-    {"--overlay", "OUT", OFF(overlay),
+    {"--overlay", "OUT", LQ_CLI_PATH, OFF(overlay), 0, 0,
      "write IN with the outlines drawn (format from the extension: .png .jpg .webp)"},
-    {"--models", "DIR", OFF(models_dir),
+    {"--models", "DIR", LQ_CLI_PATH, OFF(models_dir), 0, 0,
      "folder with the .tflite models (default $LQ_MODELS_DIR or ./models)"},
-    {"--model", "full|lite", OFF(model), "hand model variant (default full)"},
-    {"--no-refine", NULL, OFF(no_refine), "outlines from the landmarks only"},
-    {"--compact", NULL, OFF(compact), "print the JSON on one line"},
+    {"--model", "full|lite", LQ_CLI_PATH, OFF(model), 0, 0, "hand model variant (default full)"},
+    {"--no-refine", NULL, LQ_CLI_FLAG, OFF(no_refine), 0, 1, "outlines from the landmarks only"},
+    {"--compact", NULL, LQ_CLI_FLAG, OFF(compact), 0, 1, "print the JSON on one line"},
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
 
@@ -62,13 +56,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: lacquer nails [options] [--mask OUT.png] IN\n\n"
                "Finds the visible fingernails in a JPEG, PNG or WebP photo, prints them as\n"
                "JSON and optionally writes their outlines as a mask.\n\noptions:\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s", opt_table[i].name, opt_table[i].arg ? " " : "",
-                 opt_table[i].arg ? opt_table[i].arg : "");
-        fprintf(f, "  %-22s %s\n", left, opt_table[i].help);
-    }
-    fprintf(f, "  %-22s %s\n", "-h, --help", "show this help");
+    lq_cli_opts_help(f, opt_table, N_OPTS, 22);
 }
 
 /* Returns the index of the input argument, or -1 on a usage error. */
@@ -88,25 +76,9 @@ static int parse_args(int argc, char **argv, nails_opts *o)
             }
             break;
         }
-        if (a[0] == '-' && a[1] != 0) {
-            const opt_def *d = NULL;
-            for (size_t k = 0; k < N_OPTS && !d; k++)
-                if (strcmp(a, opt_table[k].name) == 0)
-                    d = &opt_table[k];
-            if (!d) {
-                fprintf(stderr, "lacquer nails: unknown option %s\n", a);
+        if (a[0] == '-' && a[1] != 0) { /* options may follow the input */
+            if (lq_cli_opt_take("nails", opt_table, N_OPTS, argc, argv, &i, o) < 0)
                 return -1;
-            }
-            char *field = (char *)o + d->offset;
-            if (!d->arg) {
-                *(int *)(void *)field = 1;
-                continue;
-            }
-            if (i + 1 >= argc || argv[i + 1][0] == 0) {
-                fprintf(stderr, "lacquer nails: %s needs a value (%s)\n", a, d->arg);
-                return -1;
-            }
-            *(const char **)(void *)field = argv[++i];
             continue;
         }
         if (input >= 0) {

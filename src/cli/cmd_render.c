@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "cli/handnails.h"
 #include "image/codec.h"
 #include "image/resize.h"
@@ -41,42 +42,31 @@ typedef struct render_opts {
     int quiet;
 } render_opts;
 
-enum opt_type { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING };
-
-typedef struct opt_def {
-    const char *name;
-    const char *arg;
-    enum opt_type type;
-    size_t offset;
-    double min, max;
-    const char *help;
-} opt_def;
-
 #define OFF(f) offsetof(render_opts, f)
-static const opt_def opt_table[] = {
-    {"--models", "DIR", OPT_STRING, OFF(models), 0, 0,
+static const lq_cli_opt opt_table[] = {
+    {"--models", "DIR", LQ_CLI_STRING, OFF(models), 0, 0,
      "folder with the .tflite models (default $LQ_MODELS_DIR or ./models)"},
-    {"--design", "FILE", OPT_STRING, OFF(design), 0, 0,
+    {"--design", "FILE", LQ_CLI_STRING, OFF(design), 0, 0,
      "design as JSON (shape, pattern, size, colors, finish, length, fingers)"},
-    {"--shape", "S", OPT_STRING, OFF(shape), 0, 0,
+    {"--shape", "S", LQ_CLI_STRING, OFF(shape), 0, 0,
      "almond|square|oval|stiletto|coffin|round|squoval"},
-    {"--pattern", "P", OPT_STRING, OFF(pattern), 0, 0,
+    {"--pattern", "P", LQ_CLI_STRING, OFF(pattern), 0, 0,
      "solid|french_tips|ombre|glitter|marble|floral|reference"},
-    {"--colors", "C1,C2", OPT_STRING, OFF(colors), 0, 0,
+    {"--colors", "C1,C2", LQ_CLI_STRING, OFF(colors), 0, 0,
      "up to 4 colours: CSS/polish names or #rgb/#rrggbb"},
-    {"--finish", "F", OPT_STRING, OFF(finish), 0, 0,
+    {"--finish", "F", LQ_CLI_STRING, OFF(finish), 0, 0,
      "glossy|matte|metallic|cream|sheer|pearl|shimmer"},
-    {"--size", "S", OPT_STRING, OFF(size), 0, 0, "short|medium|long"},
-    {"--length", "X", OPT_DOUBLE, OFF(length), 0.5, 3.0,
+    {"--size", "S", LQ_CLI_STRING, OFF(size), 0, 0, "short|medium|long"},
+    {"--length", "X", LQ_CLI_DOUBLE, OFF(length), 0.5, 3.0,
      "length as a factor of the natural nail, 0.5..3 (overrides --size)"},
-    {"--reference", "IMG", OPT_STRING, OFF(reference), 0, 0,
+    {"--reference", "IMG", LQ_CLI_STRING, OFF(reference), 0, 0,
      "reference photo: its palette when no colours are given, and the texture "
      "of pattern reference"},
-    {"--seed", "N", OPT_INT, OFF(seed), 0, 2147483647.0, "pattern seed (default 1)"},
-    {"--quality", "Q", OPT_INT, OFF(quality), 1, 100, "JPEG/WebP quality (default 92)"},
-    {"--max-side", "N", OPT_INT, OFF(max_side), 0, 16384,
+    {"--seed", "N", LQ_CLI_INT, OFF(seed), 0, 2147483647.0, "pattern seed (default 1)"},
+    {"--quality", "Q", LQ_CLI_INT, OFF(quality), 1, 100, "JPEG/WebP quality (default 92)"},
+    {"--max-side", "N", LQ_CLI_INT, OFF(max_side), 0, 16384,
      "shrink the input so its longer side is at most N first (0 = keep; default 0)"},
-    {"--quiet", NULL, OPT_FLAG, OFF(quiet), 0, 1, "print nothing on success"},
+    {"--quiet", NULL, LQ_CLI_FLAG, OFF(quiet), 0, 1, "print nothing on success"},
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
 
@@ -86,13 +76,7 @@ static void usage(FILE *f)
                "Paints a nail design onto the hands in a photo. IN and OUT may be JPEG, PNG\n"
                "or WebP (OUT's format follows its extension). The design comes from --design\n"
                "and/or the flags below (flags win).\n\noptions:\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s", opt_table[i].name, opt_table[i].arg ? " " : "",
-                 opt_table[i].arg ? opt_table[i].arg : "");
-        fprintf(f, "  %-20s %s\n", left, opt_table[i].help);
-    }
-    fprintf(f, "  %-20s %s\n", "-h, --help", "show this help");
+    lq_cli_opts_help(f, opt_table, N_OPTS, 20);
     fprintf(f,
             "\nexample:\n  lacquer render --shape almond --pattern french_tips --colors pink,white "
             "--finish glossy hand.jpg out.png\n");
@@ -100,52 +84,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, render_opts *o)
 {
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
-            return i + 1;
-        if (a[0] != '-' || a[1] == 0)
-            break;
-        const opt_def *d = NULL;
-        for (size_t k = 0; k < N_OPTS && !d; k++)
-            if (strcmp(a, opt_table[k].name) == 0)
-                d = &opt_table[k];
-        if (!d) {
-            fprintf(stderr, "lacquer render: unknown option %s\n", a);
-            return -1;
-        }
-        char *base = (char *)o + d->offset;
-        if (d->type == OPT_FLAG) {
-            *(int *)(void *)base = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "lacquer render: %s needs a value (%s)\n", a, d->arg);
-            return -1;
-        }
-        const char *v = argv[++i];
-        char *end = NULL;
-        errno = 0;
-        if (d->type == OPT_STRING) {
-            *(const char **)(void *)base = v;
-        } else if (d->type == OPT_INT) {
-            long x = strtol(v, &end, 10);
-            if (errno || !end || *end || end == v || x < (long)d->min || x > (long)d->max) {
-                fprintf(stderr, "lacquer render: bad value '%s' for %s (%s)\n", v, a, d->help);
-                return -1;
-            }
-            *(int *)(void *)base = (int)x;
-        } else {
-            double x = strtod(v, &end);
-            if (errno || !end || *end || end == v || !(x >= d->min && x <= d->max)) {
-                fprintf(stderr, "lacquer render: bad value '%s' for %s (%s)\n", v, a, d->help);
-                return -1;
-            }
-            *(double *)(void *)base = x;
-        }
-    }
-    return i;
+    return lq_cli_opts_parse("render", opt_table, N_OPTS, argc, argv, o);
 }
 
 static int read_design_file(const char *path, nail_design *d)

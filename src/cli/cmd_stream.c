@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "client/frames.h"
 #include "client/loadgen.h"
 #include "client/schedule.h"
@@ -27,72 +28,62 @@ typedef struct stream_args {
     int sessions, output_quality, max_hands, json, quiet;
 } stream_args;
 
-enum opt_type { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING };
-
-typedef struct opt_def {
-    const char *name;
-    const char *arg;
-    enum opt_type type;
-    size_t offset;
-    double min, max;
-    const char *help;
-} opt_def;
-
 #define OFF(f) offsetof(stream_args, f)
-static const opt_def opt_table[] = {
-    {"--url", "URL", OPT_STRING, OFF(url), 0, 0, "the service, ws://HOST:PORT/ws/tryon (required)"},
-    {"--sessions", "N", OPT_INT, OFF(sessions), 1, LQ_LOAD_MAX_SESSIONS,
+static const lq_cli_opt opt_table[] = {
+    {"--url", "URL", LQ_CLI_STRING, OFF(url), 0, 0,
+     "the service, ws://HOST:PORT/ws/tryon (required)"},
+    {"--sessions", "N", LQ_CLI_INT, OFF(sessions), 1, LQ_LOAD_MAX_SESSIONS,
      "concurrent sessions, one connection each, 1..256 (default 1)"},
-    {"--fps", "X", OPT_DOUBLE, OFF(fps), LQ_CLIENT_FPS_MIN, LQ_CLIENT_FPS_MAX,
+    {"--fps", "X", LQ_CLI_DOUBLE, OFF(fps), LQ_CLIENT_FPS_MIN, LQ_CLIENT_FPS_MAX,
      "frames per second per session, 0.1..240 (default 25)"},
-    {"--seconds", "S", OPT_DOUBLE, OFF(seconds), 0.1, LQ_LOAD_MAX_SECONDS,
+    {"--seconds", "S", LQ_CLI_DOUBLE, OFF(seconds), 0.1, LQ_LOAD_MAX_SECONDS,
      "how long to stream (default 10)"},
-    {"--warmup", "S", OPT_DOUBLE, OFF(warmup), 0, LQ_LOAD_MAX_SECONDS,
+    {"--warmup", "S", LQ_CLI_DOUBLE, OFF(warmup), 0, LQ_LOAD_MAX_SECONDS,
      "leave the first S seconds out of the latency statistics (default 0)"},
-    {"--encoding", "E", OPT_STRING, OFF(encoding), 0, 0,
+    {"--encoding", "E", LQ_CLI_STRING, OFF(encoding), 0, 0,
      "text (JSON header, then the image as binary: the guide's client), binary (one "
      "message, 1024-byte header) or base64 (default text)"},
-    {"--design", "FILE", OPT_STRING, OFF(design), 0, 0,
+    {"--design", "FILE", LQ_CLI_STRING, OFF(design), 0, 0,
      "nail design as JSON (nail_reference.metadata: shape, pattern, colors, ...)"},
-    {"--shape", "S", OPT_STRING, OFF(shape), 0, 0,
+    {"--shape", "S", LQ_CLI_STRING, OFF(shape), 0, 0,
      "almond|square|oval|stiletto|coffin|round|squoval (overrides --design)"},
-    {"--pattern", "P", OPT_STRING, OFF(pattern), 0, 0,
+    {"--pattern", "P", LQ_CLI_STRING, OFF(pattern), 0, 0,
      "solid|french_tips|ombre|glitter|marble|floral|reference"},
-    {"--colors", "C1,C2", OPT_STRING, OFF(colors), 0, 0, "up to 4 colours (names or #rrggbb)"},
-    {"--finish", "F", OPT_STRING, OFF(finish), 0, 0,
+    {"--colors", "C1,C2", LQ_CLI_STRING, OFF(colors), 0, 0, "up to 4 colours (names or #rrggbb)"},
+    {"--finish", "F", LQ_CLI_STRING, OFF(finish), 0, 0,
      "glossy|matte|metallic|cream|sheer|pearl|shimmer"},
-    {"--size", "S", OPT_STRING, OFF(size), 0, 0, "short|medium|long"},
-    {"--length", "X", OPT_DOUBLE, OFF(length), NAIL_LENGTH_MIN, NAIL_LENGTH_MAX,
+    {"--size", "S", LQ_CLI_STRING, OFF(size), 0, 0, "short|medium|long"},
+    {"--length", "X", LQ_CLI_DOUBLE, OFF(length), NAIL_LENGTH_MIN, NAIL_LENGTH_MAX,
      "painted length as a factor of the natural nail, 0.8..2.2"},
-    {"--reference", "URL", OPT_STRING, OFF(reference), 0, 0,
+    {"--reference", "URL", LQ_CLI_STRING, OFF(reference), 0, 0,
      "nail_reference.url: a photo the service fetches"},
-    {"--quality", "Q", OPT_STRING, OFF(quality), 0, 0,
+    {"--quality", "Q", LQ_CLI_STRING, OFF(quality), 0, 0,
      "config.quality: low|balanced|high (default: the service's, balanced)"},
-    {"--output-format", "F", OPT_STRING, OFF(output_format), 0, 0,
+    {"--output-format", "F", LQ_CLI_STRING, OFF(output_format), 0, 0,
      "config.output_format: webp|jpeg|png (default webp)"},
-    {"--output-quality", "N", OPT_INT, OFF(output_quality), 1, 100,
+    {"--output-quality", "N", LQ_CLI_INT, OFF(output_quality), 1, 100,
      "config.output_quality 1..100 (default: the service's, 75)"},
-    {"--max-hands", "N", OPT_INT, OFF(max_hands), 1, 2,
+    {"--max-hands", "N", LQ_CLI_INT, OFF(max_hands), 1, 2,
      "config.max_hands (default: the service's, 2; with 1 the palm detector is skipped "
      "while a hand is tracked)"},
-    {"--token", "T", OPT_STRING, OFF(token), 0, 0,
+    {"--token", "T", LQ_CLI_STRING, OFF(token), 0, 0,
      "sent as Authorization: Bearer T (the service's AUTH_TOKEN)"},
-    {"--save", "DIR", OPT_STRING, OFF(save), 0, 0,
+    {"--save", "DIR", LQ_CLI_STRING, OFF(save), 0, 0,
      "write every processed frame to DIR/<session>-<sequence>.<ext>"},
-    {"--check", "C", OPT_STRING, OFF(check), 0, 0,
+    {"--check", "C", LQ_CLI_STRING, OFF(check), 0, 0,
      "check each returned image: decode (default), header (format and size only: "
      "cheaper) or none"},
-    {"--max-message", "BYTES", OPT_STRING, OFF(max_message), 0, 0,
+    {"--max-message", "BYTES", LQ_CLI_STRING, OFF(max_message), 0, 0,
      "largest message either way, k/m suffixes (default 10m, the service's "
      "WS_MAX_MESSAGE_SIZE); also caps each frame file"},
-    {"--drain", "S", OPT_DOUBLE, OFF(drain), 0, 600,
+    {"--drain", "S", LQ_CLI_DOUBLE, OFF(drain), 0, 600,
      "after the last frame, wait up to S seconds for replies (default 5)"},
-    {"--ready-timeout", "S", OPT_DOUBLE, OFF(ready_timeout), 1, 600,
+    {"--ready-timeout", "S", LQ_CLI_DOUBLE, OFF(ready_timeout), 1, 600,
      "connect + init_session -> session_ready (default 30)"},
-    {"--session-prefix", "P", OPT_STRING, OFF(session_prefix), 0, 0,
+    {"--session-prefix", "P", LQ_CLI_STRING, OFF(session_prefix), 0, 0,
      "session ids are P-1, P-2, ... (default stream-PID)"},
-    {"--json", NULL, OPT_FLAG, OFF(json), 0, 1, "print the final report as JSON on stdout"},
-    {"--quiet", NULL, OPT_FLAG, OFF(quiet), 0, 1, "no progress line on stderr"},
+    {"--json", NULL, LQ_CLI_FLAG, OFF(json), 0, 1, "print the final report as JSON on stdout"},
+    {"--quiet", NULL, LQ_CLI_FLAG, OFF(quiet), 0, 1, "no progress line on stderr"},
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
 
@@ -107,13 +98,7 @@ static void usage(FILE *f)
                "stderr every second; the final report (latency histogram p50/p95/p99/max from\n"
                "send to reply, throughput, the service's processing time, drops, errors by code)\n"
                "to stdout.\n\noptions:\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s", opt_table[i].name, opt_table[i].arg ? " " : "",
-                 opt_table[i].arg ? opt_table[i].arg : "");
-        fprintf(f, "  %-22s %s\n", left, opt_table[i].help);
-    }
-    fprintf(f, "  %-22s %s\n", "-h, --help", "show this help");
+    lq_cli_opts_help(f, opt_table, N_OPTS, 22);
     fprintf(f, "\nexit status: 0 every session ran and every image passed its check, 1 otherwise,\n"
                "2 bad usage.\n\nexample:\n"
                "  lacquer stream --url ws://127.0.0.1:8002/ws/tryon --sessions 4 --seconds 20 \\\n"
@@ -123,52 +108,7 @@ static void usage(FILE *f)
 /* Parses the options; returns the index of the first folder, or -1. */
 static int parse_args(int argc, char **argv, stream_args *a)
 {
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *s = argv[i];
-        if (strcmp(s, "--") == 0)
-            return i + 1;
-        if (s[0] != '-' || s[1] == 0)
-            break;
-        const opt_def *d = NULL;
-        for (size_t k = 0; k < N_OPTS && !d; k++)
-            if (strcmp(s, opt_table[k].name) == 0)
-                d = &opt_table[k];
-        if (!d) {
-            fprintf(stderr, "lacquer stream: unknown option %s\n", s);
-            return -1;
-        }
-        char *base = (char *)a + d->offset;
-        if (d->type == OPT_FLAG) {
-            *(int *)(void *)base = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "lacquer stream: %s needs a value (%s)\n", s, d->arg);
-            return -1;
-        }
-        const char *v = argv[++i];
-        char *end = NULL;
-        errno = 0;
-        if (d->type == OPT_STRING) {
-            *(const char **)(void *)base = v;
-        } else if (d->type == OPT_INT) {
-            long x = strtol(v, &end, 10);
-            if (errno || !end || *end || end == v || x < (long)d->min || x > (long)d->max) {
-                fprintf(stderr, "lacquer stream: bad value '%s' for %s (%s)\n", v, s, d->help);
-                return -1;
-            }
-            *(int *)(void *)base = (int)x;
-        } else {
-            double x = strtod(v, &end);
-            if (errno || !end || *end || end == v || !(x >= d->min && x <= d->max)) {
-                fprintf(stderr, "lacquer stream: bad value '%s' for %s (%s)\n", v, s, d->help);
-                return -1;
-            }
-            *(double *)(void *)base = x;
-        }
-    }
-    return i;
+    return lq_cli_opts_parse("stream", opt_table, N_OPTS, argc, argv, a);
 }
 
 /* "10m", "512k", "1048576" -> bytes; -1 if malformed. */

@@ -393,6 +393,8 @@ int nail_seg_blob_opts_validate(const nail_seg_blob_opts *o)
         bad = "min_area_px (0..1e7)";
     else if (o->max_blobs < 1 || o->max_blobs > NAIL_SEG_MAX_BLOBS)
         bad = "max_blobs (1..16)";
+    else if (!(o->min_rel_area >= 0.0f && o->min_rel_area <= 1.0f))
+        bad = "min_rel_area (0..1)";
     if (!bad)
         return 0;
     LQ_WARN(TAG, "invalid blob option: %s", bad);
@@ -530,13 +532,15 @@ int nail_seg_find_blobs(const float *prob, int w, int h, float cell_x, float cel
         if (a.n > keep[small].n)
             keep[small] = a;
     }
-    /* largest first */
+    /* largest first; specks next to real nails go */
     for (int i = 1; i < nkeep; i++)
         for (int j = i; j > 0 && keep[j].n > keep[j - 1].n; j--) {
             blob_acc t = keep[j];
             keep[j] = keep[j - 1];
             keep[j - 1] = t;
         }
+    while (nkeep > 1 && keep[nkeep - 1].n < (double)o->min_rel_area * keep[0].n)
+        nkeep--;
     for (int c = 0; c < w * h; c++) {
         int l = labels[c], f = 0;
         if (!l)

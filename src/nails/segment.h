@@ -33,8 +33,9 @@
  *           field (x right, y down); other extra outputs are ignored.
  *
  * Blobs: connected components (4-neighbour) of the probability map at the
- * threshold, smaller than min_area_px frame pixels dropped, the largest
- * max_blobs kept (at most NAIL_SEG_MAX_BLOBS). Each blob gets its centre and
+ * threshold, smaller than min_area_px frame pixels or min_rel_area of the
+ * largest blob dropped, the largest max_blobs kept (at most
+ * NAIL_SEG_MAX_BLOBS). Each blob gets its centre and
  * principal axis from the second moments of its cells (in frame pixels), a
  * width and length from the moments scaled so that the nail outline of
  * geometry.h with those sizes has the blob's area, and its mean probability
@@ -129,9 +130,11 @@ typedef struct nail_seg_blob_opts {
     float threshold;       /* cells with probability >= this are nail (0..1) */
     float min_area_px;     /* smaller blobs (frame pixels) are dropped */
     int max_blobs;         /* keep the largest this many (1..NAIL_SEG_MAX_BLOBS) */
+    float min_rel_area;    /* drop blobs under this fraction of the largest one's area
+                              (0..1; a photo's nails differ in area by 2-3x, specks more) */
 } nail_seg_blob_opts;
 
-#define NAIL_SEG_BLOB_OPTS_DEFAULT {0.5f, 24.0f, NAIL_SEG_MAX_BLOBS}
+#define NAIL_SEG_BLOB_OPTS_DEFAULT {0.5f, 24.0f, NAIL_SEG_MAX_BLOBS, 0.12f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_blob_opts_validate(const nail_seg_blob_opts *o) LQ_NODISCARD;

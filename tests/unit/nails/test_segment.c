@@ -277,6 +277,12 @@ static void blobs_on_synthetic_maps(void **state)
     assert_int_equal(labels[25 * W + 31], 0);
     o.max_blobs = NAIL_SEG_MAX_BLOBS;
     o.min_area_px = 0.0f;
+    /* specks under min_rel_area (12%) of the largest blob go */
+    assert_int_equal(nail_seg_find_blobs(p, W, H, 2.0f, 2.0f, 0.0f, 0.0f, &o, labels, queue, b,
+                                         NAIL_SEG_MAX_BLOBS, &n),
+                     0);
+    assert_int_equal(n, 2);
+    o.min_rel_area = 0.0f;
     assert_int_equal(nail_seg_find_blobs(p, W, H, 2.0f, 2.0f, 0.0f, 0.0f, &o, labels, queue, b,
                                          NAIL_SEG_MAX_BLOBS, &n),
                      0);

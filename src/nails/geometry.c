@@ -133,14 +133,14 @@ typedef struct hand_frame {
     v3 thumb_meta; /* unit direction CMC -> MCP of the thumb */
 } hand_frame;
 
-static int hand_frame_of(const lq_hand *h, hand_frame *hf)
+static int hand_frame_of(const lq_hand *h, const lq_point3 *lm, hand_frame *hf)
 {
     for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
-        if (!point_ok(h->lm[i]))
+        if (!point_ok(lm[i]))
             return 0;
-    v3 w = v3_of(h->lm[LQ_LM_WRIST]);
-    v3 im = v3_of(h->lm[LQ_LM_INDEX_MCP]);
-    v3 pm = v3_of(h->lm[LQ_LM_PINKY_MCP]);
+    v3 w = v3_of(lm[LQ_LM_WRIST]);
+    v3 im = v3_of(lm[LQ_LM_INDEX_MCP]);
+    v3 pm = v3_of(lm[LQ_LM_PINKY_MCP]);
     /* Image axes x right, y down, z away from the camera form a right-handed
      * frame. For MediaPipe's "Right" (the subject's left hand on an unmirrored
      * frame) seen from the back, (index - wrist) x (pinky - wrist) points at
@@ -148,7 +148,7 @@ static int hand_frame_of(const lq_hand *h, hand_frame *hf)
     hf->side = h->handedness == LQ_HAND_RIGHT ? 1.0f : -1.0f;
     hf->dorsal = v3_scale(v3_cross(v3_sub(im, w), v3_sub(pm, w)), hf->side);
     hf->lateral = v3_sub(pm, im);
-    hf->thumb_meta = v3_sub(v3_of(h->lm[LQ_LM_THUMB_MCP]), v3_of(h->lm[LQ_LM_THUMB_CMC]));
+    hf->thumb_meta = v3_sub(v3_of(lm[LQ_LM_THUMB_MCP]), v3_of(lm[LQ_LM_THUMB_CMC]));
     if (!v3_normalize(&hf->thumb_meta, 1e-3f))
         hf->thumb_meta = (v3){0.0f, 0.0f, 0.0f};
     return v3_normalize(&hf->dorsal, 1e-3f) && v3_normalize(&hf->lateral, 1e-3f);
@@ -200,8 +200,164 @@ static int plate_normal(const hand_frame *hf, int finger, v3 d, v3 *n)
     return v3_normalize(n, 1e-4f);
 }
 
-static int finger_nail(const lq_hand *h, const hand_frame *hf, int finger,
-                       const nail_locate_opts *o, nail_geom *g)
+/*
+ * Occlusion by the rest of the hand. A curled finger seen from the palm side
+ * has its plate facing the camera, but behind its own middle phalanx, the
+ * thumb or the palm: facing alone would paint polish on the knuckles. The
+ * hand is modelled as capsules around its bones (radius FINGER_RADIUS_M,
+ * larger for the thumb, smaller for the pinky) and the palm as a slab
+ * through its landmarks; the depth comes from the world landmarks (metric,
+ * image axes), brought to pixels by the scale that best maps the world x, y
+ * onto the image x, y (weak perspective), since the image landmarks' own z
+ * flattens a curled finger (on video/asl_hand's fists it puts fingertips in
+ * front of the knuckles that hide them). Points on the plate's surface along
+ * the distal phalanx are tested; the share hidden scales the facing. The
+ * margins are generous (on asl_hand the thumb over a fist's index and the
+ * fingertips tucked behind their knuckles are hidden, the curled fingers of
+ * its "E" shape whose nails show are kept).
+ */
+#define FINGER_RADIUS_M 0.0085f  /* half a finger's thickness, metres */
+#define OCCLUDE_MARGIN 1.5f     /* depth differences below this x radius are no occlusion */
+/* The finger's own middle phalanx counts this much thicker: its end is the
+ * knuckle that a fingertip curled away from the camera disappears behind
+ * (the landmarks sit inside the joint, the knuckle's skin well outside). */
+#define KNUCKLE_K 2.0f
+/* ... when the distal phalanx points away from the camera this steeply
+ * (z of its direction; asl_hand's fists 0.84-0.98; fingertips resting on a
+ * table in the nail photos up to 0.51) */
+#define KNUCKLE_AWAY 0.75f
+#define OCCLUDE_SAMPLES 5
+
+typedef struct hand_depth {
+    v3 p[LQ_HAND_LANDMARKS]; /* image x, y; depth in pixels (larger = farther) */
+    float s;                 /* pixels per metre */
+} hand_depth;
+
+static int hand_depth_of(const lq_hand *h, hand_depth *hd)
+{
+    float mwx = 0, mwy = 0, mix = 0, miy = 0;
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++) {
+        if (!point_ok(h->world[i]))
+            return 0;
+        mwx += h->world[i].x;
+        mwy += h->world[i].y;
+        mix += h->lm[i].x;
+        miy += h->lm[i].y;
+    }
+    const float k = 1.0f / LQ_HAND_LANDMARKS;
+    mwx *= k, mwy *= k, mix *= k, miy *= k;
+    float num = 0, den = 0;
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++) {
+        float wx = h->world[i].x - mwx, wy = h->world[i].y - mwy;
+        num += wx * (h->lm[i].x - mix) + wy * (h->lm[i].y - miy);
+        den += wx * wx + wy * wy;
+    }
+    /* a hand is ~0.1-0.2 m across: world landmarks spanning under 1 cm are
+     * missing (zeros) or broken */
+    if (!(den > LQ_HAND_LANDMARKS * 1e-4f) || !(num > 0.0f))
+        return 0;
+    hd->s = num / den;
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
+        hd->p[i] = (v3){h->lm[i].x, h->lm[i].y, hd->s * h->world[i].z};
+    return isfinite(hd->s);
+}
+
+static float finger_radius(const hand_depth *hd, int finger)
+{
+    static const float K[5] = {1.15f, 1.0f, 1.0f, 0.95f, 0.85f};
+    return FINGER_RADIUS_M * K[finger] * hd->s;
+}
+
+/* Is q (image x, y, depth) behind the capsule a-b of radius r, by more than
+ * OCCLUDE_MARGIN x rm? */
+static int behind_capsule(v3 q, v3 a, v3 b, float r, float rm)
+{
+    float ux = b.x - a.x, uy = b.y - a.y;
+    float l2 = ux * ux + uy * uy;
+    float t = l2 > 1e-6f ? ((q.x - a.x) * ux + (q.y - a.y) * uy) / l2 : 0.0f;
+    t = clampf(t, 0.0f, 1.0f);
+    float dx = q.x - (a.x + t * ux), dy = q.y - (a.y + t * uy);
+    float d2 = dx * dx + dy * dy;
+    if (d2 >= r * r)
+        return 0;
+    float front = a.z + t * (b.z - a.z) - sqrtf(r * r - d2);
+    return front < q.z - OCCLUDE_MARGIN * rm;
+}
+
+/* Is q behind the palm slab (thickness 2r around the plane through the
+ * triangle a, b, c) where it projects inside the triangle? */
+static int behind_palm(v3 q, v3 a, v3 b, v3 c, float r)
+{
+    float d = (b.y - c.y) * (a.x - c.x) + (c.x - b.x) * (a.y - c.y);
+    if (fabsf(d) < 1e-6f)
+        return 0;
+    float l1 = ((b.y - c.y) * (q.x - c.x) + (c.x - b.x) * (q.y - c.y)) / d;
+    float l2 = ((c.y - a.y) * (q.x - c.x) + (a.x - c.x) * (q.y - c.y)) / d;
+    float l3 = 1.0f - l1 - l2;
+    if (l1 < 0.0f || l2 < 0.0f || l3 < 0.0f)
+        return 0;
+    float z = l1 * a.z + l2 * b.z + l3 * c.z;
+    return z + r * (1.0f + OCCLUDE_MARGIN) < q.z;
+}
+
+/* The share (0..1) of finger's plate hidden by the rest of the hand; nw is
+ * the plate normal in world axes. */
+static float occluded_share(const hand_depth *hd, int finger, v3 nw, float away)
+{
+    static const int CHAIN[5][4] = {
+        {LQ_LM_THUMB_CMC, LQ_LM_THUMB_MCP, LQ_LM_THUMB_IP, LQ_LM_THUMB_TIP},
+        {LQ_LM_INDEX_MCP, LQ_LM_INDEX_PIP, LQ_LM_INDEX_DIP, LQ_LM_INDEX_TIP},
+        {LQ_LM_MIDDLE_MCP, LQ_LM_MIDDLE_PIP, LQ_LM_MIDDLE_DIP, LQ_LM_MIDDLE_TIP},
+        {LQ_LM_RING_MCP, LQ_LM_RING_PIP, LQ_LM_RING_DIP, LQ_LM_RING_TIP},
+        {LQ_LM_PINKY_MCP, LQ_LM_PINKY_PIP, LQ_LM_PINKY_DIP, LQ_LM_PINKY_TIP},
+    };
+    static const int PALM[4][3] = {
+        {LQ_LM_WRIST, LQ_LM_THUMB_CMC, LQ_LM_INDEX_MCP},
+        {LQ_LM_WRIST, LQ_LM_INDEX_MCP, LQ_LM_MIDDLE_MCP},
+        {LQ_LM_WRIST, LQ_LM_MIDDLE_MCP, LQ_LM_RING_MCP},
+        {LQ_LM_WRIST, LQ_LM_RING_MCP, LQ_LM_PINKY_MCP},
+    };
+    v3 dip = hd->p[CHAIN[finger][2]], tip = hd->p[CHAIN[finger][3]];
+    float r = finger_radius(hd, finger);
+    int hidden = 0;
+    for (int k = 0; k < OCCLUDE_SAMPLES; k++) {
+        /* the plate runs over the distal ~60% of the phalanx, on its back */
+        float t = 0.4f + 0.5f * (float)k / (float)(OCCLUDE_SAMPLES - 1);
+        v3 q = v3_add_scaled(v3_add_scaled(dip, v3_sub(tip, dip), t), nw, r);
+        int behind = 0;
+        for (int f = 0; f < 5 && !behind; f++) {
+            float rf = finger_radius(hd, f);
+            for (int j = 0; j < 3 && !behind; j++) {
+                if (f == finger && j == 2)
+                    continue; /* the phalanx the plate lies on */
+                /* the finger's own middle phalanx ends in the knuckle the
+                 * plate hides behind when the fingertip curls away */
+                float kr = f == finger && j == 1 && away > KNUCKLE_AWAY ? KNUCKLE_K : 1.0f;
+                behind = behind_capsule(q, hd->p[CHAIN[f][j]], hd->p[CHAIN[f][j + 1]], rf * kr, rf);
+            }
+        }
+        for (int j = 0; j < 4 && !behind; j++)
+            behind = behind_palm(q, hd->p[PALM[j][0]], hd->p[PALM[j][1]], hd->p[PALM[j][2]], r);
+        hidden += behind;
+    }
+    return (float)hidden / OCCLUDE_SAMPLES;
+}
+
+/* The plate normal in world axes and how much the distal phalanx points away
+ * from the camera (the z of its unit direction), for the occlusion test. */
+static int world_normal(const lq_hand *h, const hand_frame *hw, int finger, v3 *n, float *away)
+{
+    int jd, jt;
+    finger_joints(finger, &jd, &jt);
+    v3 d = v3_sub(v3_of(h->world[jt]), v3_of(h->world[jd]));
+    if (!v3_normalize(&d, 1e-5f) || !plate_normal(hw, finger, d, n))
+        return 0;
+    *away = d.z;
+    return 1;
+}
+
+static int finger_nail(const lq_hand *h, const hand_frame *hf, const hand_frame *hw,
+                       const hand_depth *hd, int finger, const nail_locate_opts *o, nail_geom *g)
 {
     int jd, jt;
     finger_joints(finger, &jd, &jt);
@@ -233,6 +389,10 @@ static int finger_nail(const lq_hand *h, const hand_frame *hf, int finger,
     g->cy = tip.y + m->off * L * d.y + m->lift * L * n.y;
     g->foreshorten = fs;
     g->facing = -n.z;
+    v3 nw;
+    float away;
+    if (hw && hd && g->facing > 0.0f && world_normal(h, hw, finger, &nw, &away))
+        g->facing *= 1.0f - occluded_share(hd, finger, nw, away);
     g->cuticle_round = NAIL_CUTICLE_ROUND;
     g->tip_round = NAIL_TIP_ROUND;
     g->fit = -1.0f;
@@ -258,12 +418,15 @@ int nail_geom_from_hands(const lq_hands *hands, const nail_locate_opts *opts, na
         const lq_hand *h = &hands->hand[hi];
         if (!(h->presence >= opts->min_presence))
             continue;
-        hand_frame hf;
-        if (!hand_frame_of(h, &hf))
+        hand_frame hf, hw;
+        if (!hand_frame_of(h, h->lm, &hf))
             continue;
+        hand_depth hd;
+        int has_world = hand_frame_of(h, h->world, &hw) && hand_depth_of(h, &hd);
         for (int f = 0; f < 5 && count < cap; f++) {
             nail_geom g;
-            if (!finger_nail(h, &hf, f, opts, &g))
+            if (!finger_nail(h, &hf, has_world ? &hw : NULL, has_world ? &hd : NULL, f, opts,
+                             &g))
                 continue;
             g.hand = hi;
             out[count++] = g;

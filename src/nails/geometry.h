@@ -30,6 +30,13 @@
  *     radial side; once the thumb bends, the plane it bends in (CMC->MCP vs
  *     IP->TIP) gives its rotation. Its plate centre sits off the bone axis
  *     toward the plate normal (visible when the thumb is seen from the side);
+ *   - the rest of the hand may hide a plate that faces the camera: a
+ *     fingertip curled behind its own knuckle (a fist seen from the palm
+ *     side), the thumb folded over a fingertip, the palm. When the hand has
+ *     world landmarks (metric 3-D), the hand is modelled as capsules around
+ *     its bones and a slab through the palm, with depth from the world
+ *     landmarks (the image landmarks' z flattens curled fingers); facing is
+ *     scaled by the share of the plate's surface that nothing is in front of;
  *   - a nail is visible when its normal faces the camera enough
  *     (facing >= opts->min_facing) and its projected plate is not degenerate;
  *     length and width are the 3-D sizes projected onto the image.
@@ -71,7 +78,9 @@ typedef struct nail_geom {
     float tip_round;       /* same for the natural free edge */
     /* Added after the first contract (all plain data, copy by value): */
     float facing;          /* cosine between the plate's normal and the direction
-                              to the camera: 1 = seen face-on, <= 0 = turned away */
+                              to the camera: 1 = seen face-on, <= 0 = turned away;
+                              times the share of the plate not hidden by the rest
+                              of the hand (when world landmarks are known) */
     float fit;             /* refinement fit quality 0..1; -1 if not refined */
 } nail_geom;
 

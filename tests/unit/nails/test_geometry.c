@@ -206,6 +206,87 @@ static void curled_finger_shows_its_nail_from_the_palm_side(void **state)
     assert_int_equal(finger(g, n, 1)->visible, 0);
 }
 
+/* World landmarks as the landmark model gives them: metric, image axes,
+ * here 2000 pixels per metre (a finger is ~17 px thick). */
+static void set_world(lq_hand *h)
+{
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
+        h->world[i] = (lq_point3){(h->lm[i].x - 320.0f) / 2000.0f, (h->lm[i].y - 300.0f) / 2000.0f,
+                                  h->lm[i].z / 2000.0f};
+}
+
+/* The middle finger of a palm-side hand curled into a fist: the proximal
+ * phalanx toward the camera, the middle one down, the distal one `away`
+ * (pixels of depth per 22 px down) behind its own knuckle. */
+static lq_hand palm_side_curl(float away, float down)
+{
+    lq_hand h = dorsal_hand();
+    transform(&h, 0.0f, -1.0f, -1.0f); /* palm toward the camera */
+    lq_point3 mcp = h.lm[LQ_LM_MIDDLE_MCP];
+    h.lm[LQ_LM_MIDDLE_PIP] = (lq_point3){mcp.x, mcp.y + 4.0f, mcp.z - 40.0f};
+    lq_point3 pip = h.lm[LQ_LM_MIDDLE_PIP];
+    h.lm[LQ_LM_MIDDLE_DIP] = (lq_point3){pip.x, pip.y + 26.0f, pip.z - 2.0f};
+    lq_point3 dip = h.lm[LQ_LM_MIDDLE_DIP];
+    h.lm[LQ_LM_MIDDLE_TIP] = (lq_point3){dip.x, dip.y + down, dip.z + away};
+    set_world(&h);
+    return h;
+}
+
+static void fingertip_curled_behind_its_knuckle_is_hidden(void **state)
+{
+    (void)state;
+    /* the distal phalanx tucked in behind the middle one (22 px deep, 8 px
+     * down on screen): its plate faces the camera, but the knuckle is in
+     * front of it */
+    lq_hand h = palm_side_curl(22.0f, 8.0f);
+    nail_geom g[NAIL_MAX];
+    int n = locate_all(&h, g);
+    const nail_geom *m = finger(g, n, 2);
+    assert_non_null(m);
+    assert_int_equal(m->visible, 0);
+    assert_true(m->facing < 0.15f);
+    /* the same finger with its tip hanging down in view (a loose fist seen
+     * from the palm side: the nail shows below the knuckle) */
+    h = palm_side_curl(-4.0f, 22.0f);
+    n = locate_all(&h, g);
+    m = finger(g, n, 2);
+    assert_non_null(m);
+    assert_int_equal(m->visible, 1);
+    assert_true(m->facing > 0.8f);
+    /* without world landmarks there is no depth to judge occlusion by: the
+     * tucked-in tip is judged by its facing alone (as before) */
+    h = palm_side_curl(22.0f, 8.0f);
+    memset(h.world, 0, sizeof h.world);
+    n = locate_all(&h, g);
+    assert_true(finger(g, n, 2)->facing > 0.15f);
+}
+
+static void nail_under_the_thumb_is_hidden(void **state)
+{
+    (void)state;
+    /* back of the hand, the thumb folded across in front of the index
+     * fingertip (like a fist's thumb over the fingers) */
+    lq_hand h = dorsal_hand();
+    lq_point3 it = h.lm[LQ_LM_INDEX_TIP], idp = h.lm[LQ_LM_INDEX_DIP];
+    float cx = 0.5f * (it.x + idp.x), cy = 0.5f * (it.y + idp.y);
+    h.lm[LQ_LM_THUMB_MCP] = (lq_point3){cx + 60.0f, cy + 20.0f, -30.0f};
+    h.lm[LQ_LM_THUMB_IP] = (lq_point3){cx + 25.0f, cy + 5.0f, -40.0f};
+    h.lm[LQ_LM_THUMB_TIP] = (lq_point3){cx - 10.0f, cy - 5.0f, -45.0f};
+    set_world(&h);
+    nail_geom g[NAIL_MAX];
+    int n = locate_all(&h, g);
+    assert_int_equal(finger(g, n, 1)->visible, 0);
+    /* the other fingers are not under it */
+    for (int f = 2; f <= 4; f++)
+        assert_int_equal(finger(g, n, f)->visible, 1);
+    /* the thumb moved aside: the index nail shows again */
+    h.lm[LQ_LM_THUMB_TIP].x += 80.0f;
+    h.lm[LQ_LM_THUMB_IP].x += 80.0f;
+    set_world(&h);
+    n = locate_all(&h, g);
+    assert_int_equal(finger(g, n, 1)->visible, 1);
+}
+
 static void foreshortened_finger_is_shorter_on_screen(void **state)
 {
     (void)state;
@@ -404,6 +485,8 @@ int main(void)
         cmocka_unit_test(left_and_right_hands_mirror_each_other),
         cmocka_unit_test(palm_facing_hand_hides_its_nails),
         cmocka_unit_test(curled_finger_shows_its_nail_from_the_palm_side),
+        cmocka_unit_test(fingertip_curled_behind_its_knuckle_is_hidden),
+        cmocka_unit_test(nail_under_the_thumb_is_hidden),
         cmocka_unit_test(foreshortened_finger_is_shorter_on_screen),
         cmocka_unit_test(degenerate_input_gives_no_nail),
         cmocka_unit_test(bad_arguments_are_refused),

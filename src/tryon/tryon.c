@@ -182,8 +182,8 @@ int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err, si
         bad = "blur_sharpness (0..1e6)";
     else if (o->redetect_frames < 1 || o->redetect_frames > 100)
         bad = "redetect_frames (1..100)";
-    else if (o->segmentation != 0 && o->segmentation != 1)
-        bad = "segmentation (0 or 1)";
+    else if (o->segmentation < 0 || o->segmentation > 2)
+        bad = "segmentation (0 off, 1 on, 2 only without a hand)";
     if (!bad)
         return 0;
     if (err && errlen)
@@ -407,7 +407,8 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
         return rc;
     const nail_geom *found = raw;
     nhand = nall = nraw;
-    if (w->seg && s->opts.segmentation) {
+    if (w->seg && (s->opts.segmentation == 1 ||
+                   (s->opts.segmentation == 2 && res->hands.count == 0))) {
         double t = lq_clock_ms();
         nail_seg_blob_opts bo = NAIL_SEG_BLOB_OPTS_DEFAULT;
         nail_seg_fuse_opts fo = NAIL_SEG_FUSE_OPTS_DEFAULT;

@@ -59,8 +59,10 @@ typedef struct lq_tryon_session_opts {
                                   hand region resampled to LQ_TRYON_QUALITY_SIZE^2 */
     int redetect_frames;       /* with one hand tracked, look for a second one every
                                   this many frames (lq_tracker_opts.redetect_frames) */
-    int segmentation;          /* 1: nails also from the segmentation network when the
-                                  engine has it (docs/segmentation.md); 0: landmarks only */
+    int segmentation;          /* nails also from the segmentation network when the
+                                  engine has it (docs/segmentation.md): 1 on every
+                                  frame, 2 only on frames without a tracked hand
+                                  (no cost on tracked frames), 0 never */
 } lq_tryon_session_opts;
 
 /* Hand region quality is measured on the hand's bounding box resampled to a

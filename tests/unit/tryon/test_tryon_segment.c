@@ -137,6 +137,18 @@ static void segmentation_finds_nails_without_a_hand(void **state)
         lq_image_free(&f);
         lq_image_free(&orig);
     }
+    /* "only without a hand": this frame has none, so the network runs */
+    so.segmentation = 2;
+    lq_tryon_session *nohand = NULL;
+    assert_int_equal(lq_tryon_session_create(e, &d, &so, &nohand), 0);
+    lq_image f;
+    nail_frame(&f, 0.0f);
+    assert_int_equal(lq_tryon_process(w, nohand, &f, 1000, &r), 0);
+    assert_int_equal(r.nails_segmented, 2);
+    lq_image_free(&f);
+    lq_tryon_session_destroy(nohand);
+    so.segmentation = 3;
+    assert_int_equal(lq_tryon_session_create(e, &d, &so, &nohand), LQ_EINVAL);
     lq_tryon_session_destroy(s);
     lq_tryon_session_destroy(off);
     lq_tryon_worker_destroy(w);
@@ -176,7 +188,7 @@ static void missing_model_is_not_an_error(void **state)
         lq_tryon_engine_destroy(e);
     }
     lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
-    so.segmentation = 2;
+    so.segmentation = -1;
     assert_int_equal(lq_tryon_session_opts_validate(&so, err, sizeof err), LQ_EINVAL);
     assert_non_null(strstr(err, "segmentation"));
 }

@@ -16,6 +16,7 @@ import json
 import resource
 
 import pytest
+import websockets
 
 from conftest import SANITIZED, open_session, read, recv_reply, run, send_frame, video_frames
 
@@ -97,10 +98,18 @@ def test_no_crash_at_any_cap(server_factory, extra_mb):
         return await asyncio.gather(
             one_session(srv.url, "a", 3, 1, {"smoothing": False}),
             one_session(srv.url, "b", 3, 2, {"quality": "low", "output_format": "png"}),
-            one_session(srv.url, "c", 3, 3, {"quality": "high", "output_format": "jpeg"}))
+            one_session(srv.url, "c", 3, 3, {"quality": "high", "output_format": "jpeg"}),
+            return_exceptions=True)
     results = run(go())
     assert srv.proc.poll() is None, f"server died at +{extra_mb} MB:\n{srv.logs()[-3000:]}"
     for answers in results:
+        if isinstance(answers, websockets.exceptions.ConnectionClosedError):
+            # At the tightest caps libwebsockets itself cannot allocate a connection's
+            # receive buffer and drops the connection (it says so in the log); that is the
+            # one way a session may end unanswered, and the server must live on.
+            assert "Out of Mem" in srv.logs(), (answers, srv.logs()[-3000:])
+            continue
+        assert not isinstance(answers, BaseException), answers
         assert len(answers) == 3 and all(a["code"] in ANSWERS for a in answers), results
     uncap(pid)
     answers = run(one_session(srv.url, "after", frames=2))

@@ -357,6 +357,23 @@ int nail_seg_run(nail_seg *s, const lq_image *frame)
     return 0;
 }
 
+int nail_seg_run_region(nail_seg *s, const lq_image *frame, int x0, int y0, int w, int h)
+{
+    if (!s || !frame || !frame->data || frame->width < 1 || frame->height < 1 ||
+        frame->stride < 3 * frame->width || x0 < 0 || y0 < 0 || w < 1 || h < 1 ||
+        x0 > frame->width - w || y0 > frame->height - h)
+        return LQ_EINVAL;
+    lq_image view = {w, h, frame->stride, lq_image_px(frame, x0, y0), 0};
+    int rc = nail_seg_run(s, &view);
+    if (rc < 0)
+        return rc;
+    s->fw = frame->width;
+    s->fh = frame->height;
+    s->org_x += (float)x0;
+    s->org_y += (float)y0;
+    return 0;
+}
+
 const float *nail_seg_prob(const nail_seg *s, int *w, int *h)
 {
     if (w)

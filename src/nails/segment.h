@@ -97,6 +97,14 @@ void nail_seg_destroy(nail_seg *s);
  * probability map and the frame geometry are kept until the next run. */
 int nail_seg_run(nail_seg *s, const lq_image *frame) LQ_NODISCARD;
 
+/* Runs the network on the region [x0, x0 + w) x [y0, y0 + h) of frame only
+ * (e.g. around the tracked hands: their nails get more of the input's
+ * pixels); blobs, masks and coordinates are in frame pixels as after
+ * nail_seg_run, and the frame of this run is the whole frame. LQ_EINVAL for
+ * a region outside the frame; else as nail_seg_run. */
+int nail_seg_run_region(nail_seg *s, const lq_image *frame, int x0, int y0, int w,
+                        int h) LQ_NODISCARD;
+
 /* The last run's probability map in the frame's orientation (row-major,
  * *w x *h floats, 0..1; a portrait frame's map is out_h wide); NULL before
  * the first run. */

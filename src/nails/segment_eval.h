@@ -19,7 +19,9 @@
  * Per image, in one pass (the hands and the network run once):
  *   LANDMARKS    nail_locate's outlines (today's product without the network)
  *   SEGMENT      the blobs as nail outlines (nail_seg_blob_to_geom), no landmarks
- *   FUSED        nail_seg_fuse of the two (what the try-on pipeline paints)
+ *   FUSED        nail_seg_fuse of the two (what the try-on pipeline paints; with
+ *                hand_region and hands found, the network runs again on the
+ *                hands' region, nail_seg_hands_region, as the pipeline does)
  *   SEGMENT_RAW  the network's thresholded mask itself (nail_seg_mask)
  *
  * folds.json (assets/nailseg/LOADER_NOTES.md): {"folds": [{"val": [names]},
@@ -74,11 +76,12 @@ typedef struct nail_seg_eval_opts {
     nail_locate_opts locate;
     nail_seg_blob_opts blobs;
     nail_seg_fuse_opts fuse;
+    int hand_region;              /* 1: FUSED segments the tracked hands' region */
 } nail_seg_eval_opts;
 
 #define NAIL_SEG_EVAL_OPTS_DEFAULT                                             \
     {NULL, NULL, NULL, NULL, NULL, NAIL_LOCATE_OPTS_DEFAULT, NAIL_SEG_BLOB_OPTS_DEFAULT,      \
-     NAIL_SEG_FUSE_OPTS_DEFAULT}
+     NAIL_SEG_FUSE_OPTS_DEFAULT, 1}
 
 typedef struct nail_seg_eval_result {
     nail_eval_result mode[NAIL_SEG_EVAL_MODES];  /* per[i] rows line up across modes */

@@ -276,6 +276,42 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
     return 0;
 }
 
+int nail_seg_hands_region(const lq_hands *hands, int frame_w, int frame_h, int box[4])
+{
+    float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (int h = 0; hands && h < hands->count && h < LQ_HAND_MAX; h++)
+        for (int i = 0; i < LQ_HAND_LANDMARKS; i++) {
+            const lq_point3 *p = &hands->hand[h].lm[i];
+            if (!finite_point(p))
+                continue;
+            x0 = fminf(x0, p->x);
+            y0 = fminf(y0, p->y);
+            x1 = fmaxf(x1, p->x);
+            y1 = fmaxf(y1, p->y);
+        }
+    if (!(x1 >= x0 && y1 >= y0) || frame_w < 32 || frame_h < 32)
+        return 0;
+    float g = 0.25f * fmaxf(x1 - x0, y1 - y0);
+    int bx0 = (int)fmaxf(0.0f, floorf(x0 - g)), by0 = (int)fmaxf(0.0f, floorf(y0 - g));
+    int bx1 = (int)fminf((float)frame_w, ceilf(x1 + g));
+    int by1 = (int)fminf((float)frame_h, ceilf(y1 + g));
+    if (bx1 - bx0 < 32) {
+        bx0 = bx0 + 32 > frame_w ? frame_w - 32 : bx0;
+        bx1 = bx0 + 32;
+    }
+    if (by1 - by0 < 32) {
+        by0 = by0 + 32 > frame_h ? frame_h - 32 : by0;
+        by1 = by0 + 32;
+    }
+    if (bx0 >= frame_w || by0 >= frame_h || bx1 <= 0 || by1 <= 0)
+        return 0;
+    box[0] = bx0;
+    box[1] = by0;
+    box[2] = bx1 - bx0;
+    box[3] = by1 - by0;
+    return 1;
+}
+
 /* ---- smoothing of nails found by segmentation alone --------------------- */
 
 typedef struct seg_slot {

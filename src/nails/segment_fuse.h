@@ -85,6 +85,13 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
                   const lq_hands *hands, const nail_seg_fuse_opts *o, nail_geom *out, int cap,
                   int *nout, int *nhand) LQ_NODISCARD;
 
+/* The region of the frame to segment when hands are tracked: the box of
+ * their landmarks grown by a quarter of its larger side on every side (nails
+ * reach past the TIP landmarks), clipped to the frame, at least 32 px a
+ * side. box = x0, y0, w, h. Returns 1, or 0 (box untouched) without a usable
+ * hand. */
+int nail_seg_hands_region(const lq_hands *hands, int frame_w, int frame_h, int box[4]);
+
 /* Keeps nails found by segmentation alone (hand = -1) steady from frame to
  * frame: each is matched to the nearest kept nail (centre within 0.6 x its
  * length), its centre, axis angle, width and length go through One Euro

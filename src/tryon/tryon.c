@@ -413,8 +413,13 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
         nail_seg_blob_opts bo = NAIL_SEG_BLOB_OPTS_DEFAULT;
         nail_seg_fuse_opts fo = NAIL_SEG_FUSE_OPTS_DEFAULT;
         nail_seg_blob blobs[NAIL_SEG_MAX_BLOBS];
-        int nb = 0;
-        rc = nail_seg_run(w->seg, frame);
+        int nb = 0, box[4];
+        /* with tracked hands, only their region: their nails get more of
+         * the network's input */
+        if (nail_seg_hands_region(&res->hands, frame->width, frame->height, box))
+            rc = nail_seg_run_region(w->seg, frame, box[0], box[1], box[2], box[3]);
+        else
+            rc = nail_seg_run(w->seg, frame);
         if (rc == 0)
             rc = nail_seg_blobs(w->seg, frame, &bo, blobs, NAIL_SEG_MAX_BLOBS, &nb);
         if (rc == 0)

@@ -488,6 +488,42 @@ static void direction_from_context_and_network(void **state)
     lq_image_free(&f);
 }
 
+/* A run on a region of the frame: blobs and masks still in frame pixels. */
+static void region_runs_report_frame_coordinates(void **state)
+{
+    (void)state;
+    nail_seg_model *m = load_ok(write_model("seg_red4.tflite", 240, 320, 3, 1, 0, 0, 0));
+    nail_seg *s = NULL;
+    assert_int_equal(nail_seg_create(m, &s), 0);
+    lq_image f;
+    assert_int_equal(lq_image_alloc(&f, 1280, 720), 0);
+    fill(&f, 128, 128, 128);
+    ellipse(&f, 900.0f, 500.0f, 16.0f, 9.0f, 1.2f, 200, 40, 60);
+    ellipse(&f, 100.0f, 100.0f, 16.0f, 9.0f, 1.2f, 200, 40, 60); /* outside the region */
+    assert_int_equal(nail_seg_run_region(s, &f, 800, 420, 200, 150), 0);
+    nail_seg_blob b[4];
+    int n = 0;
+    nail_seg_blob_opts o = NAIL_SEG_BLOB_OPTS_DEFAULT;
+    assert_int_equal(nail_seg_blobs(s, &f, &o, b, 4, &n), 0);
+    assert_int_equal(n, 1);
+    /* 200 px over 320 input px: cells of 1.25 frame px */
+    assert_float_equal(b[0].cx, 900.0f, 1.0f);
+    assert_float_equal(b[0].cy, 500.0f, 1.0f);
+    assert_true(axis_angle_err(b[0].ax, b[0].ay, 1.2f) < 0.05f);
+    assert_float_equal(b[0].area, PI_F * 16.0f * 9.0f, 0.1f * PI_F * 16.0f * 9.0f);
+    uint8_t *mask = malloc(1280 * 720);
+    assert_int_equal(nail_seg_mask(s, 0, mask, 1280, 720, 1280), 0);
+    assert_int_equal(mask[500 * 1280 + 900], 255);
+    assert_int_equal(mask[100 * 1280 + 100], 0);
+    free(mask);
+    assert_int_equal(nail_seg_run_region(s, &f, 1200, 0, 200, 100), LQ_EINVAL);
+    assert_int_equal(nail_seg_run_region(s, &f, -1, 0, 200, 100), LQ_EINVAL);
+    assert_int_equal(nail_seg_run_region(s, &f, 0, 0, 0, 100), LQ_EINVAL);
+    lq_image_free(&f);
+    nail_seg_destroy(s);
+    nail_seg_model_destroy(m);
+}
+
 static void invalid_calls_are_refused(void **state)
 {
     (void)state;
@@ -531,6 +567,7 @@ int main(void)
         cmocka_unit_test(blobs_on_synthetic_maps),
         cmocka_unit_test(principal_axis_of_rotated_ellipses),
         cmocka_unit_test(direction_from_context_and_network),
+        cmocka_unit_test(region_runs_report_frame_coordinates),
         cmocka_unit_test(invalid_calls_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

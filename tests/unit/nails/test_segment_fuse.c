@@ -215,6 +215,31 @@ static void blob_beside_the_nail_is_not_its_outline(void **state)
     assert_float_equal(out[0].cx, 181.0f, 0.0f);
 }
 
+static void hands_region_covers_the_fingertips(void **state)
+{
+    (void)state;
+    lq_hands hs;
+    make_hand(&hs);
+    int box[4] = {0, 0, 0, 0};
+    /* landmarks span x 100..300, y 100..400: grown by 75 px, clipped */
+    assert_int_equal(nail_seg_hands_region(&hs, 640, 480, box), 1);
+    assert_int_equal(box[0], 25);
+    assert_int_equal(box[1], 25);
+    assert_int_equal(box[2], 375 - 25);
+    assert_int_equal(box[3], 475 - 25);
+    hs.count = 0;
+    assert_int_equal(nail_seg_hands_region(&hs, 640, 480, box), 0);
+    assert_int_equal(nail_seg_hands_region(NULL, 640, 480, box), 0);
+    /* a tiny hand in a corner: at least 32 px, inside the frame */
+    make_hand(&hs);
+    for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
+        hs.hand[0].lm[i] = (lq_point3){638.0f + 0.01f * (float)i, 478.0f, 0.0f};
+    assert_int_equal(nail_seg_hands_region(&hs, 640, 480, box), 1);
+    assert_int_equal(box[2], 32);
+    assert_int_equal(box[3], 32);
+    assert_true(box[0] + box[2] <= 640 && box[1] + box[3] <= 480);
+}
+
 static void track_keeps_ids_and_smooths(void **state)
 {
     (void)state;
@@ -278,6 +303,7 @@ int main(void)
         cmocka_unit_test(fuses_matching_blobs_and_keeps_the_rest),
         cmocka_unit_test(disagreeing_axis_keeps_landmark_axis),
         cmocka_unit_test(blob_beside_the_nail_is_not_its_outline),
+        cmocka_unit_test(hands_region_covers_the_fingertips),
         cmocka_unit_test(track_keeps_ids_and_smooths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

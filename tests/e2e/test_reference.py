@@ -4,6 +4,7 @@ import http.server
 import json
 import os
 import threading
+import time
 
 import pytest
 
@@ -18,6 +19,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         Handler.hits[self.path] = Handler.hits.get(self.path, 0) + 1
         if self.path.startswith("/media/nail.jpg"):
+            body, ctype, code = IMAGE, "image/jpeg", 200
+        elif self.path == "/slow/nail.jpg":
+            time.sleep(2.5)
             body, ctype, code = IMAGE, "image/jpeg", 200
         elif self.path == "/media/text.jpg":
             body, ctype, code = b"<html>not an image</html>", "image/jpeg", 200
@@ -117,3 +121,25 @@ def test_reference_photo_gives_palette_and_texture(server_factory, media):
     recs = [r for r in srv.log_records() if r.get("msg", "").startswith("reference image")]
     assert recs and "texture set" in recs[0]["msg"], srv.logs()
     assert " 0 palette colours" not in recs[0]["msg"]
+
+
+def test_waiting_for_the_reference_is_not_idle(server_factory, media):
+    """IDLE_TIMEOUT counts the client's silence: a session waiting 2.5 s for its reference photo
+    with IDLE_TIMEOUT=1 gets session_ready (not close_session timeout), and its idle time counts
+    from there."""
+    srv = server_factory("--fetch-allow-hosts", "127.0.0.1", "--idle-timeout", "1",
+                         "--stats-interval", "0")
+    async def go():
+        t0 = time.time()
+        ws, ready = await open_session(srv.url, url=media + "/slow/nail.jpg")
+        assert ready["type"] == "session_ready" and ready["reference"] == "fetched", ready
+        assert time.time() - t0 > 2.0
+        await send_frame(ws, "s1", 1, read(video_frames("palm_reach")[45]), 1)
+        meta, _ = await recv_reply(ws, 1)
+        assert meta["sequence"] == 1
+        m = await recv_json(ws, 5)
+        while m["type"] == "stats":
+            m = await recv_json(ws, 5)
+        assert m["type"] == "close_session" and m["reason"] == "timeout", m
+        await ws.close()
+    run(go())

@@ -6,6 +6,7 @@
 #   make fuzz   every libFuzzer target for FUZZ_SECONDS (60) each
 #   make soak   several sessions at capacity for SOAK_SECONDS (600): RSS, losses, latency
 #   make valgrind  memcheck of the service on a short end-to-end run
+#   make train  retrain the nail segmentation models into assets/nailseg/ (CPU, ~1 h)
 # What each run checks and the figures of the last one: docs/reliability.md.
 BUILD ?= build
 BUILD_SAN ?= build-asan
@@ -21,7 +22,7 @@ SOAK_SECONDS ?= 600
 TSAN_TESTS ?= ^(unit/service/test_(workers|session)|unit/tryon/test_tryon|e2e/test_(session_flow|backpressure|faults_shutdown|faults_reference))$$
 
 .PHONY: all deps test-deps models build build-asan run test test-unit test-asan test-fuzz \
-	test-tsan fuzz soak valgrind bench clean
+	test-tsan fuzz soak valgrind bench train clean
 
 all: build
 
@@ -96,6 +97,9 @@ valgrind: test-deps models build
 bench: models build
 	@mkdir -p bench/results
 	CONN_RATE_PER_ADDR=0 MAX_CONNS_PER_ADDR=0 $(BUILD)/lacquer-bench --out bench/results
+
+train:
+	scripts/train/train.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) $(BUILD_TSAN)

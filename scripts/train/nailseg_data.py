@@ -113,15 +113,19 @@ class Source:
         self.s0 = min(cw / sw, ch / sh)   # letterbox scale, output px per stored px
 
 
-def sample_geometry(src, rng, out_size):
-    """A random homography from output normalised coordinates to source pixels."""
+def sample_geometry(src, rng, out_size, phase=1):
+    """A random homography from output normalised coordinates to source pixels.
+    Scale f relative to the letterboxed whole image, log-uniform: phase 1 35 %
+    in [0.8, 1.25] and 65 % in [0.3, 2.6]; phase 2 50 % in [0.75, 1.33] and
+    50 % in [0.4, 2.2]."""
     sw, sh = src.size
     osz = out_size
     r = rng.random()
-    if r < 0.35:
-        f = math.exp(rng.uniform(math.log(0.8), math.log(1.25)))
+    near, wide = ((0.8, 1.25), (0.3, 2.6)) if phase == 1 else ((0.75, 1.33), (0.4, 2.2))
+    if r < (0.35 if phase == 1 else 0.5):
+        f = math.exp(rng.uniform(math.log(near[0]), math.log(near[1])))
     else:
-        f = math.exp(rng.uniform(math.log(0.3), math.log(2.6)))
+        f = math.exp(rng.uniform(math.log(wide[0]), math.log(wide[1])))
     s = src.s0 * f                              # output px per source px
     if rng.random() < 0.5:
         theta = rng.uniform(-math.pi, math.pi)
@@ -164,12 +168,12 @@ def make_grid(src, g, n, out_size):
 OUT_SIZE = 160      # training crop (square); the network is fully convolutional
 
 
-def sample_batch(sources, rng, batch, out_size=OUT_SIZE):
+def sample_batch(sources, rng, batch, out_size=OUT_SIZE, phase=1):
     """(images [B,3,S,S], targets [B,1,S/2,S/2]) with geometric augmentation."""
     imgs, tgts = [], []
     for _ in range(batch):
         src = sources[rng.randrange(len(sources))]
-        g = sample_geometry(src, rng, out_size)
+        g = sample_geometry(src, rng, out_size, phase)
         grid = make_grid(src, g, out_size, out_size)
         # antialias: the pyramid level closest to one source px per output px
         lv = 0

@@ -34,12 +34,13 @@ from nailseg_model import NailSeg, count_macs, count_params  # noqa: E402
 from check_export import write_check  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(ROOT, "assets", "nailseg")
+OUT = os.environ.get("LQ_NAILSEG_OUT", os.path.join(ROOT, "assets", "nailseg"))
 TMP = os.environ.get("LQ_TRAIN_TMP", "/tmp/nailseg")
 SPLIT_SEED = 20261125
 NFOLDS = 5
 BATCH = 16
 STEPS = 1600
+STEPS2 = 900
 EXPORT_EVERY = 300   # interim exports of the final model (early integration)
 
 
@@ -77,17 +78,32 @@ def evaluate(model, names, cache):
     return per
 
 
-def train_one(tag, train_names, val_names, steps, seed, log, on_export=None):
+def train_one(tag, train_names, val_names, steps, seed, log, on_export=None, init=None,
+              phase=1):
+    """Phase 1: from scratch, one-cycle LR (peak 3e-3). Phase 2: a warm restart
+    from `init` (state dict), 50 steps of warm-up to 1e-3 then cosine to 1e-5,
+    with crops closer to the letterboxed whole-image scale."""
     os.makedirs(TMP, exist_ok=True)
     ckpt = os.path.join(TMP, f"{tag}.pt")
     torch.manual_seed(seed)
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     model = NailSeg().to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
-                                                pct_start=0.1, div_factor=10,
-                                                final_div_factor=100)
+    if phase == 1:
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
+                                                    pct_start=0.1, div_factor=10,
+                                                    final_div_factor=100)
+    else:
+        model.load_state_dict(init)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+
+        def lr_at(i):
+            if i < 50:
+                return (i + 1) / 50
+            t = (i - 50) / max(1, steps - 50)
+            return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     start = 0
     if os.path.exists(ckpt):
         st = torch.load(ckpt)
@@ -105,7 +121,7 @@ def train_one(tag, train_names, val_names, steps, seed, log, on_export=None):
     run = 0.0
     model.train()
     for step in range(start, steps):
-        x, y = nd.sample_batch(sources, rng, BATCH)
+        x, y = nd.sample_batch(sources, rng, BATCH, phase=phase)
         x = nd.photometric(x, gen).contiguous(memory_format=torch.channels_last)
         logits = model.logits(x)
         loss = loss_fn(logits, y)
@@ -135,13 +151,36 @@ def train_one(tag, train_names, val_names, steps, seed, log, on_export=None):
     return model, per
 
 
-def write_model(model, path):
-    data = model.export_tflite(240, 320)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    return len(data)
+def write_model(model, base):
+    """Writes <base>.tflite (input [1,240,320,3], landscape) and
+    <base>_portrait.tflite (the same weights for [1,320,240,3])."""
+    n = 0
+    for suffix, (h, w) in (("", (240, 320)), ("_portrait", (320, 240))):
+        data = model.export_tflite(h, w)
+        path = base + suffix + ".tflite"
+        with open(path + ".tmp", "wb") as f:
+            f.write(data)
+        os.replace(path + ".tmp", path)
+        n = n or len(data)
+    return n
+
+
+def export_only(jobs, steps, log):
+    """Re-exports the models of finished checkpoints in TMP (no training)."""
+    for job in jobs:
+        tag = f"{job}_s{steps}"
+        st = torch.load(os.path.join(TMP, f"{tag}.pt"))
+        if st["step"] != st["steps"]:
+            log(f"{tag}: checkpoint at step {st['step']} of {st['steps']}, skipped")
+            continue
+        model = NailSeg()
+        model.load_state_dict(st["model"])
+        model.eval()
+        name = "nailseg" if job == "final" else job
+        n = write_model(model, os.path.join(OUT, name))
+        if job == "final":
+            write_check(model)
+        log(f"{tag}: exported {name}.tflite ({n} bytes) and {name}_portrait.tflite")
 
 
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
@@ -150,29 +189,34 @@ JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=STEPS, help="optimizer steps per model")
+    ap.add_argument("--steps2", type=int, default=STEPS2,
+                    help="phase-2 (warm restart) steps per model; 0 = none")
     ap.add_argument("--only", default=",".join(JOBS),
                     help="comma-separated jobs to run in this process (final, fold0..fold4)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="worker processes (1 thread each) sharing the job list")
     ap.add_argument("--quick", action="store_true", help="300 steps, final model only")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--export-only", action="store_true",
+                    help="re-export finished checkpoints from $LQ_TRAIN_TMP, no training")
     a = ap.parse_args()
     torch.set_num_threads(1)   # 1 thread per process: OpenMP spinning on a busy machine costs 3x
     if a.quick:
-        a.steps, a.only, a.jobs = 300, "final", 1
+        a.steps, a.steps2, a.only, a.jobs = 300, 0, "final", 1
     jobs = [j for j in a.only.split(",") if j]
     for j in jobs:
         if j not in JOBS:
             ap.error(f"unknown job {j}")
     os.makedirs(OUT, exist_ok=True)
     os.makedirs(TMP, exist_ok=True)
-    if a.jobs > 1 and len(jobs) > 1:
+    if a.jobs > 1 and len(jobs) > 1 and not a.export_only:
         procs = []
         for w in range(a.jobs):
             mine = jobs[w::a.jobs]
             if mine:
                 procs.append(subprocess.Popen(
                     [sys.executable, os.path.abspath(__file__), "--steps", str(a.steps),
+                     "--steps2", str(a.steps2),
                      "--seed", str(a.seed), "--jobs", "1", "--only", ",".join(mine)]))
         rc = [p.wait() for p in procs]
         return max(rc)
@@ -184,6 +228,9 @@ def main():
         logf.write(line + "\n")
         logf.flush()
 
+    if a.export_only:
+        export_only(jobs, a.steps, log)
+        return 0
     names = nd.list_files()
     folds = split(names)
     probe = NailSeg()
@@ -193,11 +240,15 @@ def main():
     for job in jobs:
         if job == "final":
             def interim(model, step):
-                n = write_model(model, os.path.join(OUT, "nailseg.tflite"))
+                n = write_model(model, os.path.join(OUT, "nailseg"))
                 write_check(copy.deepcopy(model).to(memory_format=torch.contiguous_format))
-                log(f"final model (step {step}): {n} bytes -> assets/nailseg/nailseg.tflite")
+                log(f"final model (step {step}): {n} bytes -> {OUT}/nailseg.tflite")
             model, _ = train_one(f"final_s{a.steps}", names, [], a.steps, a.seed + 100, log,
                                  on_export=interim)
+            if a.steps2:
+                model, _ = train_one(f"final_s{a.steps}_p{a.steps2}", names, [], a.steps2,
+                                     a.seed + 200, log, on_export=interim,
+                                     init=model.state_dict(), phase=2)
             torch.save(model.state_dict(), os.path.join(TMP, "nailseg_final.pt"))
             interim(model, a.steps)
             continue
@@ -205,9 +256,16 @@ def main():
         val = folds[k]
         train = sorted(n for n in names if n not in val)
         model, per = train_one(f"fold{k}_s{a.steps}", train, val, a.steps, a.seed + k, log)
-        write_model(model, os.path.join(OUT, f"fold{k}.tflite"))
+        per1 = per
+        if a.steps2:
+            log(f"fold {k}: phase 1 mean IoU {np.mean(list(per1.values())):.4f}")
+            model, per = train_one(f"fold{k}_s{a.steps}_p{a.steps2}", train, val, a.steps2,
+                                   a.seed + 10 + k, log, init=model.state_dict(), phase=2)
+        write_model(model, os.path.join(OUT, f"fold{k}"))
         entry = {"fold": k, "val": val, "per_image_iou": per,
-                 "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps}
+                 "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps,
+                 "steps_phase2": a.steps2,
+                 "mean_iou_after_phase1": float(np.mean(list(per1.values())))}
         log(f"fold {k}: mean IoU {entry['mean_iou']:.4f}")
         write_summary(os.path.join(OUT, "folds.json"), entry, a)
     return 0
@@ -232,6 +290,7 @@ def write_summary(path, entry, a):
             "threshold": 0.5,
             "split_seed": SPLIT_SEED,
             "steps": a.steps,
+            "steps_phase2": a.steps2,
             "batch": BATCH,
             "crop": nd.OUT_SIZE,
             "scoring": "per-image IoU of prob>0.5 (bilinear to the original size) vs "

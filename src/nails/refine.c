@@ -37,6 +37,10 @@
 #define MIN_CONTRAST 0.5f
 #define FIT_HALF 6.0f
 #define MAX_ROUNDS 3
+/* Below this facing the width is unsure; at facing 0 its prior is
+ * (1 + OBLIQUE_GAIN) times as loose and it may shrink that much further. */
+#define OBLIQUE_FACING 0.6f
+#define OBLIQUE_GAIN 1.5f
 
 typedef struct gauss3 {
     float mean[3];
@@ -56,6 +60,7 @@ typedef struct fit_ctx {
     float umin, du, vmin, dv; /* sample (i,j) sits at u = umin + (i+.5)du, v = vmin + (j+.5)dv */
     float lo_hl, hi_hl, lo_hw, hi_hw, max_du, max_dv; /* search bounds */
     float prior_k;            /* penalty weight, in samples */
+    float sw_sigma;           /* spread of the log width prior */
     float rgb[GU][GV][3];
     unsigned char valid[GU][GV];
     signed char label[GU][GV];  /* enum region of the sample, -1 if none */
@@ -397,7 +402,7 @@ static float energy(const fit_ctx *c, const span4 *sp)
     float uc = 0.5f * (sp->u0 + sp->u1), hl = 0.5f * (sp->u1 - sp->u0);
     float vc = 0.5f * (sp->v0 + sp->v1), hw = 0.5f * (sp->v1 - sp->v0);
     float pu = uc / c->hl0, pv = vc / c->hw0;
-    float sl = logf(hl / c->hl0) / SIZE_SIGMA, sw = logf(hw / c->hw0) / SIZE_SIGMA;
+    float sl = logf(hl / c->hl0) / SIZE_SIGMA, sw = logf(hw / c->hw0) / c->sw_sigma;
     return data_term(c, sp) - c->prior_k * (pu * pu + pv * pv + sl * sl + sw * sw);
 }
 
@@ -506,7 +511,15 @@ static void refine_one(const lq_image *img, nail_geom *g, const nail_refine_opts
     c->dv = 2.0f * WINDOW_V * c->hw0 / (float)c->nv;
     c->lo_hl = c->hl0 / o->max_scale;
     c->hi_hl = c->hl0 * o->max_scale;
-    c->lo_hw = c->hw0 / o->max_scale;
+    /* A plate seen obliquely has an uncertain width: its rotation about the
+     * finger comes from a few landmarks (the thumb's from a model of how a
+     * thumb turns), and a side view shows a sliver of it. Loosen the width's
+     * prior and let the pixels narrow it further, never widen it further:
+     * polish on the skin beside a nail is what shows. */
+    float unsure = 1.0f + OBLIQUE_GAIN * clampf((OBLIQUE_FACING - g->facing) / OBLIQUE_FACING,
+                                               0.0f, 1.0f);
+    c->sw_sigma = SIZE_SIGMA * unsure;
+    c->lo_hw = c->hw0 / (o->max_scale * unsure);
     c->hi_hw = c->hw0 * o->max_scale;
     c->max_du = o->search * g->length;
     c->max_dv = o->search * g->width;

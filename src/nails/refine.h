@@ -24,6 +24,12 @@
  * are re-learned from the fitted outline and the search repeated
  * (`iterations` times). The axis direction is kept.
  *
+ * A nail seen obliquely (facing below 0.6: a thumb turned sideways, a
+ * curled finger) has a less certain width: its width prior is up to 2.5x
+ * looser and it may shrink up to 2.5x further than max_scale allows (never
+ * grow further), so that a side view's sliver of a plate is not painted as
+ * a face-on nail.
+ *
  * The fit replaces cx, cy, width and length, sets fit (0..1, from the contrast
  * k between the plate and the skin behind it in log-likelihood units:
  * k / (k + 6)) and scales confidence by 0.4 + 0.6 fit. When the colour

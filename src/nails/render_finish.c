@@ -117,6 +117,51 @@ static float shimmer(const nail__nail *n, const nail__px *p)
     return s;
 }
 
+/*
+ * Matte: a rough top coat scatters the light diffusely instead of mirroring
+ * it, so there is no streak, but the curved plate still turns toward and away
+ * from the light: the side facing it is lighter, the far side darker and
+ * richer in colour (light bounces inside the pigment longer there), a broad
+ * soft glow sits where glossy would have its streak, the rims at grazing
+ * angles pick up a faint whitish haze (the roughness scatters back), and
+ * the surface has a fine, even grain. The cross-section is taken as an arc
+ * of MATTE_ARC radians either side of the axis; the light's direction
+ * follows where the real nail is brightest (uh).
+ */
+#define MATTE_ARC 1.0f
+
+static void matte(const nail__nail *n, const nail__tables *t, const nail__px *p, float S, float e,
+                  const float a[3], float out[3])
+{
+    const float *L = n->light;
+    float th = p->un * MATTE_ARC;            /* surface tilt across the nail */
+    float tl = 1.6f * n->uh * MATTE_ARC;     /* toward the light (its mirror sits at uh) */
+    float d = th - tl;
+    float lambert = 1.0f - 0.5f * d * d + d * d * d * d * (1.0f / 24.0f); /* cos d, |d| < 2.6 */
+    lambert = nail__clampf(lambert, 0.0f, 1.0f);
+    float D = 0.55f + 0.45f * lambert;
+    /* the real nail's own shading already holds the curvature falloff; keep
+     * it, but undo the glossy-specific side-wall darkening partly */
+    float shade = S * D;
+    float x = p->un - n->uh;
+    float glow = nail__expn(t, x * x * 2.0f) * 0.06f;
+    float haze = p->un * p->un;
+    haze = 0.05f * haze * haze;
+    /* fine grain: +-2.5% over texels about 1.5 px wide, fixed to the nail */
+    float g = nail__noise(t, p->u * 0.7f + (float)(n->seed & 63u), p->v * 0.7f) - 0.5f;
+    float grain = 1.0f + 0.1f * g;
+    float y = nail__luma(a);
+    float rich = 0.25f * (1.0f - lambert);
+    for (int c = 0; c < 3; c++) {
+        /* desaturated a little where lit (a thin white veil of scattered
+         * light), more saturated in the shadow */
+        float ac = a[c] + (y - a[c]) * (0.1f - rich);
+        ac = nail__clampf(ac, 0.0f, 1.0f);
+        float tint = 0.6f * ac + 0.4f * y;
+        out[c] = L[c] * ((ac * shade * (1.0f - 0.1f * e) + 0.015f) * grain + tint * glow + haze);
+    }
+}
+
 void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__surface *sf,
                         const nail__px *p, float out[3])
 {
@@ -129,19 +174,9 @@ void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__
     nail_finish f = n->st->finish;
 
     switch (f) {
-    case NAIL_FINISH_MATTE: {
-        /* rough top coat: flatter shading, slightly lifted and desaturated */
-        float y = nail__luma(a);
-        float u2 = p->un * p->un;
-        float Sm = S * (1.0f - 0.12f * u2);
-        for (int c = 0; c < 3; c++) {
-            float ac = a[c] + (y - a[c]) * 0.14f;
-            out[c] = L[c] * (ac * Sm * (1.0f - 0.12f * e) + 0.022f);
-        }
-        spec(n, t, p, 0.1f, 0.45f, &sp);
-        add_light(out, L, WHITE3, 0.035f * sp.broad);
+    case NAIL_FINISH_MATTE:
+        matte(n, t, p, S, e, a, out);
         break;
-    }
     case NAIL_FINISH_METALLIC: {
         /* chrome: a mirror of a bright-above, dark-below surrounding, so the
          * colour swings hard across the curve; highlights take the metal's colour */

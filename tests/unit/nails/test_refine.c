@@ -123,6 +123,34 @@ static void recovers_a_drawn_nail_from_an_offset_prior(void **state)
     lq_image_free(&img);
 }
 
+static void oblique_nail_may_narrow_further(void **state)
+{
+    (void)state;
+    lq_image img;
+    assert_int_equal(lq_image_alloc(&img, W, H), 0);
+    nail_geom truth;
+    draw_scene(&img, -1.5707963f, &truth);
+    /* the landmarks think the plate is seen much more face-on than it is
+     * (a thumb turned sideways): predicted 1.9 x too wide */
+    nail_geom side = truth, front;
+    side.width *= 1.9f;
+    side.facing = 0.2f;
+    front = side;
+    front.facing = 0.9f;
+    nail_refine_opts o = NAIL_REFINE_OPTS_DEFAULT;
+    assert_int_equal(nail_refine(&img, &side, 1, &o), 0);
+    assert_int_equal(nail_refine(&img, &front, 1, &o), 0);
+    print_message("plate %.1f px wide, predicted %.1f: refined %.1f seen obliquely (facing 0.2), "
+                  "%.1f seen face-on (bounded by max_scale)\n", truth.width, 1.9f * truth.width,
+                  side.width, front.width);
+    /* the oblique one gets to the plate; a face-on prediction keeps the old
+     * bound (a factor max_scale) */
+    assert_true(fabsf(side.width - truth.width) < 0.15f * truth.width);
+    assert_true(front.width >= 1.9f * truth.width / o.max_scale - 0.5f);
+    assert_true(side.width < front.width - 3.0f);
+    lq_image_free(&img);
+}
+
 static void keeps_the_prediction_without_evidence(void **state)
 {
     (void)state;
@@ -239,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(recovers_a_drawn_nail_from_an_offset_prior),
+        cmocka_unit_test(oblique_nail_may_narrow_further),
         cmocka_unit_test(keeps_the_prediction_without_evidence),
         cmocka_unit_test(bad_arguments_are_refused),
         cmocka_unit_test(improves_the_iou_on_real_photos),

@@ -124,6 +124,32 @@ def test_http11_request_in_progress_counts_as_open(server_factory):
     assert mt.get("tryon_sessions_total", 0) == 0, mt
 
 
+def test_http11_finished_requests_free_their_place(server_factory):
+    """Every way an HTTP/1.1 API request can end gives its place back: answered before its
+    body (404), with a body read (400), refused by the route (405), a session created and
+    deleted, and a client that hangs up mid-body. With MAX_CONNS_PER_ADDR=1 the next request
+    would get 429 if any place leaked."""
+    srv = server_factory(env={"MAX_CONNS_PER_ADDR": "1", "CONN_RATE_PER_ADDR": "0"})
+    for _ in range(3):
+        admitted(request(srv))
+        st, _, body = request(srv, "POST", API + "/sessions", body="{not json")
+        assert st == 400, (st, body)
+        st, _, body = request(srv, "PUT", API + "/sessions", body="{}")
+        assert st == 405, (st, body)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10 * SLOW)
+        s.sendall(b"POST " + API.encode() + b"/sessions HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 100\r\n\r\n{")
+        time.sleep(0.2)
+        s.close()
+        time.sleep(0.3)
+    st, _, body = request(srv, "POST", API + "/sessions", body=init_msg("s1"))
+    assert st == 201, (st, body)
+    st, _, body = request(srv, "DELETE", API + "/sessions/s1")
+    assert st == 200, (st, body)
+    admitted(request(srv))
+    assert metrics(srv).get('tryon_rejected_total{reason="conn_limit"}', 0) == 0
+
+
 def h2server(server_factory, env):
     port = free_port()
     srv = server_factory(env={"H2C_PORT": str(port), **env})

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "tryon/tryon_json.h"
 
 static const struct {
     const char *name;
@@ -243,11 +244,6 @@ int batch_job_parse(const batch_field *fields, size_t nfields, const char *entry
 
 /* ---- processing ---- */
 
-static double r1(double v)
-{
-    return round(v * 10.0) / 10.0;
-}
-
 static double r3(double v)
 {
     return round(v * 1000.0) / 1000.0;
@@ -311,19 +307,6 @@ static batch_error_code problem_error(const lq_tryon_result *res)
     return BATCH_ERR_PARTIAL_HAND_DETECTED;
 }
 
-static const char *const finger_names[NAIL_FINGERS] = {"thumb", "index", "middle", "ring",
-                                                       "pinky"};
-
-static const struct {
-    unsigned bit;
-    batch_error_code code;
-} problem_codes[] = {
-    {LQ_PROBLEM_LOW_LIGHT, BATCH_ERR_LOW_LIGHT},
-    {LQ_PROBLEM_BLUR, BATCH_ERR_BLUR_DETECTED},
-    {LQ_PROBLEM_NO_HAND, BATCH_ERR_HAND_NOT_DETECTED},
-    {LQ_PROBLEM_PARTIAL_HAND, BATCH_ERR_PARTIAL_HAND_DETECTED},
-};
-
 typedef struct job_timing {
     double decode_ms, encode_ms, total_ms;
 } job_timing;
@@ -345,56 +328,16 @@ static char *metadata_json(const batch_job *job, const lq_image *frame, const lq
     cJSON_AddNumberToObject(root, "processing_time_ms", r3(t->total_ms));
     cJSON_AddNumberToObject(root, "confidence_score", r3(res->confidence));
 
-    cJSON *di = cJSON_AddObjectToObject(root, "detection_info");
-    cJSON_AddNumberToObject(di, "hands_detected", res->hands.count);
-    cJSON *tips = cJSON_AddArrayToObject(di, "fingertips_detected");
-    for (int f = 0; f < NAIL_FINGERS; f++)
-        if (res->fingertips_mask & (1u << f))
-            cJSON_AddItemToArray(tips, cJSON_CreateNumber(f));
-    cJSON_AddBoolToObject(di, "overlay_applied", res->overlay_applied);
-    cJSON *probs = cJSON_AddArrayToObject(di, "problems");
-    for (size_t i = 0; i < sizeof problem_codes / sizeof problem_codes[0]; i++)
-        if (res->problems & problem_codes[i].bit)
-            cJSON_AddItemToArray(probs, cJSON_CreateString(batch_error_name(problem_codes[i].code)));
-    cJSON_AddNumberToObject(di, "hand_luma", r1(res->hand_luma));
-    cJSON_AddNumberToObject(di, "hand_sharpness", r1(res->hand_sharpness));
+    lq_tryon_json_add_detection(root, res);
 
     cJSON *tm = cJSON_AddObjectToObject(root, "timings_ms");
     cJSON_AddNumberToObject(tm, "decode", r3(t->decode_ms));
-    cJSON_AddNumberToObject(tm, "palm", r3(res->t.palm_ms));
-    cJSON_AddNumberToObject(tm, "landmark", r3(res->t.landmark_ms));
-    cJSON_AddNumberToObject(tm, "nails", r3(res->t.nails_ms));
-    cJSON_AddNumberToObject(tm, "quality", r3(res->t.quality_ms));
-    cJSON_AddNumberToObject(tm, "paint", r3(res->t.paint_ms));
+    lq_tryon_json_add_stage_timings(tm, res);
     cJSON_AddNumberToObject(tm, "encode", r3(t->encode_ms));
     cJSON_AddNumberToObject(tm, "total", r3(t->total_ms));
 
-    cJSON *hands = cJSON_AddArrayToObject(root, "hands");
-    for (int h = 0; h < res->hands.count && h < LQ_HAND_MAX; h++) {
-        const lq_hand *hd = &res->hands.hand[h];
-        cJSON *jh = cJSON_CreateObject();
-        cJSON_AddStringToObject(jh, "handedness", hd->handedness == LQ_HAND_LEFT ? "left" : "right");
-        cJSON_AddNumberToObject(jh, "handedness_score", r3(hd->handedness_score));
-        cJSON_AddNumberToObject(jh, "presence", r3(hd->presence));
-        cJSON_AddItemToArray(hands, jh);
-    }
-    cJSON *nails = cJSON_AddArrayToObject(root, "nails");
-    for (int i = 0; i < res->nnails && i < NAIL_MAX; i++) {
-        const nail_geom *g = &res->nails[i];
-        cJSON *jn = cJSON_CreateObject();
-        cJSON_AddNumberToObject(jn, "hand", g->hand);
-        cJSON_AddStringToObject(jn, "finger",
-                                g->finger >= 0 && g->finger < NAIL_FINGERS ? finger_names[g->finger]
-                                                                           : "?");
-        cJSON_AddBoolToObject(jn, "visible", g->visible);
-        cJSON_AddNumberToObject(jn, "cx", r1(g->cx));
-        cJSON_AddNumberToObject(jn, "cy", r1(g->cy));
-        cJSON_AddNumberToObject(jn, "angle", r3(atan2(g->ay, g->ax)));
-        cJSON_AddNumberToObject(jn, "width", r1(g->width));
-        cJSON_AddNumberToObject(jn, "length", r1(g->length));
-        cJSON_AddNumberToObject(jn, "confidence", r3(g->confidence));
-        cJSON_AddItemToArray(nails, jn);
-    }
+    lq_tryon_json_add_hands(root, res, 0);
+    lq_tryon_json_add_nails(root, res);
     char design[2048];
     if (nail_design_to_json(&job->design, design, sizeof design) > 0)
         cJSON_AddRawToObject(root, "design", design);

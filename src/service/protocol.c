@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "image/codec.h"
+#include "tryon/tryon_json.h"
 
 /* ---- error table ---- */
 
@@ -640,16 +641,12 @@ static cJSON *new_reply(const char *type, const char *session_id, int64_t ts)
     return root;
 }
 
-/* Rounds for compact JSON: 3 decimals for times and scores, 1 for pixels. */
+/* Rounds times and scores to 3 decimals for compact JSON. */
 static double r3(double x)
 {
     return round(x * 1000.0) / 1000.0;
 }
 
-static double r1(double x)
-{
-    return round(x * 10.0) / 10.0;
-}
 
 ws_out *ws_build_session_ready(const char *session_id, int model_loaded,
                                const ws_session_config *cfg, const char *reference_status,
@@ -801,8 +798,6 @@ ws_error_code ws_problem_error(const lq_tryon_result *res)
     return WS_ERR_PARTIAL_HAND_DETECTED;
 }
 
-static const char *const finger_names[] = {"thumb", "index", "middle", "ring", "pinky"};
-
 /* detail: 3 = everything, 2 = no per-nail geometry, 1 = no problem explanations
  * either, 0 = no per-hand details either (what always fits in the header). */
 static cJSON *frame_json(const ws_frame_reply *r, int detail)
@@ -823,28 +818,12 @@ static cJSON *frame_json(const ws_frame_reply *r, int detail)
     cJSON_AddStringToObject(md, "format", lq_format_name((lq_format)r->format));
     cJSON_AddNumberToObject(md, "size_bytes", (double)r->size_bytes);
 
-    cJSON *di = cJSON_AddObjectToObject(root, "detection_info");
-    cJSON_AddNumberToObject(di, "hands_detected", res->hands.count);
-    cJSON *tips = cJSON_AddArrayToObject(di, "fingertips_detected");
-    for (int f = 0; f < 5; f++)
-        if (res->fingertips_mask & (1u << f))
-            cJSON_AddItemToArray(tips, cJSON_CreateNumber(f));
-    cJSON_AddBoolToObject(di, "overlay_applied", res->overlay_applied);
-    cJSON *probs = cJSON_AddArrayToObject(di, "problems");
-    for (size_t i = 0; i < sizeof problem_codes / sizeof problem_codes[0]; i++)
-        if (res->problems & problem_codes[i].bit)
-            cJSON_AddItemToArray(probs, cJSON_CreateString(ws_error_name(problem_codes[i].code)));
-    cJSON_AddNumberToObject(di, "hand_luma", r1(res->hand_luma));
-    cJSON_AddNumberToObject(di, "hand_sharpness", r1(res->hand_sharpness));
+    lq_tryon_json_add_detection(root, res);
 
     cJSON *t = cJSON_AddObjectToObject(root, "timings_ms");
     cJSON_AddNumberToObject(t, "queue", r3(r->queue_ms));
     cJSON_AddNumberToObject(t, "decode", r3(r->decode_ms));
-    cJSON_AddNumberToObject(t, "palm", r3(res->t.palm_ms));
-    cJSON_AddNumberToObject(t, "landmark", r3(res->t.landmark_ms));
-    cJSON_AddNumberToObject(t, "nails", r3(res->t.nails_ms));
-    cJSON_AddNumberToObject(t, "quality", r3(res->t.quality_ms));
-    cJSON_AddNumberToObject(t, "paint", r3(res->t.paint_ms));
+    lq_tryon_json_add_stage_timings(t, res);
     cJSON_AddNumberToObject(t, "encode", r3(r->encode_ms));
     cJSON_AddNumberToObject(t, "total", r3(r->processing_ms));
 
@@ -861,36 +840,10 @@ static cJSON *frame_json(const ws_frame_reply *r, int detail)
             cJSON_AddItemToArray(expl, p);
         }
     }
-    if (detail >= 1) {
-        cJSON *hands = cJSON_AddArrayToObject(root, "hands");
-        for (int h = 0; h < res->hands.count && h < LQ_HAND_MAX; h++) {
-            const lq_hand *hd = &res->hands.hand[h];
-            cJSON *jh = cJSON_CreateObject();
-            cJSON_AddNumberToObject(jh, "track_id", hd->track_id);
-            cJSON_AddStringToObject(jh, "handedness",
-                                    hd->handedness == LQ_HAND_LEFT ? "left" : "right");
-            cJSON_AddNumberToObject(jh, "handedness_score", r3(hd->handedness_score));
-            cJSON_AddNumberToObject(jh, "presence", r3(hd->presence));
-            cJSON_AddItemToArray(hands, jh);
-        }
-    }
+    if (detail >= 1)
+        lq_tryon_json_add_hands(root, res, 1);
     if (detail >= 3) {
-        cJSON *nails = cJSON_AddArrayToObject(root, "nails");
-        for (int i = 0; i < res->nnails && i < NAIL_MAX; i++) {
-            const nail_geom *g = &res->nails[i];
-            cJSON *jn = cJSON_CreateObject();
-            cJSON_AddNumberToObject(jn, "hand", g->hand);
-            cJSON_AddStringToObject(jn, "finger",
-                                    g->finger >= 0 && g->finger < 5 ? finger_names[g->finger] : "?");
-            cJSON_AddBoolToObject(jn, "visible", g->visible);
-            cJSON_AddNumberToObject(jn, "cx", r1(g->cx));
-            cJSON_AddNumberToObject(jn, "cy", r1(g->cy));
-            cJSON_AddNumberToObject(jn, "angle", r3(atan2(g->ay, g->ax)));
-            cJSON_AddNumberToObject(jn, "width", r1(g->width));
-            cJSON_AddNumberToObject(jn, "length", r1(g->length));
-            cJSON_AddNumberToObject(jn, "confidence", r3(g->confidence));
-            cJSON_AddItemToArray(nails, jn);
-        }
+        lq_tryon_json_add_nails(root, res);
     } else {
         cJSON_AddBoolToObject(root, "details_omitted", 1);
     }

@@ -19,7 +19,7 @@ async def geometry(url, frames):
         assert meta["type"] == "processed_frame", meta
         out.append((meta["detection_info"]["hands_detected"],
                     sorted((n["finger"], n["cx"], n["cy"]) for n in meta["nails"]
-                           if n["finger"] != "?")))
+                           if n["source"] == "landmarks")))
     await ws.close()
     return out
 

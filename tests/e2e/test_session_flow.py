@@ -38,7 +38,12 @@ def check_processed(meta, img, seq, fmt="webp"):
     if "details_omitted" not in meta:
         assert meta["hands"][0]["handedness"] in ("left", "right")
         for n in meta["nails"]:
-            assert n["finger"] in ("thumb", "index", "middle", "ring", "pinky")
+            assert n["source"] in ("landmarks", "segmentation")
+            if n["source"] == "landmarks":
+                assert n["finger"] in ("thumb", "index", "middle", "ring", "pinky")
+                assert n["hand"] >= 0
+            else:  # found by the segmentation network alone: no finger, no hand
+                assert n["finger"] is None and n["hand"] == -1
             assert n["width"] > 0 and n["length"] > 0
 
 

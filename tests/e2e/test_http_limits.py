@@ -19,19 +19,9 @@ import time
 
 from conftest import SLOW, free_port, init_msg
 from http_support import API, H2Client
+from test_access_control import metrics   # /metrics as {name: value}
 
 STATS = API + "/sessions/nosuch/stats"   # a cheap request: 404 INVALID_SESSION when admitted
-
-
-def metrics(srv):
-    status, _, body = srv.get("/metrics")
-    assert status == 200
-    out = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
 
 
 def request(srv, method="GET", path=STATS, body=None, headers=None):

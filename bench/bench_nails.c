@@ -502,6 +502,14 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     cJSON_AddItemToObject(cv, "precision", modes_json(r, 2));
     cJSON_AddItemToObject(cv, "recall", modes_json(r, 3));
     cJSON_AddNumberToObject(cv, "segmentation_ms_per_image_mean", r->seg_ms_mean);
+    cJSON *dj = cJSON_AddObjectToObject(cv, "direction_vs_landmarks");
+    cJSON_AddNumberToObject(dj, "context_rule_checked", r->dir_checked[0]);
+    cJSON_AddNumberToObject(dj, "context_rule_agreed", r->dir_agree[0]);
+    cJSON_AddNumberToObject(dj, "upright_rule_checked", r->dir_checked[1]);
+    cJSON_AddNumberToObject(dj, "upright_rule_agreed", r->dir_agree[1]);
+    printf("base-to-tip without landmarks vs DIP->TIP (blobs at tracked fingertips): context "
+           "rule %d/%d agree, upright rule %d/%d\n",
+           r->dir_agree[0], r->dir_checked[0], r->dir_agree[1], r->dir_checked[1]);
     printf("\ncross-validated nail masks (%d images, %d folds; hands found in %d):\n",
            r->mode[0].images, r->folds, r->mode[0].images_with_hand);
     printf("  %-12s %9s %9s %9s %9s", "", "mean IoU", "w/ hand", "precision", "recall");

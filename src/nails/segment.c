@@ -574,64 +574,22 @@ int nail_seg_find_blobs(const float *prob, int w, int h, float cell_x, float cel
     return 0;
 }
 
-/* Mean colour of a (2r+1)^2 patch around (x, y); 0 if it is off the frame. */
-static int patch_mean(const lq_image *f, float x, float y, int r, float rgb[3])
+/* Rule 2: a nail whose axis runs off the frame at one end only belongs to a
+ * finger entering from that edge, so that end is the base. (A colour rule -
+ * the cuticle end runs into skin like the nail's sides - agreed with the
+ * landmarks' DIP->TIP on 20 of 43 blobs of the shared hand photos: chance,
+ * since past a short nail's free edge there is fingertip skin too. It was
+ * dropped; see docs/segmentation.md.) */
+static int direction_from_frame_edge(const lq_image *f, nail_seg_blob *b)
 {
-    int xc = (int)floorf(x), yc = (int)floorf(y);
-    if (xc - r < 0 || yc - r < 0 || xc + r >= f->width || yc + r >= f->height)
+    float reach = 0.5f * b->length + 0.5f * b->width;
+    float fx = b->cx + b->ax * reach, fy = b->cy + b->ay * reach;
+    float bx = b->cx - b->ax * reach, by = b->cy - b->ay * reach;
+    int fin = fx >= 0.0f && fy >= 0.0f && fx < (float)f->width && fy < (float)f->height;
+    int bin = bx >= 0.0f && by >= 0.0f && bx < (float)f->width && by < (float)f->height;
+    if (fin == bin)
         return 0;
-    float s[3] = {0, 0, 0};
-    for (int j = yc - r; j <= yc + r; j++)
-        for (int i = xc - r; i <= xc + r; i++) {
-            const uint8_t *p = lq_image_px(f, i, j);
-            s[0] += p[0];
-            s[1] += p[1];
-            s[2] += p[2];
-        }
-    float k = 1.0f / (float)((2 * r + 1) * (2 * r + 1));
-    for (int c = 0; c < 3; c++)
-        rgb[c] = s[c] * k;
-    return 1;
-}
-
-static float rgb_dist(const float a[3], const float b[3])
-{
-    return sqrtf((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
-                 (a[2] - b[2]) * (a[2] - b[2]));
-}
-
-/* Rule 2 of the header: the cuticle end runs into skin like the sides'. */
-static int direction_from_context(const lq_image *f, nail_seg_blob *b)
-{
-    float nx = -b->ay, ny = b->ax;
-    float reach_l = 0.5f * b->length + 0.35f * b->width, reach_w = 0.85f * b->width;
-    int r = (int)fmaxf(1.0f, 0.1f * b->width);
-    float side1[3], side2[3], fwd[3], back[3], skin[3];
-    int s1 = patch_mean(f, b->cx + nx * reach_w, b->cy + ny * reach_w, r, side1);
-    int s2 = patch_mean(f, b->cx - nx * reach_w, b->cy - ny * reach_w, r, side2);
-    int ef = patch_mean(f, b->cx + b->ax * reach_l, b->cy + b->ay * reach_l, r, fwd);
-    int eb = patch_mean(f, b->cx - b->ax * reach_l, b->cy - b->ay * reach_l, r, back);
-    if (ef != eb) {
-        /* One end leaves the frame: a finger enters from the edge, so that
-         * end is the base. */
-        if (ef) {
-            b->dir_source = NAIL_SEG_DIR_CONTEXT;
-            return 1;
-        }
-        b->ax = -b->ax;
-        b->ay = -b->ay;
-        b->dir_source = NAIL_SEG_DIR_CONTEXT;
-        return 1;
-    }
-    if (!ef || (!s1 && !s2))
-        return 0;
-    for (int c = 0; c < 3; c++)
-        skin[c] = s1 && s2 ? 0.5f * (side1[c] + side2[c]) : s1 ? side1[c] : side2[c];
-    float df = rgb_dist(fwd, skin), db = rgb_dist(back, skin);
-    float hi = fmaxf(df, db);
-    if (hi < 8.0f || fabsf(df - db) < 0.15f * hi)
-        return 0;
-    if (df < db) { /* the forward end looks like the finger: it is the base */
+    if (!fin) {
         b->ax = -b->ax;
         b->ay = -b->ay;
     }
@@ -679,7 +637,7 @@ int nail_seg_blobs(nail_seg *s, const lq_image *frame, const nail_seg_blob_opts 
         if (s->dir && direction_from_network(s, b))
             continue;
         if (frame)
-            (void)direction_from_context(frame, b);
+            (void)direction_from_frame_edge(frame, b);
     }
     s->nblobs = nb;
     s->threshold = o->threshold;

@@ -41,13 +41,13 @@
  * geometry.h with those sizes has the blob's area, and its mean probability
  * as confidence. Its base-to-tip sign (see nail_seg_blob.dir_source):
  *   1. the network's direction output, when it has one;
- *   2. else the pixels beyond each end of the axis: the cuticle end runs
- *      into the finger, whose skin looks like the skin beside the nail, the
- *      free edge ends on whatever is past the fingertip (background, the next
- *      finger, the finger pad seen from the front). The end whose colour is
- *      closer to the two side samples is taken as the base;
- *   3. when both ends look alike (within 15% of the colour distance), the tip
- *      points up the image (fingers usually point up in try-on photos).
+ *   2. else, when the axis leaves the frame at one end only (half a length
+ *      and half a width past the blob's centre), that end is the base: the
+ *      finger enters from that edge;
+ *   3. else the tip points up the image (on the shared hand photos this
+ *      agreed with the landmarks' DIP->TIP on 28 of 46 blobs: a weak rule;
+ *      a colour rule comparing the skin past each end did no better than
+ *      chance and was dropped).
  * A caller with landmarks should override the sign (segment_fuse.h does).
  *
  * Memory: every buffer is allocated by nail_seg_create; nail_seg_run
@@ -117,7 +117,7 @@ void nail_seg_map_to_frame(const nail_seg *s, float mx, float my, float *x, floa
 
 enum nail_seg_dir_source {
     NAIL_SEG_DIR_NETWORK = 0,   /* the network's direction output */
-    NAIL_SEG_DIR_CONTEXT = 1,   /* skin beyond the cuticle end */
+    NAIL_SEG_DIR_CONTEXT = 1,   /* the axis leaves the frame at the base end */
     NAIL_SEG_DIR_UPRIGHT = 2,   /* ambiguous: tip toward the top of the image */
     NAIL_SEG_DIR_LANDMARKS = 3, /* set by a caller from the hand landmarks */
 };

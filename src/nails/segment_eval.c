@@ -209,6 +209,22 @@ static int eval_image(void *ud, const char *file, const lq_image *img, int npred
     if ((rc = nail_seg_blobs(c->seg[m], img, &o->blobs, blobs, NAIL_SEG_MAX_BLOBS, &nb)) < 0)
         return rc;
     memcpy(blobs2, blobs, sizeof blobs);
+    if (hands.count > 0) {
+        /* how often the direction rules without landmarks agree with them */
+        nail_seg_blob chk[NAIL_SEG_MAX_BLOBS];
+        nail_geom tmp[NAIL_MAX];
+        int nt = 0, nth = 0;
+        memcpy(chk, blobs, sizeof blobs);
+        if ((rc = nail_seg_fuse(NULL, 0, chk, nb, &hands, &o->fuse, tmp, 0, &nt, &nth)) < 0)
+            return rc;
+        for (int i = 0; i < nb; i++) {
+            if (chk[i].dir_source != NAIL_SEG_DIR_LANDMARKS || blobs[i].elongation < 1.15f)
+                continue;
+            int k = blobs[i].dir_source == NAIL_SEG_DIR_CONTEXT ? 0 : 1;
+            c->res->dir_checked[k]++;
+            c->res->dir_agree[k] += chk[i].ax * blobs[i].ax + chk[i].ay * blobs[i].ay > 0.0f;
+        }
+    }
     /* segmentation alone: every confident blob is a nail */
     nail_seg_fuse_opts so = o->fuse;
     so.orphans = 1;

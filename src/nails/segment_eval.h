@@ -92,6 +92,10 @@ typedef struct nail_seg_eval_result {
     double seg_ms_mean;                          /* nail_seg_run per image, one thread */
     double seg_ms_max;
     int in_w, in_h;                              /* the network's input size */
+    /* Base-to-tip direction of elongated blobs at a tracked fingertip: how
+     * often the rule used without landmarks agreed with DIP->TIP, [0] for
+     * the context rule, [1] for the upright rule (or the network). */
+    int dir_checked[2], dir_agree[2];
 } nail_seg_eval_result;
 
 /* Runs the evaluation. hands_fn may be NULL (no landmarks: LANDMARKS scores

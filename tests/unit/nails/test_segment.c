@@ -377,9 +377,9 @@ static void principal_axis_of_rotated_ellipses(void **state)
     free(queue);
 }
 
-/* Skin on both sides and beyond the cuticle, background beyond the free
- * edge: the context rule finds the base-to-tip direction, also for a finger
- * pointing down-right, where the upright rule would be wrong. */
+/* Base-to-tip without landmarks: a nail whose axis runs off the frame at
+ * one end has its base there (also pointing down, where the upright rule
+ * would be wrong); else the tip points up; a direction output wins. */
 static void direction_from_context_and_network(void **state)
 {
     (void)state;
@@ -389,23 +389,23 @@ static void direction_from_context_and_network(void **state)
     lq_image f;
     assert_int_equal(lq_image_alloc(&f, 640, 480), 0);
     const float dirs[][2] = {{0.8f, 0.6f}, {-0.6f, -0.8f}, {0.0f, 1.0f}, {-1.0f, 0.0f}};
-    for (int k = 0; k < 4; k++) {
-        float dx = dirs[k][0], dy = dirs[k][1];
-        fill(&f, 40, 90, 160); /* blue backdrop */
-        /* finger: a skin capsule from far behind the nail to its tip */
-        float tipx = 320.0f + 60.0f * dx, tipy = 240.0f + 60.0f * dy;
-        for (int y = 0; y < 480; y++)
-            for (int x = 0; x < 640; x++) {
-                float px = (float)x + 0.5f - tipx, py = (float)y + 0.5f - tipy;
-                float along = px * dx + py * dy, across = -px * dy + py * dx;
-                if (along <= 0.0f && along > -400.0f && fabsf(across) < 36.0f) {
-                    uint8_t *q = lq_image_px(&f, x, y);
-                    q[0] = 225;
-                    q[1] = 180;
-                    q[2] = 150;
-                }
-            }
-        float ncx = tipx - 34.0f * dx, ncy = tipy - 34.0f * dy;
+    for (int k = 0; k < 5; k++) {
+        /* k < 4: a nail whose base end runs off the frame (a finger entering
+         * from that edge); k = 4: in the middle, pointing down: the upright
+         * rule turns it up */
+        float dx = k < 4 ? dirs[k][0] : 0.0f, dy = k < 4 ? dirs[k][1] : 1.0f;
+        fill(&f, 40, 90, 160);
+        float tb = 1e9f; /* distance from the centre to the border behind the nail */
+        if (dx > 0.0f)
+            tb = fminf(tb, 320.0f / dx);
+        if (dx < 0.0f)
+            tb = fminf(tb, 320.0f / -dx);
+        if (dy > 0.0f)
+            tb = fminf(tb, 240.0f / dy);
+        if (dy < 0.0f)
+            tb = fminf(tb, 240.0f / -dy);
+        float back = k < 4 ? tb - 32.0f : 0.0f;
+        float ncx = 320.0f - back * dx, ncy = 240.0f - back * dy;
         ellipse(&f, ncx, ncy, 30.0f, 22.0f, atan2f(dy, dx), 200, 30, 50);
         assert_int_equal(nail_seg_run(s, &f), 0);
         nail_seg_blob b[4];
@@ -413,8 +413,13 @@ static void direction_from_context_and_network(void **state)
         nail_seg_blob_opts o = NAIL_SEG_BLOB_OPTS_DEFAULT;
         assert_int_equal(nail_seg_blobs(s, &f, &o, b, 4, &n), 0);
         assert_int_equal(n, 1);
-        assert_int_equal(b[0].dir_source, NAIL_SEG_DIR_CONTEXT);
-        assert_true(b[0].ax * dx + b[0].ay * dy > 0.95f);
+        if (k < 4) {
+            assert_int_equal(b[0].dir_source, NAIL_SEG_DIR_CONTEXT);
+            assert_true(b[0].ax * dx + b[0].ay * dy > 0.95f);
+        } else {
+            assert_int_equal(b[0].dir_source, NAIL_SEG_DIR_UPRIGHT);
+            assert_true(b[0].ay < -0.95f);
+        }
         /* blob outline at frame resolution vs the drawn ellipse */
         uint8_t *mask = malloc(640 * 480);
         assert_int_equal(nail_seg_mask(s, 0, mask, 640, 480, 640), 0);

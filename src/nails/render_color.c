@@ -32,15 +32,6 @@ void nail__oklab_to_lin(const float lab[3], float c[3])
 }
 
 /* A 32-bit integer mixer (xorshift-multiply rounds); good avalanche, cheap. */
-uint32_t nail__hash(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x21f0aaadu;
-    x ^= x >> 15;
-    x *= 0x735a2d97u;
-    x ^= x >> 15;
-    return x;
-}
 
 /* Value noise on a periodic lattice of `cells` cells across the tile. */
 static float lattice_noise(int cells, uint32_t salt, float x, float y)
@@ -87,15 +78,3 @@ void nail__tables_init(nail__tables *t)
         t->noise[i] = (t->noise[i] - lo) * k;
 }
 
-float nail__noise(const nail__tables *t, float x, float y)
-{
-    const int n = NAIL__NOISE_N;
-    float fx0 = floorf(x), fy0 = floorf(y);
-    float fx = x - fx0, fy = y - fy0;
-    int xi = (int)fx0 & (n - 1), yi = (int)fy0 & (n - 1);
-    int xj = (xi + 1) & (n - 1), yj = (yi + 1) & (n - 1);
-    const float *r0 = t->noise + yi * n, *r1 = t->noise + yj * n;
-    float a = r0[xi] + (r0[xj] - r0[xi]) * fx;
-    float b = r1[xi] + (r1[xj] - r1[xi]) * fx;
-    return a + (b - a) * fy;
-}

@@ -13,6 +13,7 @@
 #ifndef LQ_NAILS_RENDER_INTERNAL_H
 #define LQ_NAILS_RENDER_INTERNAL_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "nails/color.h"
@@ -46,10 +47,50 @@ static inline float nail__expn(const nail__tables *t, float x)
     return t->expn[i] + a * (t->expn[i + 1] - t->expn[i]);
 }
 
-/* Periodic fbm value noise, bilinear; x, y in tile texels (any real value). */
-float nail__noise(const nail__tables *t, float x, float y);
+/* Periodic fbm value noise, bilinear; x, y in tile texels (any real value).
+ * Inline: patterns call it several times per pixel. */
+static inline float nail__noise(const nail__tables *t, float x, float y)
+{
+    const int n = NAIL__NOISE_N;
+    float fx0 = floorf(x), fy0 = floorf(y);
+    float fx = x - fx0, fy = y - fy0;
+    int xi = (int)fx0 & (n - 1), yi = (int)fy0 & (n - 1);
+    int xj = (xi + 1) & (n - 1), yj = (yi + 1) & (n - 1);
+    const float *r0 = t->noise + yi * n, *r1 = t->noise + yj * n;
+    float a = r0[xi] + (r0[xj] - r0[xi]) * fx;
+    float b = r1[xi] + (r1[xj] - r1[xi]) * fx;
+    return a + (b - a) * fy;
+}
 
-uint32_t nail__hash(uint32_t x);
+/* The same noise and its gradient (per texel) from one lookup: the
+ * derivatives of the bilinear patch the point lies in. */
+static inline float nail__noise_grad(const nail__tables *t, float x, float y, float *gx, float *gy)
+{
+    const int n = NAIL__NOISE_N;
+    float fx0 = floorf(x), fy0 = floorf(y);
+    float fx = x - fx0, fy = y - fy0;
+    int xi = (int)fx0 & (n - 1), yi = (int)fy0 & (n - 1);
+    int xj = (xi + 1) & (n - 1), yj = (yi + 1) & (n - 1);
+    const float *r0 = t->noise + yi * n, *r1 = t->noise + yj * n;
+    float dx0 = r0[xj] - r0[xi], dx1 = r1[xj] - r1[xi];
+    float a = r0[xi] + dx0 * fx;
+    float b = r1[xi] + dx1 * fx;
+    *gx = dx0 + (dx1 - dx0) * fy;
+    *gy = b - a;
+    return a + (b - a) * fy;
+}
+
+/* Integer hash (a multiply-xorshift finalizer). Inline: glitter and shimmer
+ * hash their cells for every pixel. */
+static inline uint32_t nail__hash(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x21f0aaadu;
+    x ^= x >> 15;
+    x *= 0x735a2d97u;
+    x ^= x >> 15;
+    return x;
+}
 static inline uint32_t nail__hash2(uint32_t a, uint32_t b)
 {
     return nail__hash(a ^ nail__hash(b + 0x9e3779b9u));

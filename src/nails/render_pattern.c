@@ -158,7 +158,7 @@ static const flake_layer FLAKES[2] = {
 /* One flake per cell (or none), centred anywhere in its cell and never
  * reaching more than half a cell out of it, so the 2 x 2 cells nearest to a
  * point are all that can cover it. */
-static void flake(const nail__nail *n, const flake_layer *L, int ix, int iy, float gx, float gy,
+static inline void flake(const nail__nail *n, const flake_layer *L, int ix, int iy, float gx, float gy,
                   float aa, nail__surface *o)
 {
     /* one hash decides presence (bits 0-7), position (8-15, 16-23) and size
@@ -171,9 +171,14 @@ static void flake(const nail__nail *n, const flake_layer *L, int ix, int iy, flo
     float fx = (float)((h >> 8) & 0xffu) * (1.0f / 256.0f);
     float fy = (float)((h >> 16) & 0xffu) * (1.0f / 256.0f);
     float dx = gx - ((float)ix + fx), dy = gy - ((float)iy + fy);
-    if (dx * dx + dy * dy > 0.25f)
-        return;
     float r = L->rmin + (L->rmax - L->rmin) * (float)(h >> 24) * (1.0f / 256.0f);
+    /* outside the hexagon's circumcircle (apothem x 2/sqrt(3)) plus the
+     * anti-aliasing ramp: most candidates end here, before the costlier
+     * rotation, shape and colour */
+    float reach = 1.1547005f * (r + 0.5f * aa / L->cell);
+    reach = reach < 0.5f ? reach : 0.5f; /* the 2 x 2 cells' own limit */
+    if (dx * dx + dy * dy > reach * reach)
+        return;
     uint32_t h2 = nail__hash(h), h3 = nail__hash(h2), h4 = h2 ^ (h3 >> 11);
     /* six-fold symmetric, so eight rotations cover it */
     static const float ROT[8][2] = {
@@ -237,12 +242,13 @@ static void marble(const nail__nail *n, const nail__tables *t, float s, float tt
     /* domain-warped noise: its iso-lines wander like veins in stone. The
      * distance to an iso-line is the value difference over the gradient, so
      * veins keep their width where the field is flat (the gradient is taken
-     * with the warp held, which is close enough for a width). */
+     * with the warp held, which is close enough for a width; it comes with
+     * the value from the same bilinear patch, one lookup). */
     float w = nail__noise(t, 0.5f * x + 37.0f, 0.5f * y + 11.0f);
-    float n2 = nail__noise(t, x + 34.0f * w, 0.4f * y + 26.0f * w);
-    float gx = nail__noise(t, x + 0.5f + 34.0f * w, 0.4f * y + 26.0f * w) - n2;
-    float gy = nail__noise(t, x + 34.0f * w, 0.4f * (y + 0.5f) + 26.0f * w) - n2;
-    float grad = 2.0f * sqrtf(gx * gx + gy * gy) + 1e-4f; /* per texel */
+    float gx, gy;
+    float n2 = nail__noise_grad(t, x + 34.0f * w, 0.4f * y + 26.0f * w, &gx, &gy);
+    gy *= 0.4f;
+    float grad = sqrtf(gx * gx + gy * gy) + 1e-4f; /* per texel of (x, y) */
     float q = n2 * 3.0f, lv = floorf(q + 0.5f);
     float dist = fabsf(q - lv) / (3.0f * grad) / scale; /* nail widths */
     float strength = 0.3f + 0.7f * nail__unit(nail__hash2(n->seed, (uint32_t)(int)lv + 7u));

@@ -19,18 +19,28 @@
 #define SEG_CUTICLE_ROUND 0.8f
 #define SEG_TIP_ROUND 1.0f
 
-struct nail_seg_model {
+/* One compiled network and its shapes. */
+typedef struct seg_net {
     xg_net *net;
     int in_w, in_h;     /* input tensor */
     int out_w, out_h;   /* probability map */
     int stride;         /* input pixels per map cell */
     int prob_out;       /* graph output index of the probability map */
     int dir_out;        /* graph output index of the direction field, -1 = none */
+} seg_net;
+
+/* net[0] the model file; net[1] its "_portrait" companion (the same weights
+ * for the transposed input), when there is one. */
+struct nail_seg_model {
+    seg_net net[2];
+    int nnets;
 };
 
 struct nail_seg {
-    const nail_seg_model *m;
-    xg_runner *r;
+    const nail_seg_model *model;
+    xg_runner *runner[2];  /* one per net of the model */
+    const seg_net *m;      /* the net of the last run */
+    xg_runner *r;          /* its runner */
     lq_image small;        /* in_w x in_h: area-resized frame for large shrinks */
     int *labels;           /* out_w * out_h */
     int *queue;            /* out_w * out_h */
@@ -52,7 +62,7 @@ struct nail_seg {
 
 /* The probability output is the first [1,h,w,1] output with W/w = H/h whole;
  * a [1,h,w,2] output of the same size is the direction field. */
-static int pick_outputs(nail_seg_model *m)
+static int pick_outputs(seg_net *m)
 {
     int dims[TFL_MAX_DIMS];
     m->prob_out = m->dir_out = -1;
@@ -83,13 +93,9 @@ static int pick_outputs(nail_seg_model *m)
     return 0;
 }
 
-int nail_seg_model_load(const char *path, nail_seg_model **out, char *err, size_t errlen)
+/* Loads and checks one network file into *m (zeroed on failure). */
+static int load_net(const char *path, seg_net *m, char *err, size_t errlen)
 {
-    if (!path || !out) {
-        if (err && errlen)
-            snprintf(err, errlen, "nail segmentation: no model path");
-        return LQ_EINVAL;
-    }
     struct stat st;
     if (stat(path, &st) != 0) {
         if (err && errlen)
@@ -110,17 +116,12 @@ int nail_seg_model_load(const char *path, nail_seg_model **out, char *err, size_
             snprintf(err, errlen, "nail segmentation model %s: %s", path, why);
         return rc;
     }
-    nail_seg_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        tfl_model_destroy(tm);
-        return LQ_ENOMEM;
-    }
+    memset(m, 0, sizeof *m);
     rc = xg_net_create(tm, &m->net, why, sizeof why);
     tfl_model_destroy(tm);
     if (rc < 0) {
         if (err && errlen)
             snprintf(err, errlen, "nail segmentation model %s: %s", path, why);
-        free(m);
         return rc;
     }
     int dims[TFL_MAX_DIMS];
@@ -134,7 +135,8 @@ int nail_seg_model_load(const char *path, nail_seg_model **out, char *err, size_
                      path, NAIL_SEG_MAX_INPUT_DIM, xg_net_num_inputs(m->net), nd,
                      nd > 0 ? dims[0] : 0, nd > 1 ? dims[1] : 0, nd > 2 ? dims[2] : 0,
                      nd > 3 ? dims[3] : 0);
-        nail_seg_model_destroy(m);
+        xg_net_destroy(m->net);
+        memset(m, 0, sizeof *m);
         return LQ_EFORMAT;
     }
     m->in_h = dims[1];
@@ -145,11 +147,53 @@ int nail_seg_model_load(const char *path, nail_seg_model **out, char *err, size_
                      "nail segmentation model %s: no output shaped [1,h,w,1] with %d/w = %d/h "
                      "a whole number (the nail probability map)",
                      path, m->in_w, m->in_h);
-        nail_seg_model_destroy(m);
+        xg_net_destroy(m->net);
+        memset(m, 0, sizeof *m);
         return LQ_EFORMAT;
     }
     LQ_INFO(TAG, "model %s: input %dx%d, map %dx%d%s", path, m->in_w, m->in_h, m->out_w,
             m->out_h, m->dir_out >= 0 ? ", direction output" : "");
+    return 0;
+}
+
+int nail_seg_model_load(const char *path, nail_seg_model **out, char *err, size_t errlen)
+{
+    if (!path || !out) {
+        if (err && errlen)
+            snprintf(err, errlen, "nail segmentation: no model path");
+        return LQ_EINVAL;
+    }
+    nail_seg_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return LQ_ENOMEM;
+    int rc = load_net(path, &m->net[0], err, errlen);
+    if (rc < 0) {
+        free(m);
+        return rc;
+    }
+    m->nnets = 1;
+    /* "x.tflite" -> "x_portrait.tflite": the same weights for the other
+     * orientation; used when it fits, else frames are turned */
+    size_t len = strlen(path);
+    char alt[4096], why[512];
+    if (len > 7 && len < sizeof alt - 16 && strcmp(path + len - 7, ".tflite") == 0) {
+        snprintf(alt, sizeof alt, "%.*s_portrait.tflite", (int)(len - 7), path);
+        struct stat st;
+        if (stat(alt, &st) == 0) {
+            seg_net *p = &m->net[1];
+            rc = load_net(alt, p, why, sizeof why);
+            if (rc == 0 && p->in_w == m->net[0].in_h && p->in_h == m->net[0].in_w &&
+                p->stride == m->net[0].stride && (p->dir_out >= 0) == (m->net[0].dir_out >= 0))
+                m->nnets = 2;
+            else if (rc == 0) {
+                LQ_WARN(TAG, "%s: not the transposed shape of %s: not used", alt, path);
+                xg_net_destroy(p->net);
+                memset(p, 0, sizeof *p);
+            } else {
+                LQ_WARN(TAG, "%s: not used", why);
+            }
+        }
+    }
     *out = m;
     return 0;
 }
@@ -158,37 +202,48 @@ void nail_seg_model_destroy(nail_seg_model *m)
 {
     if (!m)
         return;
-    xg_net_destroy(m->net);
+    for (int i = 0; i < m->nnets; i++)
+        xg_net_destroy(m->net[i].net);
     free(m);
 }
 
 void nail_seg_model_sizes(const nail_seg_model *m, int *in_w, int *in_h, int *out_w, int *out_h)
 {
     if (in_w)
-        *in_w = m ? m->in_w : 0;
+        *in_w = m ? m->net[0].in_w : 0;
     if (in_h)
-        *in_h = m ? m->in_h : 0;
+        *in_h = m ? m->net[0].in_h : 0;
     if (out_w)
-        *out_w = m ? m->out_w : 0;
+        *out_w = m ? m->net[0].out_w : 0;
     if (out_h)
-        *out_h = m ? m->out_h : 0;
+        *out_h = m ? m->net[0].out_h : 0;
 }
 
 int nail_seg_model_has_direction(const nail_seg_model *m)
 {
-    return m && m->dir_out >= 0;
+    return m && m->net[0].dir_out >= 0;
 }
 
-int nail_seg_create(const nail_seg_model *m, nail_seg **out)
+int nail_seg_model_has_portrait(const nail_seg_model *m)
 {
-    if (!m || !out)
+    return m && m->nnets == 2;
+}
+
+int nail_seg_create(const nail_seg_model *model, nail_seg **out)
+{
+    if (!model || !out)
         return LQ_EINVAL;
     nail_seg *s = calloc(1, sizeof *s);
     if (!s)
         return LQ_ENOMEM;
+    const seg_net *m = &model->net[0]; /* the companion has the same sizes, transposed */
+    s->model = model;
     s->m = m;
     size_t cells = (size_t)m->out_w * (size_t)m->out_h;
-    int rc = xg_runner_create(m->net, 1, &s->r);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < model->nnets; i++)
+        rc = xg_runner_create(model->net[i].net, 1, &s->runner[i]);
+    s->r = s->runner[0];
     if (rc == 0)
         rc = lq_image_alloc(&s->small, m->in_w, m->in_h);
     if (rc == 0) {
@@ -212,7 +267,8 @@ void nail_seg_destroy(nail_seg *s)
 {
     if (!s)
         return;
-    xg_runner_destroy(s->r);
+    xg_runner_destroy(s->runner[0]);
+    xg_runner_destroy(s->runner[1]);
     lq_image_free(&s->small);
     free(s->labels);
     free(s->queue);
@@ -258,7 +314,7 @@ static void copy_rotated(const lq_image *img, int ox, int oy, int tw, int th, fl
  * (input x = frame y, input y = W - frame x), so turn the map back. */
 static void orient_outputs(nail_seg *s)
 {
-    const nail_seg_model *m = s->m;
+    const seg_net *m = s->m;
     const int ow = m->out_w, oh = m->out_h;
     const float *p = xg_runner_output(s->r, m->prob_out);
     const float *d = m->dir_out >= 0 ? xg_runner_output(s->r, m->dir_out) : NULL;
@@ -288,8 +344,15 @@ int nail_seg_run(nail_seg *s, const lq_image *frame)
         frame->width > LQ_IMAGE_MAX_DIM || frame->height > LQ_IMAGE_MAX_DIM ||
         frame->stride < 3 * frame->width)
         return LQ_EINVAL;
-    const nail_seg_model *m = s->m;
     const int W = frame->width, H = frame->height;
+    /* the net whose input has the frame's orientation, when there is one */
+    int pick = 0;
+    for (int i = 0; i < s->model->nnets; i++)
+        if ((H > W) == (s->model->net[i].in_h > s->model->net[i].in_w))
+            pick = i;
+    const seg_net *m = &s->model->net[pick];
+    s->m = m;
+    s->r = s->runner[pick];
     /* A portrait frame into a landscape input (or the other way round) is
      * turned a quarter turn so that it fills the input (the network is
      * trained on all rotations). RW x RH: the frame as the input sees it. */

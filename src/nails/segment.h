@@ -18,12 +18,14 @@
  * run through our TFLite loader on XNNPACK (model/xgraph.h), one thread:
  *   input   float32 [1,H,W,3], RGB / 255 (H, W from the file: 240 x 320 for
  *           ours). The frame is scaled keeping its aspect ratio and
- *           letterboxed, centred, zero padded. The loader has no input-shape
- *           override, so a portrait frame (for a landscape input) is turned
- *           a quarter turn first (input x = frame y, input y = W - frame x)
- *           and fills the input as a landscape frame would; the network is
- *           trained on all rotations. Every output is turned back, so maps,
- *           blobs and masks are always in the frame's orientation.
+ *           letterboxed, centred, zero padded. A portrait frame runs
+ *           through the model's portrait companion ([1,W,H,3], same
+ *           weights) when there is one; else (the loader has no
+ *           input-shape override) it is turned a quarter turn first (input
+ *           x = frame y, input y = W - frame x) and fills the input as a
+ *           landscape frame would; the network is trained on all
+ *           rotations. Every output is turned back, so maps, blobs and
+ *           masks are always in the frame's orientation.
  *           Downscales by at most 2x are sampled bilinearly straight into
  *           the input tensor (exactly the 2x2 mean at 640x480 -> 320x240);
  *           larger ones are area-averaged first.
@@ -72,7 +74,11 @@
 typedef struct nail_seg_model nail_seg_model;
 typedef struct nail_seg nail_seg;
 
-/* Loads and compiles a model file. Errors (message in err): LQ_ENOENT (no
+/* Loads and compiles a model file, and its portrait companion when the file
+ * "<name>_portrait.tflite" sits beside "<name>.tflite" (the same weights for
+ * the transposed input, as the trainer exports them): frames whose
+ * orientation matches it run through it instead of being turned. A
+ * companion that does not load or fit is ignored with a warning. Errors (message in err): LQ_ENOENT (no
  * such file), LQ_EFORMAT / LQ_EUNSUPPORTED (the loader's reason, naming the
  * table and offset or the operator), LQ_EFORMAT when the input is not
  * [1,H,W,3] float32 with 8 <= H, W <= NAIL_SEG_MAX_INPUT_DIM or no output is
@@ -86,6 +92,8 @@ void nail_seg_model_destroy(nail_seg_model *m);
 void nail_seg_model_sizes(const nail_seg_model *m, int *in_w, int *in_h, int *out_w, int *out_h);
 /* 1 if the model has a direction output. */
 int nail_seg_model_has_direction(const nail_seg_model *m);
+/* 1 if a portrait companion was loaded (see nail_seg_model_load). */
+int nail_seg_model_has_portrait(const nail_seg_model *m);
 
 /* A per-thread runner with all its buffers. The model must outlive it.
  * LQ_EINVAL, LQ_ENOMEM, LQ_EMODEL (XNNPACK refused). */

@@ -36,6 +36,8 @@ static tflb_opts conv_opts(int pad, int sw, int sh)
  * probability channels (1 for a valid model); with_dir adds a second output
  * [1,h,w,2] that is the constant (dir_x, dir_y). Writes the file under the
  * test output folder and returns its path (static buffer). */
+static int positive_channel = 0; /* the colour the next write_model detects (0 = red) */
+
 static const char *write_model(const char *name, int in_h, int in_w, int in_c, int out_c,
                                int with_dir, float dir_x, float dir_y)
 {
@@ -45,7 +47,7 @@ static const char *write_model(const char *name, int in_h, int in_w, int in_c, i
     float *wt = calloc((size_t)out_c * 9u * (size_t)in_c, sizeof *wt);
     for (int o = 0; o < out_c; o++)
         for (int c = 0; c < in_c; c++)
-            wt[((o * 3 + 1) * 3 + 1) * in_c + c] = c == 0 ? 20.0f : -20.0f;
+            wt[((o * 3 + 1) * 3 + 1) * in_c + c] = c == positive_channel ? 20.0f : -20.0f;
     float bias[4] = {-1.0f, -1.0f, -1.0f, -1.0f};
     int w = tflb_tensor(b, "w", TFL_FLOAT32, (int[]){out_c, 3, 3, in_c}, 4, wt,
                         sizeof(float) * (size_t)out_c * 9u * (size_t)in_c);
@@ -529,6 +531,57 @@ static void region_runs_report_frame_coordinates(void **state)
     nail_seg_model_destroy(m);
 }
 
+/* "x_portrait.tflite" beside "x.tflite" runs portrait frames. Here the
+ * companion detects blue instead of red, to see which one ran. */
+static void portrait_companion_runs_portrait_frames(void **state)
+{
+    (void)state;
+    char main_path[4096];
+    snprintf(main_path, sizeof main_path, "%s", write_model("seg_pc.tflite", 240, 320, 3, 1, 0, 0, 0));
+    positive_channel = 2;
+    (void)write_model("seg_pc_portrait.tflite", 320, 240, 3, 1, 0, 0, 0);
+    positive_channel = 0;
+    nail_seg_model *m = load_ok(main_path);
+    assert_int_equal(nail_seg_model_has_portrait(m), 1);
+    nail_seg *s = NULL;
+    assert_int_equal(nail_seg_create(m, &s), 0);
+    lq_image pf, lf;
+    assert_int_equal(lq_image_alloc(&pf, 480, 640), 0);
+    assert_int_equal(lq_image_alloc(&lf, 640, 480), 0);
+    fill(&pf, 128, 128, 128);
+    fill(&lf, 128, 128, 128);
+    ellipse(&pf, 150, 400, 40, 20, 0.5f, 30, 40, 210); /* blue */
+    ellipse(&pf, 350, 200, 40, 20, 0.5f, 210, 40, 30); /* red */
+    ellipse(&lf, 150, 400, 40, 20, 0.5f, 30, 40, 210);
+    ellipse(&lf, 350, 200, 40, 20, 0.5f, 210, 40, 30);
+    nail_seg_blob b[4];
+    int n = 0, mw = 0, mh = 0;
+    nail_seg_blob_opts o = NAIL_SEG_BLOB_OPTS_DEFAULT;
+    assert_int_equal(nail_seg_run(s, &pf), 0);
+    assert_non_null(nail_seg_prob(s, &mw, &mh));
+    assert_int_equal(mw, 120);
+    assert_int_equal(mh, 160);
+    assert_int_equal(nail_seg_blobs(s, &pf, &o, b, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_float_equal(b[0].cx, 150.0f, 2.0f); /* the blue one: the companion ran */
+    assert_float_equal(b[0].cy, 400.0f, 2.0f);
+    assert_int_equal(nail_seg_run(s, &lf), 0);
+    assert_int_equal(nail_seg_blobs(s, &lf, &o, b, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_float_equal(b[0].cx, 350.0f, 2.0f); /* the red one: the main model ran */
+    nail_seg_destroy(s);
+    nail_seg_model_destroy(m);
+    lq_image_free(&pf);
+    lq_image_free(&lf);
+
+    /* a companion of the wrong shape is ignored */
+    snprintf(main_path, sizeof main_path, "%s", write_model("seg_pw.tflite", 240, 320, 3, 1, 0, 0, 0));
+    (void)write_model("seg_pw_portrait.tflite", 240, 320, 3, 1, 0, 0, 0);
+    m = load_ok(main_path);
+    assert_int_equal(nail_seg_model_has_portrait(m), 0);
+    nail_seg_model_destroy(m);
+}
+
 static void invalid_calls_are_refused(void **state)
 {
     (void)state;
@@ -573,6 +626,7 @@ int main(void)
         cmocka_unit_test(principal_axis_of_rotated_ellipses),
         cmocka_unit_test(direction_from_context_and_network),
         cmocka_unit_test(region_runs_report_frame_coordinates),
+        cmocka_unit_test(portrait_companion_runs_portrait_frames),
         cmocka_unit_test(invalid_calls_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

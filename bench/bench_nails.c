@@ -561,6 +561,15 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
                lm->per[i].file, r->fold_of[i], lm->per[i].iou, fu->per[i].iou,
                r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou, d < -1e-6 ? "  WORSE" : "");
     }
+    /* segmentation mode 2 (only on frames without a hand): landmarks where a
+     * hand is found, the network alone elsewhere */
+    double mode2 = 0.0;
+    for (int i = 0; i < lm->images; i++)
+        mode2 += lm->per[i].hands > 0 ? lm->per[i].iou : r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou;
+    mode2 = lm->images ? mode2 / lm->images : 0.0;
+    cJSON_AddNumberToObject(cv, "mean_iou_segmentation_only_without_hand", mode2);
+    printf("  session option segmentation=2 (network only where no hand is found): mean IoU %.3f\n",
+           mode2);
     cJSON_AddNumberToObject(cmp, "better", better);
     cJSON_AddNumberToObject(cmp, "same", same);
     cJSON_AddNumberToObject(cmp, "worse", worse);

@@ -19,7 +19,8 @@
  * Segmentation (docs/segmentation.md; models in $LQ_NAILSEG_DIR or
  * <models>/../assets/nailseg): the network's time per 640x480 frame (one
  * thread, wall and thread CPU), the whole tracked try-on frame with and
- * without it (palm_reach, frames 100-202), and the cross-validated nail-mask
+ * without it, with the painted nails' jitter (palm_reach and asl_hand, frames
+ * 100-202), and the cross-validated nail-mask
  * IoU of landmarks, segmentation and both fused (each image scored by the
  * fold model that did not train on it), per fold, with fused vs landmarks on
  * every image with a hand. $LQ_NAILSEG_OVERLAYS=DIR writes overlays there.
@@ -384,7 +385,8 @@ static int seg_time_inference(const lq_bench_ctx *ctx, const char *model, int it
 
 /* The whole tracked try-on frame (hands, nails, quality, paint) on a video,
  * with and without segmentation. */
-static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, cJSON *out)
+static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, const char *clip,
+                            cJSON *out)
 {
     char err[512];
     lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir, .nailseg_path = model};
@@ -397,6 +399,7 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, cJSON *o
     if (rc == 0)
         rc = make_design(&DESIGNS[0], &d);
     enum { N = JITTER_LAST - JITTER_FIRST + 1 };
+    /* both clips: palm_reach shows the palm, asl_hand the backs of the fingers */
     static double total[2][N], seg[N];
     static lq_tryon_result res;
     static jitter_acc jit[2];
@@ -410,7 +413,7 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, cJSON *o
             break;
         for (int i = JITTER_FIRST; rc == 0 && i <= JITTER_LAST; i++) {
             char path[4096];
-            snprintf(path, sizeof path, "%s/video/palm_reach/%04d.webp", ctx->data_dir, i);
+            snprintf(path, sizeof path, "%s/video/%s/%04d.webp", ctx->data_dir, clip, i);
             lq_image img;
             if (access(path, R_OK) != 0 || lq_image_load(path, NULL, &img, err, sizeof err) < 0)
                 break;
@@ -432,8 +435,10 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, cJSON *o
         lq_bench_stats off = lq_bench_summarize(total[0], frames[0]);
         lq_bench_stats onn = lq_bench_summarize(total[1], frames[1]);
         lq_bench_stats sg = lq_bench_summarize(seg, frames[1]);
-        cJSON *t = cJSON_AddObjectToObject(out, "tracked_frame");
-        cJSON_AddStringToObject(t, "video", "palm_reach");
+        char key[64];
+        snprintf(key, sizeof key, "tracked_frame_%s", clip);
+        cJSON *t = cJSON_AddObjectToObject(out, key);
+        cJSON_AddStringToObject(t, "video", clip);
         cJSON_AddNumberToObject(t, "frames", frames[1]);
         cJSON_AddItemToObject(t, "total_ms_landmarks_only", stats_json(&off));
         cJSON_AddItemToObject(t, "total_ms_with_segmentation", stats_json(&onn));
@@ -446,12 +451,13 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, cJSON *o
         cJSON_AddNumberToObject(t, "painted_centre_rms_px_with_segmentation", j1.rms_px);
         cJSON_AddNumberToObject(t, "painted_width_rms_px_landmarks_only", j0.rms_width_px);
         cJSON_AddNumberToObject(t, "painted_width_rms_px_with_segmentation", j1.rms_width_px);
-        printf("painted nail jitter on the still hand: centre RMS %.2f px with segmentation "
+        printf("painted nail jitter (%s): centre RMS %.2f px with segmentation "
                "(%d pairs), %.2f px landmarks only; width RMS %.2f vs %.2f px\n",
-               j1.rms_px, j1.pairs, j0.rms_px, j1.rms_width_px, j0.rms_width_px);
-        printf("tracked try-on frame (palm_reach %d-%d, 1 thread): median %.2f ms with "
+               clip, j1.rms_px, j1.pairs, j0.rms_px, j1.rms_width_px, j0.rms_width_px);
+        printf("tracked try-on frame (%s %d-%d, 1 thread): median %.2f ms with "
                "segmentation (p90 %.2f; segmentation %.2f), %.2f ms landmarks only (p90 %.2f)\n",
-               JITTER_FIRST, JITTER_LAST, onn.median, onn.p90, sg.median, off.median, off.p90);
+               clip, JITTER_FIRST, JITTER_LAST, onn.median, onn.p90, sg.median, off.median,
+               off.p90);
     }
     lq_tryon_worker_destroy(w);
     lq_tryon_engine_destroy(e);
@@ -593,7 +599,9 @@ static void bench_segmentation(const lq_bench_ctx *ctx, lq_tracker *trk, int ite
     cJSON *sj = cJSON_AddObjectToObject(root, "segmentation");
     int rc = seg_time_inference(ctx, model, iters, sj);
     if (rc == 0)
-        rc = seg_time_tracked(ctx, model, sj);
+        rc = seg_time_tracked(ctx, model, "palm_reach", sj);
+    if (rc == 0)
+        rc = seg_time_tracked(ctx, model, "asl_hand", sj);
     if (rc < 0)
         fprintf(stderr, "bench nails: segmentation timing: %s\n", lq_strerror(rc));
     if (access(folds, R_OK) != 0) {

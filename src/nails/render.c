@@ -27,6 +27,7 @@
 struct nail_renderer {
     nail__tables tab;
     nail__nail nails[NAIL_RENDER_MAX_NAILS];
+    nail__cells cells[NAIL_RENDER_MAX_NAILS];
     nail__ref ref;
 };
 
@@ -422,7 +423,7 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
     const nail__shape *sh = &n->shape;
     const float fs = n->fs;
     const float du = n->bx, dv = n->ax / fs; /* per +1 x */
-    const float aa = 0.5f * (1.0f + 1.0f / fs) / n->W;
+    const float aa = nail__aa(n);
     const int sheer = n->st->finish == NAIL_FINISH_SHEER;
     /* the full-width body between the cuticle cap and the design tip, less
      * 2.5 px: any pixel there is more than 2.5 px inside the outline, where
@@ -508,7 +509,9 @@ int nail_render_frame_ex(nail_renderer *r, lq_image *frame, const nail_geom *nai
         }
         nail__shape_tabulate(&nn->shape);
         nn->seed = nail_render_seed(seed_base, g);
+        nn->cells = &r->cells[nl];
         nail__pattern_setup(nn, &r->tab);
+        nail__finish_setup(nn);
         measure(nn, &r->tab, frame, cast);
         nl++;
     }

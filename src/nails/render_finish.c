@@ -81,40 +81,95 @@ static const float WHITE3[3] = {1.0f, 1.0f, 1.0f};
 /* One shimmer particle per cell (or none): a soft dot anywhere in its cell,
  * reaching at most half a cell out, so the 2 x 2 nearest cells cover a
  * point. Soft dots change brightness smoothly under sub-pixel motion
- * instead of popping. */
-static float sparkle(const nail__nail *n, float cell, int ix, int iy, float gx, float gy)
+ * instead of popping. One hash: presence (bits 0-7), position (8-15,
+ * 16-23), brightness (24-31). */
+static inline void sparkle_decode(const nail__nail *n, int ix, int iy, nail__spk *o)
 {
-    /* one hash: presence (bits 0-7), position (8-15, 16-23), brightness (24-31) */
     uint32_t h =
         nail__hash((n->seed ^ 0x5417u) + (uint32_t)ix * 0x9e3779b1u + (uint32_t)iy * 0x85ebca77u);
-    if ((h & 0xffu) > 115u)
-        return 0.0f;
-    float dx = (gx - (float)ix - (float)((h >> 8) & 0xffu) * (1.0f / 256.0f)) * cell;
-    float dy = (gy - (float)iy - (float)((h >> 16) & 0xffu) * (1.0f / 256.0f)) * cell * n->fs;
-    float r2 = dx * dx + dy * dy; /* frame pixels squared */
-    float sig = 0.18f * cell;
-    if (sig < 0.45f)
-        sig = 0.45f;
-    float k = r2 / (2.0f * sig * sig);
-    if (k > 4.0f)
-        return 0.0f;
-    float e = 1.0f - k * 0.25f; /* cheap bump, 1 at centre, 0 at k = 4 */
+    if ((h & 0xffu) > 115u) {
+        o->cx = o->cy = o->amp = 0.0f;
+        return;
+    }
+    o->cx = (float)((h >> 8) & 0xffu) * (1.0f / 256.0f);
+    o->cy = (float)((h >> 16) & 0xffu) * (1.0f / 256.0f);
     float b = (float)(h >> 24) * (1.0f / 256.0f);
-    return e * e * (0.1f + 0.9f * b * b * b);
+    o->amp = 0.1f + 0.9f * b * b * b;
+}
+
+static float shimmer_cell_size(const nail__nail *n)
+{
+    float cell = n->W / 12.0f;
+    return cell < 2.2f ? 2.2f : cell;
+}
+
+/* k_r2 = 1 / (2 sigma^2) of the particles' bump, in frame pixels. */
+static inline float sparkle(const nail__nail *n, float cell, float k_r2, int ix, int iy, float gx,
+                            float gy)
+{
+    nail__spk tmp;
+    const nail__spk *sp = NULL;
+    const nail__cells *c = n->cells;
+    if (c) {
+        unsigned x = (unsigned)(ix - c->spk.ix0), y = (unsigned)(iy - c->spk.iy0);
+        if (x < (unsigned)c->spk.nx && y < (unsigned)c->spk.ny)
+            sp = &c->spark[(int)y * c->spk.nx + (int)x];
+    }
+    if (!sp) {
+        sparkle_decode(n, ix, iy, &tmp);
+        sp = &tmp;
+    }
+    /* without branches (which particles are present and near is random, so
+     * a branch on it is mispredicted half the time): an absent particle has
+     * amplitude 0, a far one a clamped bump */
+    float dx = (gx - (float)ix - sp->cx) * cell;
+    float dy = (gy - (float)iy - sp->cy) * cell * n->fs;
+    float k = (dx * dx + dy * dy) * k_r2;
+    float e = 1.0f - k * 0.25f; /* cheap bump, 1 at centre, 0 at k = 4 */
+    e = e > 0.0f ? e : 0.0f;
+    return e * e * sp->amp;
 }
 
 static float shimmer(const nail__nail *n, const nail__px *p)
 {
-    float cell = n->W / 12.0f;
-    if (cell < 2.2f)
-        cell = 2.2f;
-    float gx = p->u / cell + 512.0f, gy = p->v / cell;
+    float cell = shimmer_cell_size(n), inv = 1.0f / cell;
+    float sig = 0.18f * cell;
+    if (sig < 0.45f)
+        sig = 0.45f;
+    float k_r2 = 0.5f / (sig * sig);
+    float gx = p->u * inv + 512.0f, gy = p->v * inv;
     float fx0 = floorf(gx), fy0 = floorf(gy);
     int ix = (int)fx0, iy = (int)fy0;
     int ox = gx - fx0 < 0.5f ? -1 : 1, oy = gy - fy0 < 0.5f ? -1 : 1;
-    float s = sparkle(n, cell, ix, iy, gx, gy) + sparkle(n, cell, ix + ox, iy, gx, gy) +
-              sparkle(n, cell, ix, iy + oy, gx, gy) + sparkle(n, cell, ix + ox, iy + oy, gx, gy);
-    return s;
+    return sparkle(n, cell, k_r2, ix, iy, gx, gy) + sparkle(n, cell, k_r2, ix + ox, iy, gx, gy) +
+           sparkle(n, cell, k_r2, ix, iy + oy, gx, gy) +
+           sparkle(n, cell, k_r2, ix + ox, iy + oy, gx, gy);
+}
+
+void nail__finish_setup(nail__nail *n)
+{
+    nail__cells *c = n->cells;
+    if (!c)
+        return;
+    c->spk.nx = c->spk.ny = 0;
+    if (n->st->finish != NAIL_FINISH_SHIMMER)
+        return;
+    /* every cell a painted pixel (the outline plus 2 px) can look at */
+    float cell = shimmer_cell_size(n);
+    float umax = n->shape.hw + 2.0f, vmin = -2.0f / n->fs, vmax = n->shape.T + 2.0f / n->fs;
+    nail__grid *g = &c->spk;
+    g->ix0 = (int)floorf(-umax / cell + 512.0f) - 1;
+    g->iy0 = (int)floorf(vmin / cell) - 1;
+    int nx = (int)floorf(umax / cell + 512.0f) + 1 - g->ix0 + 1;
+    int ny = (int)floorf(vmax / cell) + 1 - g->iy0 + 1;
+    g->first = 0;
+    if (nx <= 0 || ny <= 0 || nx * ny > NAIL__SPARK_MAX)
+        return; /* a very long nail: decode per pixel */
+    for (int y = 0; y < ny; y++)
+        for (int x = 0; x < nx; x++)
+            sparkle_decode(n, g->ix0 + x, g->iy0 + y, &c->spark[y * nx + x]);
+    g->nx = nx;
+    g->ny = ny;
 }
 
 /*

@@ -167,6 +167,38 @@ typedef struct nail__flower {
     int petals;   /* 5 or 6 */
 } nail__flower;
 
+/* Glitter flakes and shimmer sparkles of one nail, decoded once per frame
+ * from their cell hashes (the pattern looks them up per pixel instead of
+ * hashing 8 or 4 cells for every pixel). A cell outside the table, or a
+ * call with another anti-aliasing width, decodes on the fly: same result. */
+#define NAIL__CELLS_MAX 2048 /* flake cells of both glitter layers */
+#define NAIL__SPARK_MAX 1024 /* shimmer cells */
+
+typedef struct nail__flk {
+    float cx, cy; /* centre, in cell units of the layer's grid */
+    float r;      /* apothem (cell units); 0: no flake in this cell */
+    float reach2; /* squared distance beyond which it covers nothing */
+    uint32_t h;   /* the cell's hash (the flake's other properties) */
+} nail__flk;
+
+typedef struct nail__spk {
+    float cx, cy; /* centre, cell units */
+    float amp;    /* brightness; 0: no sparkle in this cell */
+} nail__spk;
+
+typedef struct nail__grid {
+    int ix0, iy0, nx, ny; /* cells [ix0, ix0 + nx) x [iy0, iy0 + ny); nx = 0: no table */
+    int first;            /* index of cell (ix0, iy0) in the pool */
+} nail__grid;
+
+typedef struct nail__cells {
+    float aa;              /* the anti-aliasing width the flakes were decoded for */
+    nail__grid glit[2];    /* the two flake layers */
+    nail__grid spk;
+    nail__flk flk[NAIL__CELLS_MAX];
+    nail__spk spark[NAIL__SPARK_MAX];
+} nail__cells;
+
 typedef struct nail__nail {
     const nail_geom *g;
     const nail_style *st;
@@ -200,7 +232,15 @@ typedef struct nail__nail {
     nail__flower flower[NAIL__MAX_FLOWERS];
     int nflowers;
     float noise_ox, noise_oy, noise_c, noise_s; /* marble placement */
+    nail__cells *cells; /* decoded glitter/shimmer cells, or NULL (decode per pixel) */
 } nail__nail;
+
+/* The anti-aliasing width (a frame pixel in nail widths) the painter passes
+ * to nail__pattern_eval for this nail. */
+static inline float nail__aa(const nail__nail *n)
+{
+    return 0.5f * (1.0f + 1.0f / n->fs) / n->W;
+}
 
 /* What the pattern gives the finish at one pixel. */
 typedef struct nail__surface {
@@ -218,7 +258,8 @@ typedef struct nail__ref {
 
 /* ---- patterns (render_pattern.c) ---- */
 
-/* Per-nail preparation (colours, ombre table, flowers, marble placement). */
+/* Per-nail preparation (colours, ombre table, flowers, marble placement;
+ * glitter flakes and shimmer sparkles into n->cells if it is set). */
 void nail__pattern_setup(nail__nail *n, const nail__tables *t);
 
 /* The surface at nail-space (u, v); aa = frame pixel size in nail-width units. */
@@ -234,6 +275,10 @@ typedef struct nail__px {
     float plate_w;  /* sheer only: 1 over the natural plate, 0 on the extension */
     float under[3]; /* the frame pixel, linear */
 } nail__px;
+
+/* Per-nail preparation (shimmer sparkles into n->cells if it is set); after
+ * nail__shape_setup. */
+void nail__finish_setup(nail__nail *n);
 
 /* Colour of the polish at one pixel (linear, before coverage blending). */
 void nail__finish_shade(const nail__nail *n, const nail__tables *t, const nail__surface *sf,

@@ -96,6 +96,8 @@ static void setup_flowers(nail__nail *n)
     }
 }
 
+static void setup_glitter(nail__nail *n);
+
 void nail__pattern_setup(nail__nail *n, const nail__tables *t)
 {
     const nail_style *st = n->st;
@@ -125,6 +127,9 @@ void nail__pattern_setup(nail__nail *n, const nail__tables *t)
     case NAIL_PATTERN_FLORAL:
         setup_flowers(n);
         break;
+    case NAIL_PATTERN_GLITTER:
+        setup_glitter(n);
+        break;
     case NAIL_PATTERN_MARBLE: {
         uint32_t h = nail__hash2(n->seed, 0x3a4b1eu);
         float ang = (nail__unit(h) - 0.5f) * 1.6f; /* veins run roughly diagonal */
@@ -143,6 +148,7 @@ void nail__pattern_setup(nail__nail *n, const nail__tables *t)
 
 typedef struct flake_layer {
     float cell;       /* cell size (nail widths) */
+    float inv_cell;   /* 1 / cell */
     float density;    /* share of cells holding a flake */
     float rmin, rmax; /* flake apothem as a share of the cell */
     uint32_t salt;
@@ -151,35 +157,68 @@ typedef struct flake_layer {
 /* Sizes relative to the nail: about 9 and 5 cells across. Smaller flakes
  * would fall under a pixel at 640x480 and read as noise, not glitter. */
 static const flake_layer FLAKES[2] = {
-    {0.08f, 0.7f, 0.2f, 0.32f, 0x61u},
-    {0.19f, 0.3f, 0.18f, 0.28f, 0x62u},
+    {0.08f, 12.5f, 0.7f, 0.2f, 0.32f, 0x61u},
+    {0.19f, 5.2631579f, 0.3f, 0.18f, 0.28f, 0x62u},
 };
+
+/* The flake of cell (ix, iy), if any, from its hash: one hash decides
+ * presence (bits 0-7), position (8-15, 16-23) and size (24-31). */
+static inline void flake_decode(const nail__nail *n, const flake_layer *L, int ix, int iy, float aa,
+                                nail__flk *o)
+{
+    uint32_t h =
+        nail__hash((n->seed ^ L->salt) + (uint32_t)ix * 0x9e3779b1u + (uint32_t)iy * 0x85ebca77u);
+    o->h = h;
+    if ((float)(h & 0xffu) >= L->density * 256.0f) {
+        o->cx = o->cy = o->r = 0.0f;
+        o->reach2 = -1.0f;
+        return;
+    }
+    o->cx = (float)((h >> 8) & 0xffu) * (1.0f / 256.0f);
+    o->cy = (float)((h >> 16) & 0xffu) * (1.0f / 256.0f);
+    o->r = L->rmin + (L->rmax - L->rmin) * (float)(h >> 24) * (1.0f / 256.0f);
+    /* beyond the hexagon's circumcircle (apothem x 2/sqrt(3)) plus the
+     * anti-aliasing ramp it covers nothing; and never beyond half a cell
+     * (only the 2 x 2 nearest cells are looked at) */
+    float reach = 1.1547005f * (o->r + 0.5f * aa / L->cell);
+    reach = reach < 0.5f ? reach : 0.5f;
+    o->reach2 = reach * reach;
+}
+
+/* The decoded flake of cell (ix, iy) of layer li, or NULL if the nail has
+ * no table for it (then decode it on the spot). */
+static inline const nail__flk *flake_table(const nail__nail *n, int li, int ix, int iy, float aa)
+{
+    const nail__cells *c = n->cells;
+    if (!c || aa != c->aa)
+        return NULL;
+    const nail__grid *g = &c->glit[li];
+    unsigned x = (unsigned)(ix - g->ix0), y = (unsigned)(iy - g->iy0);
+    if (x >= (unsigned)g->nx || y >= (unsigned)g->ny)
+        return NULL;
+    return &c->flk[g->first + (int)y * g->nx + (int)x];
+}
 
 /* One flake per cell (or none), centred anywhere in its cell and never
  * reaching more than half a cell out of it, so the 2 x 2 cells nearest to a
  * point are all that can cover it. */
-static inline void flake(const nail__nail *n, const flake_layer *L, int ix, int iy, float gx, float gy,
-                  float aa, nail__surface *o)
+static inline void flake(const nail__nail *n, const flake_layer *L, int li, int ix, int iy,
+                         float gx, float gy, float aa, float cell_aa, nail__surface *o)
 {
-    /* one hash decides presence (bits 0-7), position (8-15, 16-23) and size
-     * (24-31); a second one, only for a flake that covers the point, its
+    nail__flk tmp;
+    const nail__flk *f = flake_table(n, li, ix, iy, aa);
+    if (!f) {
+        flake_decode(n, L, ix, iy, aa, &tmp);
+        f = &tmp;
+    }
+    /* no flake: reach2 < 0 (and cx, cy 0), so one test rejects both */
+    float dx = gx - ((float)ix + f->cx), dy = gy - ((float)iy + f->cy);
+    if (!(dx * dx + dy * dy <= f->reach2))
+        return;
+    float r = f->r;
+    /* a second hash, only for a flake that may cover the point: its
      * rotation, colour and facet */
-    uint32_t h =
-        nail__hash((n->seed ^ L->salt) + (uint32_t)ix * 0x9e3779b1u + (uint32_t)iy * 0x85ebca77u);
-    if ((float)(h & 0xffu) >= L->density * 256.0f)
-        return;
-    float fx = (float)((h >> 8) & 0xffu) * (1.0f / 256.0f);
-    float fy = (float)((h >> 16) & 0xffu) * (1.0f / 256.0f);
-    float dx = gx - ((float)ix + fx), dy = gy - ((float)iy + fy);
-    float r = L->rmin + (L->rmax - L->rmin) * (float)(h >> 24) * (1.0f / 256.0f);
-    /* outside the hexagon's circumcircle (apothem x 2/sqrt(3)) plus the
-     * anti-aliasing ramp: most candidates end here, before the costlier
-     * rotation, shape and colour */
-    float reach = 1.1547005f * (r + 0.5f * aa / L->cell);
-    reach = reach < 0.5f ? reach : 0.5f; /* the 2 x 2 cells' own limit */
-    if (dx * dx + dy * dy > reach * reach)
-        return;
-    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2), h4 = h2 ^ (h3 >> 11);
+    uint32_t h2 = nail__hash(f->h), h3 = nail__hash(h2), h4 = h2 ^ (h3 >> 11);
     /* six-fold symmetric, so eight rotations cover it */
     static const float ROT[8][2] = {
         {1.0f, 0.0f},    {0.9914f, 0.1305f}, {0.9659f, 0.2588f}, {0.9239f, 0.3827f},
@@ -189,7 +228,7 @@ static inline void flake(const nail__nail *n, const flake_layer *L, int ix, int 
     float x = fabsf(dx * rt[0] - dy * rt[1]), y = fabsf(dx * rt[1] + dy * rt[0]);
     float hx = 0.5f * x + 0.8660254f * y;
     float d = (x > hx ? x : hx) - r; /* hexagon, in cell units */
-    float cov = nail__clampf(0.5f - d * L->cell / aa, 0.0f, 1.0f);
+    float cov = nail__clampf(0.5f - d * cell_aa, 0.0f, 1.0f);
     if (cov <= 0.0f)
         return;
     /* colour: one of the design's accent colours; with a single colour the
@@ -218,17 +257,52 @@ static inline void flake(const nail__nail *n, const flake_layer *L, int ix, int 
     o->metal = o->metal + (1.0f - o->metal) * cov;
 }
 
-static void glitter_layer(const nail__nail *n, const flake_layer *L, float s, float t, float aa,
-                          nail__surface *o)
+static inline void glitter_layer(const nail__nail *n, int li, float s, float t, float aa,
+                                 nail__surface *o)
 {
-    float gx = s / L->cell + 64.0f, gy = t / L->cell;
+    const flake_layer *L = &FLAKES[li];
+    float gx = s * L->inv_cell + 64.0f, gy = t * L->inv_cell;
     float fx0 = floorf(gx), fy0 = floorf(gy);
     int ix = (int)fx0, iy = (int)fy0;
     int ox = gx - fx0 < 0.5f ? -1 : 1, oy = gy - fy0 < 0.5f ? -1 : 1;
-    flake(n, L, ix, iy, gx, gy, aa, o);
-    flake(n, L, ix + ox, iy, gx, gy, aa, o);
-    flake(n, L, ix, iy + oy, gx, gy, aa, o);
-    flake(n, L, ix + ox, iy + oy, gx, gy, aa, o);
+    float cell_aa = L->cell / aa;
+    flake(n, L, li, ix, iy, gx, gy, aa, cell_aa, o);
+    flake(n, L, li, ix + ox, iy, gx, gy, aa, cell_aa, o);
+    flake(n, L, li, ix, iy + oy, gx, gy, aa, cell_aa, o);
+    flake(n, L, li, ix + ox, iy + oy, gx, gy, aa, cell_aa, o);
+}
+
+/* Decodes the flakes of every cell a painted pixel of this nail can look
+ * at (the outline plus the painter's 1.5 px margin, and one cell around),
+ * once per frame: bounded by the nail's area in cells. */
+static void setup_glitter(nail__nail *n)
+{
+    nail__cells *c = n->cells;
+    if (!c)
+        return;
+    c->aa = nail__aa(n);
+    const float m = 2.0f / n->W; /* 2 px, in nail widths */
+    float smax = n->shape.hw / n->W + m;
+    float tmin = -m / n->fs, tmax = n->shape.T / n->W + m / n->fs;
+    int first = 0;
+    for (int li = 0; li < 2; li++) {
+        const flake_layer *L = &FLAKES[li];
+        nail__grid *g = &c->glit[li];
+        g->ix0 = (int)floorf(-smax / L->cell + 64.0f) - 1;
+        g->iy0 = (int)floorf(tmin / L->cell) - 1;
+        g->nx = (int)floorf(smax / L->cell + 64.0f) + 1 - g->ix0 + 1;
+        g->ny = (int)floorf(tmax / L->cell) + 1 - g->iy0 + 1;
+        g->first = first;
+        if (g->nx <= 0 || g->ny <= 0 || g->nx * g->ny > NAIL__CELLS_MAX - first) {
+            g->nx = g->ny = 0; /* a very long nail: decode per pixel */
+            continue;
+        }
+        for (int y = 0; y < g->ny; y++)
+            for (int x = 0; x < g->nx; x++)
+                flake_decode(n, L, g->ix0 + x, g->iy0 + y, c->aa,
+                             &c->flk[first + y * g->nx + x]);
+        first += g->nx * g->ny;
+    }
 }
 
 /* ---- marble ---- */
@@ -397,8 +471,8 @@ void nail__pattern_eval(const nail__nail *n, const nail__tables *t, const nail__
     }
     case NAIL_PATTERN_GLITTER:
         o->spark_col[0] = o->spark_col[1] = o->spark_col[2] = 0.0f;
-        glitter_layer(n, &FLAKES[0], s, tt, aa, o);
-        glitter_layer(n, &FLAKES[1], s, tt, aa, o);
+        glitter_layer(n, 0, s, tt, aa, o);
+        glitter_layer(n, 1, s, tt, aa, o);
         break;
     case NAIL_PATTERN_MARBLE:
         marble(n, t, s, tt, aa, o);

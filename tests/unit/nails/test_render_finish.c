@@ -269,6 +269,34 @@ static void shimmer_sparkles_in_place(void **state)
     assert_true(brighter > n / 50 && brighter < n / 2);
 }
 
+static void shimmer_table_matches_decoding_per_pixel(void **state)
+{
+    (void)state;
+    fixture s, t;
+    setup_nail(&s, NAIL_FINISH_SHIMMER);
+    setup_nail(&t, NAIL_FINISH_SHIMMER);
+    nail__cells *cells = calloc(1, sizeof *cells);
+    assert_non_null(cells);
+    t.n.cells = cells;
+    nail__finish_setup(&t.n);
+    assert_true(cells->spk.nx > 0 && cells->spk.ny > 0);
+    const float under[3] = {0.4f, 0.3f, 0.3f};
+    for (float v = -2.0f; v < s.n.shape.T + 2.0f; v += 0.43f)
+        for (float un = -1.0f; un <= 1.0f; un += 0.04f) {
+            float a[3], b[3];
+            shade_at(&s, un, v, under, a);
+            shade_at(&t, un, v, under, b);
+            assert_memory_equal(a, b, sizeof a);
+        }
+    /* other finishes decode nothing */
+    fixture g;
+    setup_nail(&g, NAIL_FINISH_GLOSSY);
+    g.n.cells = cells;
+    nail__finish_setup(&g.n);
+    assert_int_equal(cells->spk.nx, 0);
+    free(cells);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +306,7 @@ int main(void)
         cmocka_unit_test(sheer_shows_the_nail_opaque_does_not),
         cmocka_unit_test(pearl_shifts_hue_across),
         cmocka_unit_test(shimmer_sparkles_in_place),
+        cmocka_unit_test(shimmer_table_matches_decoding_per_pixel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

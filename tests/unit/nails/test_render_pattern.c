@@ -216,6 +216,40 @@ static void glitter_is_seeded_varied_and_partial(void **state)
     assert_true(differ > 50);
 }
 
+static void glitter_tables_match_decoding_per_pixel(void **state)
+{
+    (void)state;
+    /* the painter decodes a nail's flakes once into a table; the pattern
+     * must come out the same as decoding every cell for every pixel, on the
+     * nail and around it (cells outside the table fall back) */
+    nail_rgb c[3] = {NAVY, GOLD, GREY};
+    fixture f, g;
+    setup_nail(&f, NAIL_PATTERN_GLITTER, c, 3, 21);
+    setup_nail(&g, NAIL_PATTERN_GLITTER, c, 3, 21);
+    nail__cells *cells = calloc(1, sizeof *cells);
+    assert_non_null(cells);
+    g.n.cells = cells;
+    nail__pattern_setup(&g.n, tables());
+    assert_true(cells->glit[0].nx > 0 && cells->glit[1].nx > 0);
+    const float aa = nail__aa(&g.n);
+    long flakes = 0;
+    for (float v = -3.0f; v < g.n.shape.T + 3.0f; v += 0.37f)
+        for (float u = -g.n.shape.hw - 3.0f; u < g.n.shape.hw + 3.0f; u += 0.41f) {
+            nail__surface a, b;
+            nail__pattern_eval(&f.n, tables(), NULL, u, v, aa, &a);
+            nail__pattern_eval(&g.n, tables(), NULL, u, v, aa, &b);
+            assert_memory_equal(&a, &b, sizeof a);
+            flakes += a.metal > 0.0f;
+        }
+    assert_true(flakes > 100);
+    /* another anti-aliasing width than the table's: decoded on the spot */
+    nail__surface a, b;
+    nail__pattern_eval(&f.n, tables(), NULL, 1.0f, 5.0f, 2.0f * aa, &a);
+    nail__pattern_eval(&g.n, tables(), NULL, 1.0f, 5.0f, 2.0f * aa, &b);
+    assert_memory_equal(&a, &b, sizeof a);
+    free(cells);
+}
+
 static void marble_has_veins_not_noise(void **state)
 {
     (void)state;
@@ -310,6 +344,7 @@ int main(void)
         cmocka_unit_test(ombre_blends_along_the_nail_in_oklab),
         cmocka_unit_test(french_tip_sits_at_the_free_edge),
         cmocka_unit_test(glitter_is_seeded_varied_and_partial),
+        cmocka_unit_test(glitter_tables_match_decoding_per_pixel),
         cmocka_unit_test(marble_has_veins_not_noise),
         cmocka_unit_test(floral_paints_flowers_with_centres),
         cmocka_unit_test(reference_maps_tip_to_row_zero),

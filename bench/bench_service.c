@@ -167,6 +167,9 @@ static int server_start(const lq_bench_ctx *ctx, server_proc *sp, const char *in
             close(fd);
         }
         setenv("MODEL_PATH", ctx->models_dir, 1);
+        /* the HTTP/2 rows open a connection per request from one address */
+        setenv("CONN_RATE_PER_ADDR", "0", 1);
+        setenv("MAX_CONNS_PER_ADDR", "0", 1);
         setenv("WS_HOST", "127.0.0.1", 1);
         setenv("WS_PORT", port, 1);
         setenv("H2C_PORT", h2c, 1);

@@ -232,6 +232,7 @@ typedef struct nail__nail {
     nail__flower flower[NAIL__MAX_FLOWERS];
     int nflowers;
     float noise_ox, noise_oy, noise_c, noise_s; /* marble placement */
+    float vein_k[4];                            /* marble: strength of each iso-line */
     nail__cells *cells; /* decoded glitter/shimmer cells, or NULL (decode per pixel) */
 } nail__nail;
 

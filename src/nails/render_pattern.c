@@ -137,6 +137,8 @@ void nail__pattern_setup(nail__nail *n, const nail__tables *t)
         n->noise_s = sinf(ang + 0.6f);
         n->noise_ox = nail__unit(nail__hash(h + 1u)) * (float)NAIL__NOISE_N;
         n->noise_oy = nail__unit(nail__hash(h + 2u)) * (float)NAIL__NOISE_N;
+        for (int k = 0; k < 4; k++)
+            n->vein_k[k] = 0.3f + 0.7f * nail__unit(nail__hash2(n->seed, (uint32_t)k + 7u));
         break;
     }
     default:
@@ -325,7 +327,10 @@ static void marble(const nail__nail *n, const nail__tables *t, float s, float tt
     float grad = sqrtf(gx * gx + gy * gy) + 1e-4f; /* per texel of (x, y) */
     float q = n2 * 3.0f, lv = floorf(q + 0.5f);
     float dist = fabsf(q - lv) / (3.0f * grad) / scale; /* nail widths */
-    float strength = 0.3f + 0.7f * nail__unit(nail__hash2(n->seed, (uint32_t)(int)lv + 7u));
+    /* the noise lies in [0, 1], so there are four iso-lines: their
+     * strengths were drawn at setup */
+    int li = (int)lv;
+    float strength = n->vein_k[li < 0 ? 0 : li > 3 ? 3 : li];
     float width = 0.006f + 0.022f * strength;
     float vein = (1.0f - nail__smooth(width, width + aa, dist)) * 0.85f * strength;
     float halo = (1.0f - nail__smooth(0.0f, 0.09f, dist)) * 0.22f * strength;

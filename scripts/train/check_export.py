@@ -28,7 +28,7 @@ from nailseg_model import NailSeg  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHECK = os.path.join(os.environ.get("LQ_NAILSEG_OUT", os.path.join(ROOT, "assets", "nailseg")),
                      "check")
-# A landscape close-up, a portrait photo of a whole hand, a small square one.
+# Three photos of hands (letterboxed unturned: the check is numerical, not a score).
 CASES = ["4c46b91a-e402-11e8-97db-0242ac1c0002.jpg",
          "34404E67-4BB8-432E-863E-C1BEF5EB37E0.jpg",
          "1eecab90-1a92-43a7-b952-0204384e1fae.jpg"]

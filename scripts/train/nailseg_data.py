@@ -1,7 +1,9 @@
 """nailseg_data.py - the nail data set, letterboxing, augmentation, scoring.
 
-Letterbox (the contract with the C side): an image of w x h goes into a
-canvas of CW x CH (320 x 240 for landscape, 240 x 320 for portrait) at scale
+Letterbox (the contract with the C side, src/nails/segment.c): a portrait
+image (h > w) is first turned a quarter turn counter-clockwise (its right edge
+becomes the top: input x = frame y, input y = w - frame x), then the image of
+w x h goes into the canvas of CW x CH = 320 x 240 at scale
 s = min(CW / w, CH / h), resized to nw = round(w * s), nh = round(h * s)
 (bilinear with antialiasing, PIL's BILINEAR), centred at ox = (CW - nw) // 2,
 oy = (CH - nh) // 2, the rest 0. RGB / 255.
@@ -45,8 +47,23 @@ def load_pair(name, data=DATA):
 
 
 def canvas_for(w, h):
-    """(CW, CH): landscape 320 x 240, portrait 240 x 320."""
+    """(CW, CH) of the canvas an unrotated w x h image is letterboxed into with
+    the same scale as the network sees it: a portrait image, turned, fills
+    320 x 240 as it would fill 240 x 320 unturned."""
     return (240, 320) if h > w else (320, 240)
+
+
+def eval_input(name, data=DATA):
+    """(x [1,3,240,320] float tensor, box, (w, h), mask) of one data set image
+    as the C side feeds it: portrait images turned (PIL ROTATE_90, with the
+    mask turned the same way; IoU does not change under the turn)."""
+    img, mask = load_pair(name, data)
+    if img.height > img.width:
+        img = img.transpose(Image.ROTATE_90)
+        mask = np.ascontiguousarray(np.rot90(mask, 1))
+    lb, box = letterbox(img, 320, 240)
+    x = torch.from_numpy(lb).permute(2, 0, 1).float().div(255)[None]
+    return x, box, img.size, mask
 
 
 def letterbox(img, cw, ch):

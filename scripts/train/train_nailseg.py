@@ -61,20 +61,18 @@ def loss_fn(logits, target):
 
 @torch.no_grad()
 def evaluate(model, names, cache):
+    """Per-image IoU as the C side scores it (see nailseg_data.eval_input)."""
+    was_training = model.training
     model.eval()
     per = {}
     for n in names:
         if n not in cache:
-            img, mask = nd.load_pair(n)
-            cw, ch = nd.canvas_for(*img.size)
-            lb, box = nd.letterbox(img, cw, ch)
-            cache[n] = (torch.from_numpy(lb).permute(2, 0, 1).float().div(255)[None], box,
-                        img.size, mask)
+            cache[n] = nd.eval_input(n)
         x, box, (w, h), mask = cache[n]
         prob = model(x)[0, 0]
         pred = nd.prob_to_image(prob, w, h, box)
         per[n] = nd.iou(pred, mask) if pred.any() or not mask.any() else 0.0
-    model.train()
+    model.train(was_training)
     return per
 
 
@@ -152,35 +150,56 @@ def train_one(tag, train_names, val_names, steps, seed, log, on_export=None, ini
 
 
 def write_model(model, base):
-    """Writes <base>.tflite (input [1,240,320,3], landscape) and
-    <base>_portrait.tflite (the same weights for [1,320,240,3])."""
-    n = 0
-    for suffix, (h, w) in (("", (240, 320)), ("_portrait", (320, 240))):
-        data = model.export_tflite(h, w)
-        path = base + suffix + ".tflite"
-        with open(path + ".tmp", "wb") as f:
-            f.write(data)
-        os.replace(path + ".tmp", path)
-        n = n or len(data)
-    return n
+    """Writes <base>.tflite (input [1,240,320,3]); returns its size in bytes."""
+    data = model.export_tflite(240, 320)
+    path = base + ".tflite"
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
+    return len(data)
 
 
-def export_only(jobs, steps, log):
-    """Re-exports the models of finished checkpoints in TMP (no training)."""
-    for job in jobs:
-        tag = f"{job}_s{steps}"
-        st = torch.load(os.path.join(TMP, f"{tag}.pt"))
+def export_only(jobs, a, log):
+    """Re-exports and re-scores the models of finished checkpoints in TMP (no
+    training); fold entries of folds.json are rewritten."""
+    names = nd.list_files()
+    folds = split(names)
+
+    def finished(tag):
+        p = os.path.join(TMP, f"{tag}.pt")
+        if not os.path.exists(p):
+            return None
+        st = torch.load(p)
         if st["step"] != st["steps"]:
             log(f"{tag}: checkpoint at step {st['step']} of {st['steps']}, skipped")
-            continue
+            return None
         model = NailSeg()
         model.load_state_dict(st["model"])
-        model.eval()
+        return model.eval()
+
+    for job in jobs:
+        base = f"{job}_s{a.steps}"
+        model1 = finished(base)
+        model = finished(f"{base}_p{a.steps2}") if a.steps2 else model1
+        if model is None:
+            continue
         name = "nailseg" if job == "final" else job
         n = write_model(model, os.path.join(OUT, name))
+        log(f"{base}: exported {name}.tflite ({n} bytes)")
         if job == "final":
             write_check(model)
-        log(f"{tag}: exported {name}.tflite ({n} bytes) and {name}_portrait.tflite")
+            continue
+        k = int(job[4:])
+        cache = {}
+        per = evaluate(model, folds[k], cache)
+        per1 = evaluate(model1, folds[k], cache) if model1 is not None else per
+        entry = {"fold": k, "val": folds[k], "per_image_iou": per,
+                 "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps,
+                 "steps_phase2": a.steps2,
+                 "mean_iou_after_phase1": float(np.mean(list(per1.values())))}
+        log(f"fold {k}: mean IoU {entry['mean_iou']:.4f} "
+            f"(after phase 1 {entry['mean_iou_after_phase1']:.4f})")
+        write_summary(os.path.join(OUT, "folds.json"), entry, a)
 
 
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
@@ -198,7 +217,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="300 steps, final model only")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--export-only", action="store_true",
-                    help="re-export finished checkpoints from $LQ_TRAIN_TMP, no training")
+                    help="re-export and re-score finished checkpoints from $LQ_TRAIN_TMP")
     a = ap.parse_args()
     torch.set_num_threads(1)   # 1 thread per process: OpenMP spinning on a busy machine costs 3x
     if a.quick:
@@ -229,7 +248,7 @@ def main():
         logf.flush()
 
     if a.export_only:
-        export_only(jobs, a.steps, log)
+        export_only(jobs, a, log)
         return 0
     names = nd.list_files()
     folds = split(names)
@@ -285,7 +304,6 @@ def write_summary(path, entry, a):
             "mean_iou_all": float(np.mean(allv)) if allv else None,
             "images_validated": len(allv),
             "input": [1, 240, 320, 3],
-            "input_portrait": [1, 320, 240, 3],
             "output": [1, 120, 160, 1],
             "threshold": 0.5,
             "split_seed": SPLIT_SEED,
@@ -295,8 +313,8 @@ def write_summary(path, entry, a):
             "crop": nd.OUT_SIZE,
             "scoring": "per-image IoU of prob>0.5 (bilinear to the original size) vs "
                        "mask>127; empty prediction on a non-empty mask = 0; mean over the "
-                       "fold's images; validation input letterboxed into 320x240 (landscape) "
-                       "or 240x320 (portrait)",
+                       "fold's images; every image letterboxed into 320x240, portrait images "
+                       "turned a quarter turn first (as src/nails/segment.c does)",
         }
         with open(path + ".tmp", "w") as f:
             json.dump(s, f, indent=1)

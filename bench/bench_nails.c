@@ -385,6 +385,44 @@ static int seg_time_inference(const lq_bench_ctx *ctx, const char *model, int it
 
 /* The whole tracked try-on frame (hands, nails, quality, paint) on a video,
  * with and without segmentation. */
+/* Second differences of each nail's centre (same track and finger on three
+ * consecutive frames): the part of the movement that is not steady motion,
+ * so it measures jitter on a moving hand too. */
+typedef struct accel_acc {
+    nail_geom prev[2][NAIL_MAX];
+    int nprev[2];
+    double sum;
+    int n;
+} accel_acc;
+
+static const nail_geom *find_nail(const nail_geom *g, int n, const nail_geom *key)
+{
+    for (int i = 0; i < n; i++)
+        if (g[i].track_id == key->track_id && g[i].finger == key->finger)
+            return &g[i];
+    return NULL;
+}
+
+static void accel_add(accel_acc *a, const nail_geom *cur, int ncur)
+{
+    for (int i = 0; i < ncur; i++) {
+        const nail_geom *p1 = find_nail(a->prev[0], a->nprev[0], &cur[i]);
+        const nail_geom *p2 = find_nail(a->prev[1], a->nprev[1], &cur[i]);
+        if (!p1 || !p2)
+            continue;
+        double ax = cur[i].cx - 2.0 * p1->cx + p2->cx, ay = cur[i].cy - 2.0 * p1->cy + p2->cy;
+        a->sum += ax * ax + ay * ay;
+        a->n++;
+    }
+    memcpy(a->prev[1], a->prev[0], sizeof a->prev[0]);
+    a->nprev[1] = a->nprev[0];
+    memcpy(a->prev[0], cur, sizeof(nail_geom) * (size_t)ncur);
+    a->nprev[0] = ncur;
+}
+
+/* The whole tracked try-on frame (hands, nails, quality, paint) on a video,
+ * with and without segmentation: two sessions take turns on each frame, so
+ * the machine's load hits both alike; wall and thread CPU time. */
 static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, const char *clip,
                             cJSON *out)
 {
@@ -392,73 +430,88 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, const ch
     lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir, .nailseg_path = model};
     lq_tryon_engine *e = NULL;
     lq_tryon_worker *w = NULL;
+    lq_tryon_session *s[2] = {NULL, NULL};
     int rc = lq_tryon_engine_create(&eo, &e, err, sizeof err);
     if (rc == 0)
         rc = lq_tryon_worker_create(e, &w);
     nail_design d;
     if (rc == 0)
         rc = make_design(&DESIGNS[0], &d);
-    enum { N = JITTER_LAST - JITTER_FIRST + 1 };
-    /* both clips: palm_reach shows the palm, asl_hand the backs of the fingers */
-    static double total[2][N], seg[N];
-    static lq_tryon_result res;
-    static jitter_acc jit[2];
-    memset(jit, 0, sizeof jit);
-    int frames[2] = {0, 0}, nails_seg = 0;
     for (int on = 0; rc == 0 && on < 2; on++) {
         lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
         so.segmentation = on;
-        lq_tryon_session *s = NULL;
-        if ((rc = lq_tryon_session_create(e, &d, &so, &s)) < 0)
+        rc = lq_tryon_session_create(e, &d, &so, &s[on]);
+    }
+    enum { N = JITTER_LAST - JITTER_FIRST + 1 };
+    static double total[2][N], cpu[2][N], seg[N];
+    static lq_tryon_result res;
+    static jitter_acc jit[2];
+    static accel_acc acc[2];
+    memset(jit, 0, sizeof jit);
+    memset(acc, 0, sizeof acc);
+    int frames = 0, nails_seg = 0;
+    for (int i = JITTER_FIRST; rc == 0 && i <= JITTER_LAST; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/video/%s/%04d.webp", ctx->data_dir, clip, i);
+        lq_image img[2] = {{0}, {0}};
+        if (access(path, R_OK) != 0 || lq_image_load(path, NULL, &img[0], err, sizeof err) < 0)
             break;
-        for (int i = JITTER_FIRST; rc == 0 && i <= JITTER_LAST; i++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/video/%s/%04d.webp", ctx->data_dir, clip, i);
-            lq_image img;
-            if (access(path, R_OK) != 0 || lq_image_load(path, NULL, &img, err, sizeof err) < 0)
-                break;
-            rc = lq_tryon_process(w, s, &img, (int64_t)(i - JITTER_FIRST + 1) * 40000, &res);
-            lq_image_free(&img);
-            if (rc < 0)
-                break;
-            total[on][frames[on]] = res.t.total_ms;
+        rc = lq_image_copy(&img[1], &img[0]);
+        for (int on = 0; rc == 0 && on < 2; on++) {
+            double c0 = lq_bench_thread_cpu_ms();
+            rc = lq_tryon_process(w, s[on], &img[on], (int64_t)(i - JITTER_FIRST + 1) * 40000,
+                                  &res);
+            cpu[on][frames] = lq_bench_thread_cpu_ms() - c0;
+            total[on][frames] = res.t.total_ms;
             jitter_add(&jit[on], res.nails, res.nnails);
+            accel_add(&acc[on], res.nails, res.nnails);
             if (on) {
-                seg[frames[on]] = res.t.seg_ms;
+                seg[frames] = res.t.seg_ms;
                 nails_seg += res.nails_segmented;
             }
-            frames[on]++;
         }
-        lq_tryon_session_destroy(s);
+        lq_image_free(&img[0]);
+        lq_image_free(&img[1]);
+        frames += rc == 0;
     }
-    if (rc == 0 && frames[0] > 0 && frames[1] > 0) {
-        lq_bench_stats off = lq_bench_summarize(total[0], frames[0]);
-        lq_bench_stats onn = lq_bench_summarize(total[1], frames[1]);
-        lq_bench_stats sg = lq_bench_summarize(seg, frames[1]);
+    if (rc == 0 && frames > 0) {
+        lq_bench_stats off = lq_bench_summarize(total[0], frames);
+        lq_bench_stats onn = lq_bench_summarize(total[1], frames);
+        lq_bench_stats coff = lq_bench_summarize(cpu[0], frames);
+        lq_bench_stats con = lq_bench_summarize(cpu[1], frames);
+        lq_bench_stats sg = lq_bench_summarize(seg, frames);
         char key[64];
         snprintf(key, sizeof key, "tracked_frame_%s", clip);
         cJSON *t = cJSON_AddObjectToObject(out, key);
         cJSON_AddStringToObject(t, "video", clip);
-        cJSON_AddNumberToObject(t, "frames", frames[1]);
+        cJSON_AddNumberToObject(t, "first_frame", JITTER_FIRST);
+        cJSON_AddNumberToObject(t, "frames", frames);
         cJSON_AddItemToObject(t, "total_ms_landmarks_only", stats_json(&off));
         cJSON_AddItemToObject(t, "total_ms_with_segmentation", stats_json(&onn));
+        cJSON_AddItemToObject(t, "thread_cpu_ms_landmarks_only", stats_json(&coff));
+        cJSON_AddItemToObject(t, "thread_cpu_ms_with_segmentation", stats_json(&con));
         cJSON_AddItemToObject(t, "segmentation_ms", stats_json(&sg));
         cJSON_AddNumberToObject(t, "nails_found_by_segmentation_alone", nails_seg);
         jitter_stats j0, j1;
         jitter_done(&jit[0], &j0);
         jitter_done(&jit[1], &j1);
+        double a0 = acc[0].n ? sqrt(acc[0].sum / acc[0].n) : 0.0;
+        double a1 = acc[1].n ? sqrt(acc[1].sum / acc[1].n) : 0.0;
         cJSON_AddNumberToObject(t, "painted_centre_rms_px_landmarks_only", j0.rms_px);
         cJSON_AddNumberToObject(t, "painted_centre_rms_px_with_segmentation", j1.rms_px);
+        cJSON_AddNumberToObject(t, "painted_centre_accel_rms_px_landmarks_only", a0);
+        cJSON_AddNumberToObject(t, "painted_centre_accel_rms_px_with_segmentation", a1);
         cJSON_AddNumberToObject(t, "painted_width_rms_px_landmarks_only", j0.rms_width_px);
         cJSON_AddNumberToObject(t, "painted_width_rms_px_with_segmentation", j1.rms_width_px);
-        printf("painted nail jitter (%s): centre RMS %.2f px with segmentation "
-               "(%d pairs), %.2f px landmarks only; width RMS %.2f vs %.2f px\n",
-               clip, j1.rms_px, j1.pairs, j0.rms_px, j1.rms_width_px, j0.rms_width_px);
-        printf("tracked try-on frame (%s %d-%d, 1 thread): median %.2f ms with "
-               "segmentation (p90 %.2f; segmentation %.2f), %.2f ms landmarks only (p90 %.2f)\n",
-               clip, JITTER_FIRST, JITTER_LAST, onn.median, onn.p90, sg.median, off.median,
-               off.p90);
+        printf("%s %d-%d, tracked try-on frame, 1 thread: median %.2f ms wall / %.2f ms CPU with "
+               "segmentation (segmentation %.2f ms), %.2f / %.2f ms landmarks only; painted "
+               "centres: frame-to-frame RMS %.2f vs %.2f px, second-difference RMS %.2f vs "
+               "%.2f px (%d vs %d triples)\n",
+               clip, JITTER_FIRST, JITTER_FIRST + frames - 1, onn.median, con.median, sg.median,
+               off.median, coff.median, j1.rms_px, j0.rms_px, a1, a0, acc[1].n, acc[0].n);
     }
+    lq_tryon_session_destroy(s[0]);
+    lq_tryon_session_destroy(s[1]);
     lq_tryon_worker_destroy(w);
     lq_tryon_engine_destroy(e);
     if (rc < 0)

@@ -30,6 +30,8 @@ int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o)
         bad = "orphans (0 or 1)";
     else if (!(o->min_overlap >= 0.0f && o->min_overlap <= 1.0f))
         bad = "min_overlap (0..1)";
+    else if (!(o->max_orphan_elongation >= 1.0f && o->max_orphan_elongation <= 100.0f))
+        bad = "max_orphan_elongation (1..100)";
     else if (!(o->blob_weight >= 0.0f && o->blob_weight <= 1.0f))
         bad = "blob_weight (0..1)";
     else if (o->far_orphans != 0 && o->far_orphans != 1)
@@ -241,7 +243,8 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
     for (int pass = 0; pass < 2; pass++) {
         for (int j = 0; j < nb && o->orphans; j++) {
             int tracked = hands && hands->count > 0;
-            if (used[j] || blobs[j].confidence < o->min_orphan_conf)
+            if (used[j] || blobs[j].confidence < o->min_orphan_conf ||
+                blobs[j].elongation > o->max_orphan_elongation)
                 continue;
             int at_tip = tip_hand[j] >= 0;
             if ((pass == 0) != at_tip || (at_tip && !o->tip_orphans))
@@ -310,6 +313,123 @@ int nail_seg_hands_region(const lq_hands *hands, int frame_w, int frame_h, int b
     box[2] = bx1 - bx0;
     box[3] = by1 - by0;
     return 1;
+}
+
+/* ---- fusion memory ------------------------------------------------------ */
+
+#define MEM_SLOTS 32
+#define MEM_FORGET 30
+
+typedef struct mem_slot {
+    int used, track_id, finger, age;
+    float du, dv, lw, ll, da, dcr, dtr;
+} mem_slot;
+
+struct nail_seg_fuse_memory {
+    mem_slot slot[MEM_SLOTS];
+};
+
+int nail_seg_fuse_memory_create(nail_seg_fuse_memory **out)
+{
+    if (!out)
+        return LQ_EINVAL;
+    nail_seg_fuse_memory *m = calloc(1, sizeof *m);
+    if (!m)
+        return LQ_ENOMEM;
+    *out = m;
+    return 0;
+}
+
+void nail_seg_fuse_memory_destroy(nail_seg_fuse_memory *m)
+{
+    free(m);
+}
+
+void nail_seg_fuse_memory_reset(nail_seg_fuse_memory *m)
+{
+    if (m)
+        memset(m, 0, sizeof *m);
+}
+
+static mem_slot *mem_find(nail_seg_fuse_memory *m, int track_id, int finger)
+{
+    mem_slot *free_slot = NULL, *oldest = &m->slot[0];
+    for (int i = 0; i < MEM_SLOTS; i++) {
+        mem_slot *sl = &m->slot[i];
+        if (sl->used && sl->track_id == track_id && sl->finger == finger)
+            return sl;
+        if (!sl->used && !free_slot)
+            free_slot = sl;
+        if (sl->age > oldest->age)
+            oldest = sl;
+    }
+    mem_slot *sl = free_slot ? free_slot : oldest;
+    memset(sl, 0, sizeof *sl);
+    sl->used = 1;
+    sl->track_id = track_id;
+    sl->finger = finger;
+    return sl;
+}
+
+static int geom_usable(const nail_geom *g)
+{
+    return isfinite(g->cx) && isfinite(g->cy) && isfinite(g->ax) && isfinite(g->ay) &&
+           g->width > 0.5f && g->length > 0.5f && isfinite(g->width) && isfinite(g->length);
+}
+
+void nail_seg_fuse_memory_apply(nail_seg_fuse_memory *m, const nail_geom *lm, nail_geom *fused,
+                                int n)
+{
+    if (!m || !lm || !fused || n <= 0)
+        return;
+    for (int i = 0; i < MEM_SLOTS; i++)
+        if (m->slot[i].used && ++m->slot[i].age > MEM_FORGET)
+            m->slot[i].used = 0;
+    for (int i = 0; i < n; i++) {
+        const nail_geom *l = &lm[i];
+        nail_geom *f = &fused[i];
+        if (l->finger < 0 || l->finger > 4 || !geom_usable(l) || !geom_usable(f))
+            continue;
+        mem_slot *sl = mem_find(m, l->track_id, l->finger);
+        sl->age = 0;
+        float nx = -l->ay, ny = l->ax;
+        if (memcmp(l, f, sizeof *l) != 0) {
+            /* this frame's correction, followed */
+            float dx = f->cx - l->cx, dy = f->cy - l->cy, k = NAIL_SEG_FUSE_MEMORY_FOLLOW;
+            float du = (dx * l->ax + dy * l->ay) / l->length;
+            float dv = (dx * nx + dy * ny) / l->length;
+            float da = atan2f(l->ax * f->ay - l->ay * f->ax, l->ax * f->ax + l->ay * f->ay);
+            sl->du += k * (du - sl->du);
+            sl->dv += k * (dv - sl->dv);
+            sl->lw += k * (logf(f->width / l->width) - sl->lw);
+            sl->ll += k * (logf(f->length / l->length) - sl->ll);
+            sl->da += k * (da - sl->da);
+            sl->dcr += k * (f->cuticle_round - l->cuticle_round - sl->dcr);
+            sl->dtr += k * (f->tip_round - l->tip_round - sl->dtr);
+        } else {
+            const float d = NAIL_SEG_FUSE_MEMORY_DECAY;
+            sl->du *= d;
+            sl->dv *= d;
+            sl->lw *= d;
+            sl->ll *= d;
+            sl->da *= d;
+            sl->dcr *= d;
+            sl->dtr *= d;
+        }
+        float conf = f->confidence, fit = f->fit;
+        *f = *l;
+        f->cx = l->cx + (sl->du * l->ax + sl->dv * nx) * l->length;
+        f->cy = l->cy + (sl->du * l->ay + sl->dv * ny) * l->length;
+        f->width = l->width * expf(sl->lw);
+        f->length = l->length * expf(sl->ll);
+        float c = cosf(sl->da), sn = sinf(sl->da);
+        f->ax = l->ax * c - l->ay * sn;
+        f->ay = l->ax * sn + l->ay * c;
+        f->cuticle_round = fminf(fmaxf(l->cuticle_round + sl->dcr, 0.0f), 1.0f);
+        f->tip_round = fminf(fmaxf(l->tip_round + sl->dtr, 0.0f), 1.0f);
+        f->confidence = conf;
+        f->fit = fit;
+    }
 }
 
 /* ---- smoothing of nails found by segmentation alone --------------------- */

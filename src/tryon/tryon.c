@@ -49,6 +49,7 @@ struct lq_tryon_session {
     lq_tracker *tracker;
     nail_track *nails;              /* NULL in static mode or without smoothing */
     nail_seg_track *seg_nails;      /* nails found by segmentation alone; same rule */
+    nail_seg_fuse_memory *fuse_mem; /* keeps landmark + blob fusion steady; same rule */
     lq_tryon_session_opts opts;
     nail_design design;
     lq_image reference;             /* owned copy, or empty */
@@ -225,7 +226,10 @@ int lq_tryon_session_create(lq_tryon_engine *e, const nail_design *design,
         rc = nail_track_create(&no, &s->nails);
         if (rc == 0)
             rc = nail_seg_track_create(&s->seg_nails);
+        if (rc == 0)
+            rc = nail_seg_fuse_memory_create(&s->fuse_mem);
         if (rc < 0) {
+            nail_seg_track_destroy(s->seg_nails);
             nail_track_destroy(s->nails);
             lq_tracker_destroy(s->tracker);
             free(s);
@@ -272,6 +276,7 @@ void lq_tryon_session_destroy(lq_tryon_session *s)
     lq_tracker_destroy(s->tracker);
     nail_track_destroy(s->nails);
     nail_seg_track_destroy(s->seg_nails);
+    nail_seg_fuse_memory_destroy(s->fuse_mem);
     lq_image_free(&s->reference);
     free(s);
 }
@@ -427,6 +432,8 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
                                &nhand);
         if (rc == 0) {
             found = fused;
+            if (s->fuse_mem) /* outlines change shape slowly, move with the landmarks */
+                nail_seg_fuse_memory_apply(s->fuse_mem, raw, fused, nraw);
         } else {
             LQ_WARN(TAG, "nail segmentation failed (%s): landmark nails only",
                     lq_strerror(rc));

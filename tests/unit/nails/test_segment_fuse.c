@@ -159,6 +159,13 @@ static void fuses_matching_blobs_and_keeps_the_rest(void **state)
     assert_int_equal(nail_seg_fuse(NULL, 0, b2, 5, NULL, &o, out, NAIL_MAX, &n, &nh), 0);
     assert_int_equal(n, 4);
     assert_int_equal(nh, 0);
+    /* a thin streak is not a nail of its own */
+    nail_seg_blob streak = blob(300.0f, 300.0f, 0.0f, -1.0f, 40.0f, 10.0f, 0.95f);
+    assert_int_equal(nail_seg_fuse(NULL, 0, &streak, 1, NULL, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 0);
+    o.max_orphan_elongation = 5.0f;
+    assert_int_equal(nail_seg_fuse(NULL, 0, &streak, 1, NULL, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 1);
     /* cap is respected */
     assert_int_equal(nail_seg_fuse(NULL, 0, b2, 5, NULL, &o, out, 2, &n, &nh), 0);
     assert_int_equal(n, 2);
@@ -240,6 +247,50 @@ static void hands_region_covers_the_fingertips(void **state)
     assert_true(box[0] + box[2] <= 640 && box[1] + box[3] <= 480);
 }
 
+/* A blob found on every other frame: without memory the nail jumps 2 px
+ * back and forth; with it the correction builds up and holds steady. */
+static void fusion_memory_keeps_outlines_steady(void **state)
+{
+    (void)state;
+    lq_hands hs;
+    make_hand(&hs);
+    nail_seg_fuse_memory *m = NULL;
+    assert_int_equal(nail_seg_fuse_memory_create(&m), 0);
+    nail_geom lm = lm_nail(2, 180.0f, 104.0f), out[4];
+    nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
+    float prev = 0.0f, maxstep = 0.0f, sum = 0.0f;
+    for (int f = 0; f < 40; f++) {
+        nail_seg_blob b = blob(184.0f, 104.0f, 0.0f, -1.0f, 18.0f, 14.0f, 0.9f);
+        int n = 0, nh = 0;
+        assert_int_equal(nail_seg_fuse(&lm, 1, &b, f % 2, &hs, &o, out, 4, &n, &nh), 0);
+        assert_int_equal(n, 1);
+        if (f % 2)
+            assert_float_equal(out[0].cx, 182.0f, 1e-3f); /* this frame alone */
+        else
+            assert_float_equal(out[0].cx, 180.0f, 0.0f);
+        nail_seg_fuse_memory_apply(m, &lm, out, 1);
+        assert_int_equal(out[0].finger, 2);
+        assert_float_equal(out[0].cy, 104.0f, 1e-3f);
+        if (f >= 20) {
+            maxstep = fmaxf(maxstep, fabsf(out[0].cx - prev));
+            sum += out[0].cx;
+        }
+        prev = out[0].cx;
+    }
+    assert_true(maxstep < 0.6f);
+    assert_true(sum / 20.0f > 180.5f && sum / 20.0f < 182.0f);
+    /* another finger has its own correction: none yet */
+    nail_geom other = lm_nail(3, 220.0f, 104.0f), o2 = other;
+    nail_seg_fuse_memory_apply(m, &other, &o2, 1);
+    assert_float_equal(o2.cx, 220.0f, 1e-4f);
+    /* reset forgets */
+    nail_seg_fuse_memory_reset(m);
+    out[0] = lm;
+    nail_seg_fuse_memory_apply(m, &lm, out, 1);
+    assert_float_equal(out[0].cx, 180.0f, 1e-4f);
+    nail_seg_fuse_memory_destroy(m);
+}
+
 static void track_keeps_ids_and_smooths(void **state)
 {
     (void)state;
@@ -304,6 +355,7 @@ int main(void)
         cmocka_unit_test(disagreeing_axis_keeps_landmark_axis),
         cmocka_unit_test(blob_beside_the_nail_is_not_its_outline),
         cmocka_unit_test(hands_region_covers_the_fingertips),
+        cmocka_unit_test(fusion_memory_keeps_outlines_steady),
         cmocka_unit_test(track_keeps_ids_and_smooths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -146,7 +146,8 @@ def hand_frame():
 def slow_job_image():
     """A 1080x1920 PNG: with PNG output at quality high the job takes a few hundred ms
     (decode and zlib encode of 2 megapixels), long enough to kill a worker inside it."""
-    return convert(video_frames("asl_hand")[11], ["-resize", "1080x1920!"], ".png")
+    # asl_hand frame 100 shows the back of the hand (four nails to paint)
+    return convert(video_frames("asl_hand")[99], ["-resize", "1080x1920!"], ".png")
 
 
 def results_by_job(r):

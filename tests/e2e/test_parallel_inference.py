@@ -16,7 +16,9 @@ async def geometry(url, frames):
     for seq, path in enumerate(frames, start=1):
         await send_frame(ws, "s1", seq, read(path), 1)
         meta, img = await recv_reply(ws, 1)
-        assert meta["type"] == "processed_frame", meta
+        if meta["type"] == "error":  # e.g. no nail in view: the same answer is expected
+            out.append((meta["code"], []))
+            continue
         out.append((meta["detection_info"]["hands_detected"],
                     sorted((n["finger"], n["cx"], n["cy"]) for n in meta["nails"]
                            if n["source"] == "landmarks")))
@@ -25,7 +27,7 @@ async def geometry(url, frames):
 
 
 def test_two_inference_threads_match_one(server_factory):
-    frames = video_frames("palm_reach")[60:90]
+    frames = video_frames("asl_hand")[90:120]  # the back of the hand: nails in view
     one = run(geometry(server_factory("--inference-threads", "1", "--stats-interval", "0").url, frames))
     two_srv = server_factory("--inference-threads", "2", "--stats-interval", "0")
     two = run(geometry(two_srv.url, frames))

@@ -123,7 +123,8 @@ def test_quality_low_uses_the_lite_model(server):
         ws, ready = await open_session(server.url, config={"quality": "low"})
         assert ready["config"]["model_variant"] == "lite"
         ok = 0
-        for seq, path in enumerate(video_frames("palm_reach")[40:46], start=1):
+        # asl_hand 96-101: the back of the hand, nails in view (palm_reach shows the palm)
+        for seq, path in enumerate(video_frames("asl_hand")[95:101], start=1):
             await send_frame(ws, "s1", seq, read(path), 3)
             meta, _ = await recv_reply(ws, 3)
             ok += meta["type"] == "processed_frame"

@@ -244,7 +244,7 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
         for (int j = 0; j < nb && o->orphans; j++) {
             int tracked = hands && hands->count > 0;
             if (used[j] || blobs[j].confidence < o->min_orphan_conf ||
-                blobs[j].elongation > o->max_orphan_elongation)
+                blobs[j].length > o->max_orphan_elongation * blobs[j].width)
                 continue;
             int at_tip = tip_hand[j] >= 0;
             if ((pass == 0) != at_tip || (at_tip && !o->tip_orphans))

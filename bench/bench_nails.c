@@ -545,6 +545,7 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     o.masks_dir = masks;
     o.folds_dir = dir;
     o.overlay_dir = getenv("LQ_NAILSEG_OVERLAYS");
+    o.partial = 1; /* folds still being trained: score what is there, say so */
     nail_seg_eval_result *r = calloc(1, sizeof *r);
     if (!r)
         return LQ_ENOMEM;
@@ -556,6 +557,11 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     cJSON *cv = cJSON_AddObjectToObject(out, "cross_validation");
     cJSON_AddNumberToObject(cv, "images", r->mode[0].images);
     cJSON_AddNumberToObject(cv, "images_with_hand", r->mode[0].images_with_hand);
+    cJSON_AddNumberToObject(cv, "images_left_out_no_fold_yet", r->left_out);
+    if (r->left_out > 0)
+        printf("\nWARNING: %d images are in no trained fold yet: the means below cover only "
+               "%d images and are not the cross-validated figure\n",
+               r->left_out, r->mode[0].images);
     cJSON_AddItemToObject(cv, "mean_iou", modes_json(r, 0));
     cJSON_AddItemToObject(cv, "mean_iou_images_with_hand", modes_json(r, 1));
     cJSON_AddItemToObject(cv, "precision", modes_json(r, 2));

@@ -292,8 +292,8 @@ static int eval_one_masks(const nail_eval_opts *o, const char *file, nail_eval_m
     }
     for (int k = 0; k < npred; k++)
         pred[k] = buf + (size_t)k * px;
-    if ((rc = fn(ud, file, &img, npred, pred, rows)) < 0)
-        goto done;
+    if ((rc = fn(ud, file, &img, npred, pred, rows)) != 0)
+        goto done; /* an error, or 1: left out */
     for (int k = 0; k < npred; k++) {
         nail_eval_image *row = &rows[k];
         row->tp = row->fp = row->fn = 0;
@@ -338,6 +338,10 @@ int nail_eval_dataset_masks(const nail_eval_opts *opts, nail_eval_masks_fn fn, v
     for (int i = 0; i < count; i++) {
         if ((rc = eval_one_masks(opts, names[i], fn, ud, npred, rows)) < 0)
             break;
+        if (rc == 1) {
+            rc = 0;
+            continue;
+        }
         for (int k = 0; k < npred; k++)
             res[k].per[res[k].images++] = rows[k];
     }

@@ -95,8 +95,9 @@ int nail_eval_dataset(const nail_eval_opts *opts, nail_eval_hands_fn hands_fn, v
  * bytes, zeroed before the call; > 127 = nail) for k < npred, and for each
  * k sets rows[k].hands (hands found: the image counts in the _hand figures
  * when > 0), rows[k].nails and rows[k].locate_ms (the time it spent); the
- * evaluation fills in the rest of the rows. Returns 0 or a negative LQ_E*
- * code, which aborts the evaluation. */
+ * evaluation fills in the rest of the rows. Returns 0, 1 to leave this
+ * image out (not scored, not counted), or a negative LQ_E* code, which
+ * aborts the evaluation. */
 typedef int (*nail_eval_masks_fn)(void *ud, const char *file, const lq_image *img, int npred,
                                   uint8_t *const *pred, nail_eval_image *rows);
 

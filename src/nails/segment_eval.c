@@ -182,6 +182,10 @@ static int eval_image(void *ud, const char *file, const lq_image *img, int npred
     int m = 0;
     if (c->folds) {
         m = nail_seg_folds_find(c->folds, file);
+        if ((m < 0 || m >= c->nmodels) && o->partial) {
+            c->res->left_out++;
+            return 1;
+        }
         if (m < 0 || m >= c->nmodels) {
             LQ_ERROR(TAG, "%s is in no fold's validation list: it cannot be scored honestly",
                      file);

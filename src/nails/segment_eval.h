@@ -77,11 +77,14 @@ typedef struct nail_seg_eval_opts {
     nail_seg_blob_opts blobs;
     nail_seg_fuse_opts fuse;
     int hand_region;              /* 1: FUSED segments the tracked hands' region */
+    int partial;                  /* 1: images in no fold yet are left out (counted in
+                                     left_out) instead of failing: for folds still being
+                                     trained; the means then cover fewer images */
 } nail_seg_eval_opts;
 
 #define NAIL_SEG_EVAL_OPTS_DEFAULT                                             \
     {NULL, NULL, NULL, NULL, NULL, NAIL_LOCATE_OPTS_DEFAULT, NAIL_SEG_BLOB_OPTS_DEFAULT,      \
-     NAIL_SEG_FUSE_OPTS_DEFAULT, 1}
+     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0}
 
 typedef struct nail_seg_eval_result {
     nail_eval_result mode[NAIL_SEG_EVAL_MODES];  /* per[i] rows line up across modes */
@@ -92,6 +95,7 @@ typedef struct nail_seg_eval_result {
     double seg_ms_mean;                          /* nail_seg_run per image, one thread */
     double seg_ms_max;
     int in_w, in_h;                              /* the network's input size */
+    int left_out;                                /* images in no fold (with partial) */
     /* Base-to-tip direction of elongated blobs at a tracked fingertip: how
      * often the rule used without landmarks agreed with DIP->TIP, [0] for
      * the context rule, [1] for the upright rule (or the network). */

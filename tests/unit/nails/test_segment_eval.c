@@ -183,6 +183,14 @@ static void kfold_plumbing_on_a_synthetic_set(void **state)
     /* an image in no fold cannot be scored honestly */
     write_text("segeval/models/folds.json", "{\"folds\": [[\"a.png\"], [\"b.png\"]]}");
     assert_int_equal(nail_seg_eval_dataset(&o, NULL, NULL, r), LQ_EFORMAT);
+    /* ... unless asked to leave it out (folds still being trained) */
+    o.partial = 1;
+    assert_int_equal(nail_seg_eval_dataset(&o, NULL, NULL, r), 0);
+    assert_int_equal(r->left_out, 1);
+    assert_int_equal(r->mode[NAIL_SEG_EVAL_SEGMENT].images, 2);
+    assert_string_equal(r->mode[NAIL_SEG_EVAL_SEGMENT].per[1].file, "b.png");
+    assert_int_equal(r->fold_of[1], 1);
+    o.partial = 0;
     /* a missing fold model */
     write_text("segeval/models/folds.json", "{\"folds\": [[\"a.png\"], [\"b.png\"], [\"c.png\"]]}");
     assert_int_equal(nail_seg_eval_dataset(&o, NULL, NULL, r), LQ_ENOENT);

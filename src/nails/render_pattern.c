@@ -201,25 +201,13 @@ static inline const nail__flk *flake_table(const nail__nail *n, int li, int ix, 
     return &c->flk[g->first + (int)y * g->nx + (int)x];
 }
 
-/* One flake per cell (or none), centred anywhere in its cell and never
- * reaching more than half a cell out of it, so the 2 x 2 cells nearest to a
- * point are all that can cover it. */
-static inline void flake(const nail__nail *n, const flake_layer *L, int li, int ix, int iy,
-                         float gx, float gy, float aa, float cell_aa, nail__surface *o)
+/* A flake that may cover the point (dx, dy from its centre, cell units):
+ * its shape, coverage and colour. A second hash of its cell gives its
+ * rotation, colour and facet. */
+static void flake_paint(const nail__nail *n, const nail__flk *f, float dx, float dy, float cell_aa,
+                        nail__surface *o)
 {
-    nail__flk tmp;
-    const nail__flk *f = flake_table(n, li, ix, iy, aa);
-    if (!f) {
-        flake_decode(n, L, ix, iy, aa, &tmp);
-        f = &tmp;
-    }
-    /* no flake: reach2 < 0 (and cx, cy 0), so one test rejects both */
-    float dx = gx - ((float)ix + f->cx), dy = gy - ((float)iy + f->cy);
-    if (!(dx * dx + dy * dy <= f->reach2))
-        return;
     float r = f->r;
-    /* a second hash, only for a flake that may cover the point: its
-     * rotation, colour and facet */
     uint32_t h2 = nail__hash(f->h), h3 = nail__hash(h2), h4 = h2 ^ (h3 >> 11);
     /* six-fold symmetric, so eight rotations cover it */
     static const float ROT[8][2] = {
@@ -257,6 +245,24 @@ static inline void flake(const nail__nail *n, const flake_layer *L, int li, int 
     o->spark += cov * flash;
     mix3(o->spark_col, fc, cov);
     o->metal = o->metal + (1.0f - o->metal) * cov;
+}
+
+/* One flake per cell (or none), centred anywhere in its cell and never
+ * reaching more than half a cell out of it, so the 2 x 2 cells nearest to a
+ * point are all that can cover it. The test for "near enough" is inline and
+ * the only branch (an absent flake has reach2 < 0 and fails it). */
+static inline void flake(const nail__nail *n, const flake_layer *L, int li, int ix, int iy,
+                         float gx, float gy, float aa, float cell_aa, nail__surface *o)
+{
+    nail__flk tmp;
+    const nail__flk *f = flake_table(n, li, ix, iy, aa);
+    if (!f) {
+        flake_decode(n, L, ix, iy, aa, &tmp);
+        f = &tmp;
+    }
+    float dx = gx - ((float)ix + f->cx), dy = gy - ((float)iy + f->cy);
+    if (dx * dx + dy * dy <= f->reach2)
+        flake_paint(n, f, dx, dy, cell_aa, o);
 }
 
 static inline void glitter_layer(const nail__nail *n, int li, float s, float t, float aa,

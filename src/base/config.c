@@ -33,6 +33,8 @@ static const lq_cfg_choice auth_mode_choices[] = {
     {"redis", LQ_AUTH_REDIS}, {NULL, 0}};
 static const lq_cfg_choice jwt_alg_choices[] = {
     {"HS256", LQ_JWT_HS256}, {"RS256", LQ_JWT_RS256}, {"ES256", LQ_JWT_ES256}, {NULL, 0}};
+static const lq_cfg_choice seg_choices[] = {
+    {"off", 0}, {"always", 1}, {"untracked", 2}, {NULL, 0}};
 static const lq_cfg_choice format_choices[] = {
     {"json", LQ_LOG_FORMAT_JSON}, {"text", LQ_LOG_FORMAT_TEXT}, {NULL, 0}};
 
@@ -89,6 +91,11 @@ static const lq_config_setting settings[] = {
      "tallest frame accepted, pixels (a portrait frame may use the width as its height)"},
     {"max_hands", "MAX_HANDS", "--max-hands", LQ_CFG_INT, OFF(max_hands), "2", 1, 2, NULL,
      "hands tracked per frame (a session's config.max_hands may lower it)"},
+    {"nail_segmentation", "NAIL_SEGMENTATION", "--nail-segmentation", LQ_CFG_ENUM,
+     OFF(nail_segmentation), "untracked", 0, 0, seg_choices,
+     "default of a session's config.segmentation: when the nail segmentation network runs "
+     "(untracked = on frames without a tracked hand, close-ups; always = every frame, about "
+     "5 ms more per tracked frame; off)"},
     {"frame_deadline_ms", "FRAME_DEADLINE_MS", "--frame-deadline-ms", LQ_CFG_INT,
      OFF(frame_deadline_ms), "1000", 0, 60000, NULL,
      "a frame still waiting after this many ms is dropped with PROCESSING_TIMEOUT (0 = never)"},

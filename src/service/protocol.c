@@ -61,6 +61,7 @@ const char *ws_encoding_name(ws_encoding e)
 }
 
 static const char *const quality_names[] = {"low", "balanced", "high"};
+static const char *const segmentation_names[] = {"off", "always", "untracked"};
 
 const char *ws_quality_name(ws_quality q)
 {
@@ -172,6 +173,7 @@ int ws_parse_session_config(const cJSON *config, const ws_limits *lim, ws_sessio
         .max_hands = lim->max_hands,
         .smoothing = 1,
         .overlay = 1,
+        .segmentation = lim->segmentation,
         .unknown_keys = 0,
     };
     if (config && !cJSON_IsNull(config)) {
@@ -213,6 +215,16 @@ int ws_parse_session_config(const cJSON *config, const ws_limits *lim, ws_sessio
                     return fail(e, WS_ERR_INVALID_CONFIG,
                                 "config.max_hands must be an integer in 1..%d", lim->max_hands);
                 c.max_hands = (int)x;
+            } else if (strcmp(k, "segmentation") == 0) {
+                int found = -1;
+                if (cJSON_IsString(it))
+                    for (int m = 0; m < 3; m++)
+                        if (strcmp(it->valuestring, segmentation_names[m]) == 0)
+                            found = m;
+                if (found < 0)
+                    return fail(e, WS_ERR_INVALID_CONFIG,
+                                "config.segmentation must be one of off, always, untracked");
+                c.segmentation = found;
             } else if (strcmp(k, "smoothing") == 0 || strcmp(k, "overlay") == 0) {
                 if (!cJSON_IsBool(it))
                     return fail(e, WS_ERR_INVALID_CONFIG, "config.%s must be true or false", k);
@@ -666,6 +678,10 @@ ws_out *ws_build_session_ready(const char *session_id, int model_loaded,
         cJSON_AddNumberToObject(c, "max_hands", cfg->max_hands);
         cJSON_AddBoolToObject(c, "smoothing", cfg->smoothing);
         cJSON_AddBoolToObject(c, "overlay", cfg->overlay);
+        cJSON_AddStringToObject(c, "segmentation",
+                                cfg->segmentation >= 0 && cfg->segmentation < 3
+                                    ? segmentation_names[cfg->segmentation]
+                                    : "off");
         cJSON_AddStringToObject(c, "model_variant",
                                 ws_quality_variant(cfg->quality) == LQ_MODEL_LITE ? "lite" : "full");
         if (cfg->unknown_keys)

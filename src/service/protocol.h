@@ -127,6 +127,7 @@ typedef struct ws_session_config {
     int max_hands;            /* 1..2 */
     int smoothing;            /* bool, default 1 */
     int overlay;              /* bool, default 1: paint; 0: analyse only */
+    int segmentation;         /* 0 off, 1 always, 2 untracked (frames without a tracked hand) */
     int unknown_keys;         /* keys ignored */
 } ws_session_config;
 
@@ -136,6 +137,7 @@ typedef struct ws_limits {
     size_t max_frame_bytes;         /* decoded image bytes */
     int default_fps, max_fps;
     int max_hands;
+    int segmentation;               /* default config.segmentation (NAIL_SEGMENTATION) */
 } ws_limits;
 
 /* A parse failure: the code, a precise message, and what was known of the

@@ -280,6 +280,7 @@ static void handle_init(lq_server *srv, svc_conn *c, ws_request *rq)
     opts.max_hands = rq->config.max_hands;
     opts.smoothing = rq->config.smoothing;
     opts.paint = rq->config.overlay;
+    opts.segmentation = rq->config.segmentation;
     opts.seed = seed_of(sid);
     lq_tryon_session *ts = NULL;
     int rc = lq_tryon_session_create(srv->engine, &design, &opts, &ts);

@@ -535,6 +535,7 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
         .default_fps = cfg->target_fps,
         .max_fps = cfg->target_fps,
         .max_hands = cfg->max_hands,
+        .segmentation = cfg->nail_segmentation,
     };
 
     /* Models: MODEL_PATH may name a file (as in the guide); use its folder. */

@@ -16,7 +16,7 @@
 
 static const ws_limits lim = {
     .max_width = 1920, .max_height = 1080, .max_frame_bytes = 1 << 20,
-    .default_fps = 25, .max_fps = 30, .max_hands = 2,
+    .default_fps = 25, .max_fps = 30, .max_hands = 2, .segmentation = 2,
 };
 
 static int parse(const char *text, ws_request *rq, ws_error *e)
@@ -118,6 +118,16 @@ static void session_config_values(void **state)
     assert_int_equal(c.unknown_keys, 1);
     cJSON_Delete(j);
     assert_int_equal(ws_parse_session_config(NULL, &lim, &c, &e), 0);
+    assert_int_equal(c.segmentation, lim.segmentation); /* the server's default */
+    const char *seg[] = {"off", "always", "untracked"};
+    for (int m = 0; m < 3; m++) {
+        char text[64];
+        snprintf(text, sizeof text, "{\"segmentation\":\"%s\"}", seg[m]);
+        j = cJSON_Parse(text);
+        assert_int_equal(ws_parse_session_config(j, &lim, &c, &e), 0);
+        assert_int_equal(c.segmentation, m);
+        cJSON_Delete(j);
+    }
     assert_int_equal(ws_quality_variant(WS_QUALITY_HIGH), LQ_MODEL_FULL);
     assert_true(ws_quality_effort(WS_QUALITY_LOW) <= ws_quality_effort(WS_QUALITY_BALANCED));
     assert_true(ws_quality_effort(WS_QUALITY_BALANCED) <= ws_quality_effort(WS_QUALITY_HIGH));
@@ -131,6 +141,8 @@ static void session_config_values(void **state)
         {"{\"target_fps\":31}", "1..30"},
         {"{\"max_hands\":3}", "1..2"},
         {"{\"smoothing\":\"yes\"}", "true or false"},
+        {"{\"segmentation\":true}", "off, always, untracked"},
+        {"{\"segmentation\":\"sometimes\"}", "off, always, untracked"},
         {"[1]", "must be an object"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -30,12 +30,13 @@
  *     trail.
  * Measured on video/palm_reach (bench/bench_nails.c, frames 100-202, a
  * still hand): frame-to-frame centre RMS 1.26 px as found, 0.60 px with the
- * previous single One Euro per coordinate, about 0.4 px now; on its moving
- * frames the painted centre trails the found one by about 1.0 px (5 ms)
- * against 1.9 px (15 ms) before. The price: a hand moving steadily at about
- * still_speed (0.8 nail lengths per second, ~0.8 px per frame for a 25 px
- * nail at 25 fps) is followed with the minimum cutoff, up to ~0.2 nail
- * lengths behind; faster motion opens the filter.
+ * previous single One Euro per coordinate, 0.44 px now; on its moving frames
+ * the painted centre trails the found one by about 1.0 px (5 ms) against
+ * 1.9 px (15 ms) before. The price: a hand moving steadily just below
+ * still_speed (0.8 nail lengths per second: 0.6 px per frame for a 20 px
+ * nail at 25 fps) is followed with the minimum cutoff, up to 0.15 nail
+ * lengths (3 px) behind, where the previous filter trailed by 1.4 px;
+ * faster motion opens the filter (1.0 px behind at 1 px per frame).
  * Without `hands` (or for a hand whose landmarks give no prediction) the
  * offsets learnt so far are kept and the measured outline stands for the
  * prediction.
@@ -84,7 +85,7 @@ typedef struct nail_track_opts {
 } nail_track_opts;
 
 #define NAIL_TRACK_OPTS_DEFAULT                                                \
-    {{0.6f, 8.0f, 1.0f}, {0.3f, 0.5f, 1.0f}, {0.6f, 1.5f, 1.0f}, 0.15f, 0.08f, 2, 15,      \
+    {{0.8f, 8.0f, 1.0f}, {0.3f, 0.5f, 1.0f}, {0.6f, 1.5f, 1.0f}, 0.15f, 0.08f, 2, 15,      \
      {0.15f, 0.0f, 1.0f}, 0.8f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */

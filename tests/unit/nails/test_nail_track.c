@@ -127,6 +127,36 @@ static void moving_nail_follows_with_little_lag(void **state)
     nail_track_destroy(t);
 }
 
+static void slow_steady_motion_trails_boundedly(void **state)
+{
+    (void)state;
+    /* the price of holding the cutoff down on a still hand: a hand moving
+     * steadily just below still_speed is followed with the lowest cutoff */
+    nail_track_opts o = NAIL_TRACK_OPTS_DEFAULT;
+    float worst = 0.0f;
+    for (float v = 0.1f; v <= 2.0f; v += 0.1f) { /* px per frame, 20 px nail */
+        nail_track *t = new_track();
+        int id = 1;
+        lq_hands hs = hands_with(1, &id);
+        float lag = 0.0f;
+        for (int f = 0; f < 120; f++) {
+            nail_geom in = nail_at(id, 1, 100.0f + v * (float)f, 200.0f, 0.9f), out[NAIL_MAX];
+            int nout = 0;
+            assert_int_equal(nail_track_update(t, (int64_t)f * FRAME_US, &hs, &in, 1, out,
+                                               NAIL_MAX, &nout), 0);
+            lag = in.cx - out[0].cx;
+        }
+        worst = lag > worst ? lag : worst;
+        nail_track_destroy(t);
+    }
+    /* at most v / (2 pi min_cutoff) per second of motion: 3 px at 0.6 px per
+     * frame (0.75 nail lengths/s); faster motion opens the filter */
+    print_message("steady motion up to 2 px/frame: the painted centre trails by at most %.2f px "
+                  "(%.2f nail lengths)\n", worst, worst / 20.0f);
+    assert_true(worst < 0.17f * 20.0f);
+    assert_true(o.still_speed <= 1.0f);
+}
+
 static int shown(nail_track *t, int f, const lq_hands *hs, const nail_geom *in, int n)
 {
     nail_geom out[NAIL_MAX];
@@ -492,6 +522,7 @@ int main(void)
         cmocka_unit_test(moving_nail_follows_with_little_lag),
         cmocka_unit_test(refinement_noise_is_smoothed_without_trailing_a_moving_hand),
         cmocka_unit_test(slow_drift_is_smooth),
+        cmocka_unit_test(slow_steady_motion_trails_boundedly),
         cmocka_unit_test(visibility_has_hysteresis),
         cmocka_unit_test(missing_nail_is_held_briefly_then_hidden),
         cmocka_unit_test(track_loss_drops_the_hands_nails),

@@ -116,6 +116,22 @@ static void straight_dorsal_fingers_face_the_camera(void **state)
     const nail_geom *t = finger(g, n, 0);
     assert_non_null(t);
     assert_true(t->facing < finger(g, n, 1)->facing);
+    /* a straight thumb (no bend to tell its rotation) lying in the plane of
+     * a flat back view: its plate is taken as turned 1.1 rad toward the
+     * radial side, so it is painted well under its face-on proportions
+     * (~0.83 as wide as long); the previous 0.8 rad painted it 0.67 */
+    lq_hand s = dorsal_hand();
+    lq_point3 cmc = s.lm[LQ_LM_THUMB_CMC];
+    for (int k = 1; k <= 3; k++)
+        s.lm[LQ_LM_THUMB_CMC + k] =
+            (lq_point3){cmc.x + 30.0f * (float)k, cmc.y - 30.0f * (float)k, cmc.z};
+    n = locate_all(&s, g);
+    t = finger(g, n, 0);
+    assert_non_null(t);
+    print_message("straight thumb in a flat back view: facing %.2f, width / length %.2f\n",
+                  t->facing, t->width / t->length);
+    assert_true(t->facing > 0.3f && t->facing < 0.65f);
+    assert_true(t->width < 0.5f * t->length);
 }
 
 static void rotation_moves_the_axis_and_keeps_the_sizes(void **state)

@@ -226,7 +226,7 @@ static int plate_normal(const hand_frame *hf, int finger, v3 d, v3 *n)
 #define KNUCKLE_K 2.0f
 /* ... when the distal phalanx points away from the camera this steeply
  * (z of its direction; asl_hand's fists 0.84-0.98; fingertips resting on a
- * table in the nail photos up to 0.51) */
+ * table in the nail photos up to 0.51), ramping in over +-0.1 around it */
 #define KNUCKLE_AWAY 0.75f
 #define OCCLUDE_SAMPLES 5
 
@@ -270,9 +270,11 @@ static float finger_radius(const hand_depth *hd, int finger)
     return FINGER_RADIUS_M * K[finger] * hd->s;
 }
 
-/* Is q (image x, y, depth) behind the capsule a-b of radius r, by more than
- * OCCLUDE_MARGIN x rm? */
-static int behind_capsule(v3 q, v3 a, v3 b, float r, float rm)
+/* How much (0..1) q (image x, y, depth) is hidden behind the capsule a-b of
+ * radius r: 0 up to (OCCLUDE_MARGIN - 1/2) x rm behind its front surface, 1
+ * from (OCCLUDE_MARGIN + 1/2) x rm (a ramp, so that hiding is gradual and
+ * the tracker's hysteresis on facing can keep a nail from popping). */
+static float behind_capsule(v3 q, v3 a, v3 b, float r, float rm)
 {
     float ux = b.x - a.x, uy = b.y - a.y;
     float l2 = ux * ux + uy * uy;
@@ -281,25 +283,26 @@ static int behind_capsule(v3 q, v3 a, v3 b, float r, float rm)
     float dx = q.x - (a.x + t * ux), dy = q.y - (a.y + t * uy);
     float d2 = dx * dx + dy * dy;
     if (d2 >= r * r)
-        return 0;
+        return 0.0f;
     float front = a.z + t * (b.z - a.z) - sqrtf(r * r - d2);
-    return front < q.z - OCCLUDE_MARGIN * rm;
+    return clampf((q.z - front) / rm - OCCLUDE_MARGIN + 0.5f, 0.0f, 1.0f);
 }
 
-/* Is q behind the palm slab (thickness 2r around the plane through the
- * triangle a, b, c) where it projects inside the triangle? */
-static int behind_palm(v3 q, v3 a, v3 b, v3 c, float r)
+/* How much q is behind the palm slab (thickness 2r around the plane through
+ * the triangle a, b, c) where it projects inside the triangle (the same ramp,
+ * from the slab's back face). */
+static float behind_palm(v3 q, v3 a, v3 b, v3 c, float r)
 {
     float d = (b.y - c.y) * (a.x - c.x) + (c.x - b.x) * (a.y - c.y);
     if (fabsf(d) < 1e-6f)
-        return 0;
+        return 0.0f;
     float l1 = ((b.y - c.y) * (q.x - c.x) + (c.x - b.x) * (q.y - c.y)) / d;
     float l2 = ((c.y - a.y) * (q.x - c.x) + (a.x - c.x) * (q.y - c.y)) / d;
     float l3 = 1.0f - l1 - l2;
     if (l1 < 0.0f || l2 < 0.0f || l3 < 0.0f)
-        return 0;
+        return 0.0f;
     float z = l1 * a.z + l2 * b.z + l3 * c.z;
-    return z + r * (1.0f + OCCLUDE_MARGIN) < q.z;
+    return clampf((q.z - z) / r - 1.0f - OCCLUDE_MARGIN + 0.5f, 0.0f, 1.0f);
 }
 
 /* The share (0..1) of finger's plate hidden by the rest of the hand; nw is
@@ -321,28 +324,35 @@ static float occluded_share(const hand_depth *hd, int finger, v3 nw, float away)
     };
     v3 dip = hd->p[CHAIN[finger][2]], tip = hd->p[CHAIN[finger][3]];
     float r = finger_radius(hd, finger);
-    int hidden = 0;
+    /* the own knuckle grows as the fingertip turns away (a ramp around
+     * KNUCKLE_AWAY) */
+    float kt = clampf((away - KNUCKLE_AWAY) / 0.2f + 0.5f, 0.0f, 1.0f);
+    float kr = 1.0f + (KNUCKLE_K - 1.0f) * kt;
+    float hidden = 0.0f;
     for (int k = 0; k < OCCLUDE_SAMPLES; k++) {
         /* the plate runs over the distal ~60% of the phalanx, on its back */
         float t = 0.4f + 0.5f * (float)k / (float)(OCCLUDE_SAMPLES - 1);
         v3 q = v3_add_scaled(v3_add_scaled(dip, v3_sub(tip, dip), t), nw, r);
-        int behind = 0;
-        for (int f = 0; f < 5 && !behind; f++) {
+        float behind = 0.0f;
+        for (int f = 0; f < 5; f++) {
             float rf = finger_radius(hd, f);
-            for (int j = 0; j < 3 && !behind; j++) {
+            for (int j = 0; j < 3; j++) {
                 if (f == finger && j == 2)
                     continue; /* the phalanx the plate lies on */
                 /* the finger's own middle phalanx ends in the knuckle the
                  * plate hides behind when the fingertip curls away */
-                float kr = f == finger && j == 1 && away > KNUCKLE_AWAY ? KNUCKLE_K : 1.0f;
-                behind = behind_capsule(q, hd->p[CHAIN[f][j]], hd->p[CHAIN[f][j + 1]], rf * kr, rf);
+                float rk = f == finger && j == 1 ? rf * kr : rf;
+                float w = behind_capsule(q, hd->p[CHAIN[f][j]], hd->p[CHAIN[f][j + 1]], rk, rf);
+                behind = w > behind ? w : behind;
             }
         }
-        for (int j = 0; j < 4 && !behind; j++)
-            behind = behind_palm(q, hd->p[PALM[j][0]], hd->p[PALM[j][1]], hd->p[PALM[j][2]], r);
+        for (int j = 0; j < 4; j++) {
+            float w = behind_palm(q, hd->p[PALM[j][0]], hd->p[PALM[j][1]], hd->p[PALM[j][2]], r);
+            behind = w > behind ? w : behind;
+        }
         hidden += behind;
     }
-    return (float)hidden / OCCLUDE_SAMPLES;
+    return hidden / OCCLUDE_SAMPLES;
 }
 
 /* The plate normal in world axes and how much the distal phalanx points away

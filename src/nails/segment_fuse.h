@@ -36,10 +36,12 @@
  *     become nails of their own (if opts->orphans), with hand = -1,
  *     track_id = -1, finger = -1 (unknown: the protocol reports "?", the
  *     renderer paints the thumb's style, fingertips_detected leaves it out).
- *     A blob at a tracked fingertip (rule 1) takes that hand and finger
- *     (opts->tip_orphans; the landmarks judged that nail turned away or
- *     misplaced it, the pixels show a nail), unless that finger already has
- *     a visible landmark nail. While a hand is tracked, such blobs need
+ *     With opts->tip_orphans (off by default) a blob at a tracked
+ *     fingertip (rule 1) takes that hand and finger (the landmarks judged
+ *     that nail turned away, the pixels show a nail), unless that finger
+ *     already has a visible landmark nail: on the cross-validated photos it
+ *     changed nothing, on video it made a thumb seen edge-on pop in and
+ *     out. While a hand is tracked, such blobs need
  *     min_orphan_conf_hand instead of min_orphan_conf (a finger pad seen
  *     from the palm side can look like a nail, and the landmarks say which
  *     side faces the camera), and blobs away from its fingertips make no
@@ -75,7 +77,7 @@ typedef struct nail_seg_fuse_opts {
 } nail_seg_fuse_opts;
 
 #define NAIL_SEG_FUSE_OPTS_DEFAULT                                             \
-    {0.9f, 0.5f, 2.0f, 35.0f, 0.6f, 1, 1, 0.85f, 0.3f, 0, 0.5f, 3.0f}
+    {0.9f, 0.5f, 2.0f, 35.0f, 0.6f, 1, 0, 0.85f, 0.3f, 0, 0.5f, 3.0f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o) LQ_NODISCARD;

@@ -93,19 +93,21 @@ static void fuses_matching_blobs_and_keeps_the_rest(void **state)
     nail_seg_fuse_opts o = NAIL_SEG_FUSE_OPTS_DEFAULT;
     nail_geom out[NAIL_MAX];
     int n = 0, nh = 0;
-    /* defaults: while a hand is tracked a nail of its own needs 0.85: the
-     * pinky blob (0.85) is one, the lone blob (0.8) is not */
+    /* defaults: no nail from the blob at the pinky tip (its landmark nail
+     * faces away) nor from the lone blob (a hand is tracked) */
     nail_seg_blob b0[5];
+    memcpy(b0, b, sizeof b);
+    assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
+    assert_int_equal(n, 3);
+    /* with tip orphans, while a hand is tracked a nail of its own needs 0.85:
+     * the pinky blob (0.85) is one, the lone blob (0.8) is not */
+    o.tip_orphans = 1;
     memcpy(b0, b, sizeof b);
     assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
     assert_int_equal(nh, 4);
     assert_int_equal(n, 4);
     assert_int_equal(out[3].finger, 4);
-    /* without tip orphans the pinky blob is dropped */
     o.tip_orphans = 0;
-    memcpy(b0, b, sizeof b);
-    assert_int_equal(nail_seg_fuse(lm, 3, b0, 5, &hs, &o, out, NAIL_MAX, &n, &nh), 0);
-    assert_int_equal(n, 3);
     /* the default blend: a 0.9-confident blob moves the nail half way */
     assert_int_equal(out[0].finger, 1);
     assert_float_equal(out[0].cx, 141.5f, 1e-4f);

@@ -41,6 +41,7 @@ NFOLDS = 5
 BATCH = 16
 STEPS = 1600
 STEPS2 = 900
+CYCLES = 1
 EXPORT_EVERY = 300   # interim exports of the final model (early integration)
 
 
@@ -180,8 +181,12 @@ def export_only(jobs, a, log):
     for job in jobs:
         base = f"{job}_s{a.steps}"
         model1 = finished(base)
-        model = finished(f"{base}_p{a.steps2}") if a.steps2 else model1
-        if model is None:
+        model = model1
+        cycles = []
+        for c in range(1, a.cycles + 1) if a.steps2 else []:
+            model = finished(cycle_tag(base, a, c))
+            cycles.append(model)
+        if model1 is None or any(m is None for m in cycles):
             continue
         name = "nailseg" if job == "final" else job
         n = write_model(model, os.path.join(OUT, name))
@@ -192,14 +197,22 @@ def export_only(jobs, a, log):
         k = int(job[4:])
         cache = {}
         per = evaluate(model, folds[k], cache)
-        per1 = evaluate(model1, folds[k], cache) if model1 is not None else per
+        per1 = evaluate(model1, folds[k], cache)
         entry = {"fold": k, "val": folds[k], "per_image_iou": per,
                  "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps,
-                 "steps_phase2": a.steps2,
-                 "mean_iou_after_phase1": float(np.mean(list(per1.values())))}
+                 "steps_phase2": a.steps2, "phase2_cycles": a.cycles,
+                 "mean_iou_after_phase1": float(np.mean(list(per1.values()))),
+                 "mean_iou_after_each_cycle": [
+                     float(np.mean(list(evaluate(m, folds[k], cache).values())))
+                     for m in cycles]}
         log(f"fold {k}: mean IoU {entry['mean_iou']:.4f} "
             f"(after phase 1 {entry['mean_iou_after_phase1']:.4f})")
         write_summary(os.path.join(OUT, "folds.json"), entry, a)
+
+
+def cycle_tag(base, a, c):
+    """Checkpoint tag of phase-2 cycle c (1-based) after phase-1 tag `base`."""
+    return f"{base}_p{a.steps2}" + (f"c{c}" if c > 1 else "")
 
 
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
@@ -210,6 +223,8 @@ def main():
     ap.add_argument("--steps", type=int, default=STEPS, help="optimizer steps per model")
     ap.add_argument("--steps2", type=int, default=STEPS2,
                     help="phase-2 (warm restart) steps per model; 0 = none")
+    ap.add_argument("--cycles", type=int, default=CYCLES,
+                    help="phase-2 warm-restart cycles of --steps2 steps each")
     ap.add_argument("--only", default=",".join(JOBS),
                     help="comma-separated jobs to run in this process (final, fold0..fold4)")
     ap.add_argument("--jobs", type=int, default=2,
@@ -235,7 +250,7 @@ def main():
             if mine:
                 procs.append(subprocess.Popen(
                     [sys.executable, os.path.abspath(__file__), "--steps", str(a.steps),
-                     "--steps2", str(a.steps2),
+                     "--steps2", str(a.steps2), "--cycles", str(a.cycles),
                      "--seed", str(a.seed), "--jobs", "1", "--only", ",".join(mine)]))
         rc = [p.wait() for p in procs]
         return max(rc)
@@ -264,9 +279,9 @@ def main():
                 log(f"final model (step {step}): {n} bytes -> {OUT}/nailseg.tflite")
             model, _ = train_one(f"final_s{a.steps}", names, [], a.steps, a.seed + 100, log,
                                  on_export=interim)
-            if a.steps2:
-                model, _ = train_one(f"final_s{a.steps}_p{a.steps2}", names, [], a.steps2,
-                                     a.seed + 200, log, on_export=interim,
+            for c in range(1, a.cycles + 1) if a.steps2 else []:
+                model, _ = train_one(cycle_tag(f"final_s{a.steps}", a, c), names, [], a.steps2,
+                                     a.seed + 200 + 1000 * (c - 1), log, on_export=interim,
                                      init=model.state_dict(), phase=2)
             torch.save(model.state_dict(), os.path.join(TMP, "nailseg_final.pt"))
             interim(model, a.steps)
@@ -276,15 +291,20 @@ def main():
         train = sorted(n for n in names if n not in val)
         model, per = train_one(f"fold{k}_s{a.steps}", train, val, a.steps, a.seed + k, log)
         per1 = per
-        if a.steps2:
-            log(f"fold {k}: phase 1 mean IoU {np.mean(list(per1.values())):.4f}")
-            model, per = train_one(f"fold{k}_s{a.steps}_p{a.steps2}", train, val, a.steps2,
-                                   a.seed + 10 + k, log, init=model.state_dict(), phase=2)
+        cycles = []
+        for c in range(1, a.cycles + 1) if a.steps2 else []:
+            log(f"fold {k}: mean IoU before phase-2 cycle {c}: "
+                f"{np.mean(list(per.values())):.4f}")
+            model, per = train_one(cycle_tag(f"fold{k}_s{a.steps}", a, c), train, val,
+                                   a.steps2, a.seed + 10 + k + 1000 * (c - 1), log,
+                                   init=model.state_dict(), phase=2)
+            cycles.append(float(np.mean(list(per.values()))))
         write_model(model, os.path.join(OUT, f"fold{k}"))
         entry = {"fold": k, "val": val, "per_image_iou": per,
                  "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps,
-                 "steps_phase2": a.steps2,
-                 "mean_iou_after_phase1": float(np.mean(list(per1.values())))}
+                 "steps_phase2": a.steps2, "phase2_cycles": a.cycles,
+                 "mean_iou_after_phase1": float(np.mean(list(per1.values()))),
+                 "mean_iou_after_each_cycle": cycles}
         log(f"fold {k}: mean IoU {entry['mean_iou']:.4f}")
         write_summary(os.path.join(OUT, "folds.json"), entry, a)
     return 0
@@ -309,6 +329,7 @@ def write_summary(path, entry, a):
             "split_seed": SPLIT_SEED,
             "steps": a.steps,
             "steps_phase2": a.steps2,
+            "phase2_cycles": a.cycles,
             "batch": BATCH,
             "crop": nd.OUT_SIZE,
             "scoring": "per-image IoU of prob>0.5 (bilinear to the original size) vs "

@@ -1,8 +1,8 @@
 /*
  * test_nailseg_model.c - the trained nail segmentation model
- * (assets/nailseg/nailseg.tflite and fold0..4.tflite, written by scripts/train/tflite_write.py) loads
- * through our own TFLite reader and XNNPACK runner and computes what torch
- * computed when it was exported.
+ * (assets/nailseg/nailseg.tflite and fold0..4.tflite, written by scripts/train/tflite_write.py)
+ * loads through our own TFLite reader and XNNPACK runner and computes what torch computed when it
+ * was exported.
  *
  * assets/nailseg/check/in<k>.png are the letterboxed 320x240 inputs (pixel /
  * 255) and out<k>.f32 torch's 120x160 probabilities for them, written by
@@ -91,7 +91,8 @@ static void fill_input(float *x, const char *png)
     assert_int_equal(img.height, IN_H);
     for (int y = 0; y < IN_H; y++)
         for (int i = 0; i < IN_W * 3; i++)
-            x[(size_t)y * IN_W * 3 + (size_t)i] = img.data[(size_t)y * (size_t)img.stride + (size_t)i] / 255.0f;
+            x[(size_t)y * IN_W * 3 + (size_t)i] =
+                img.data[(size_t)y * (size_t)img.stride + (size_t)i] / 255.0f;
     lq_image_free(&img);
 }
 
@@ -146,8 +147,8 @@ static void matches_torch_reference_outputs(void **state)
             over += got[i] > 0.5f;
             over_want += want[i] > 0.5f;
         }
-        printf("check %d: max |xnnpack - torch| = %.2e, nail pixels %zu (torch %zu), %.2f ms\n",
-               k, (double)maxd, over, over_want, ms);
+        printf("check %d: max |xnnpack - torch| = %.2e, nail pixels %zu (torch %zu), %.2f ms\n", k,
+               (double)maxd, over, over_want, ms);
         assert_true(maxd < TOL);
         /* the references are real images with nails: a model that outputs
          * nothing (or everything) cannot pass */
@@ -177,8 +178,7 @@ static void matches_reference_executor(void **state)
         fail_msg("ref_exec_create: %s", err);
     float *x = xg_runner_input(r, 0);
     fill_input(x, nailseg_path("check/in0.png"));
-    memcpy(ref_exec_tensor(ref, tfl_model_input(m, 0)), x,
-           (size_t)IN_H * IN_W * 3 * sizeof *x);
+    memcpy(ref_exec_tensor(ref, tfl_model_input(m, 0)), x, (size_t)IN_H * IN_W * 3 * sizeof *x);
     assert_int_equal(xg_runner_invoke(r), 0);
     assert_int_equal(ref_exec_run(ref, err, sizeof err), 0);
     const float *a = xg_runner_output(r, 0);

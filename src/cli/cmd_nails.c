@@ -2,8 +2,12 @@
  * cmd_nails.c - `lacquer nails [options] --mask OUT.png IN`: the nails of a
  * photo as a mask and as JSON.
  *
- * The hands come from our tracker in static mode (each image on its own),
- * the nails from nail_locate (landmarks, then refinement from the pixels).
+ * The nails are what the try-on pipeline would paint, in static mode (each
+ * image on its own): the hands from our tracker, each nail from its
+ * landmarks refined from the pixels and fused with the nail segmentation
+ * network's outline, plus the nails the network finds where no hand is
+ * found (docs/segmentation.md). --no-segmentation leaves the network out;
+ * --no-refine takes the outlines from the landmarks alone.
  * The mask is an 8-bit grayscale PNG of IN's size: 255 where a pixel centre
  * lies inside a visible nail's natural outline (before any length extension
  * a design would add), 0 elsewhere, so that anyone can score it against
@@ -24,7 +28,9 @@
 #include "cli/handnails.h"
 #include "hand/tracker.h"
 #include "image/codec.h"
+#include "nails/design.h"
 #include "nails/geometry.h"
+#include "tryon/tryon.h"
 
 typedef struct nails_opts {
     const char *models_dir;
@@ -32,6 +38,7 @@ typedef struct nails_opts {
     const char *mask;
     const char *overlay;
     int no_refine;
+    int no_segmentation;
     int compact;
 } nails_opts;
 
@@ -44,7 +51,10 @@ static const lq_cli_opt opt_table[] = {
     {"--models", "DIR", LQ_CLI_PATH, OFF(models_dir), 0, 0,
      "folder with the .tflite models (default $LQ_MODELS_DIR or ./models)"},
     {"--model", "full|lite", LQ_CLI_PATH, OFF(model), 0, 0, "hand model variant (default full)"},
-    {"--no-refine", NULL, LQ_CLI_FLAG, OFF(no_refine), 0, 1, "outlines from the landmarks only"},
+    {"--no-refine", NULL, LQ_CLI_FLAG, OFF(no_refine), 0, 1,
+     "outlines from the landmarks only (no pixels, no segmentation network)"},
+    {"--no-segmentation", NULL, LQ_CLI_FLAG, OFF(no_segmentation), 0, 1,
+     "landmarks refined from the pixels, without the nail segmentation network"},
     {"--compact", NULL, LQ_CLI_FLAG, OFF(compact), 0, 1, "print the JSON on one line"},
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
@@ -182,7 +192,8 @@ static cJSON *nails_json(const char *path, const lq_image *img, const lq_hands *
     cJSON *fingers = cJSON_AddArrayToObject(root, "fingertips_detected");
     unsigned seen = 0;
     for (int i = 0; i < n; i++)
-        seen |= 1u << nails[i].finger;
+        if (nails[i].finger >= 0 && nails[i].finger < 5)
+            seen |= 1u << nails[i].finger;
     for (int f = 0; f < 5; f++)
         if (seen & (1u << f))
             cJSON_AddItemToArray(fingers, cJSON_CreateNumber(f));
@@ -190,11 +201,20 @@ static cJSON *nails_json(const char *path, const lq_image *img, const lq_hands *
     for (int i = 0; i < n; i++) {
         const nail_geom *g = &nails[i];
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "hand", g->hand);
-        cJSON_AddStringToObject(o, "handedness",
-                                hands->hand[g->hand].handedness == LQ_HAND_LEFT ? "Left" : "Right");
-        cJSON_AddNumberToObject(o, "finger", g->finger);
-        cJSON_AddStringToObject(o, "finger_name", FINGER_NAMES[g->finger]);
+        const int landmarked = g->hand >= 0 && g->hand < hands->count && g->finger >= 0 &&
+                               g->finger < 5;
+        cJSON_AddNumberToObject(o, "hand", landmarked ? g->hand : -1);
+        if (landmarked) {
+            cJSON_AddStringToObject(o, "handedness", hands->hand[g->hand].handedness ==
+                                                             LQ_HAND_LEFT ? "Left" : "Right");
+            cJSON_AddNumberToObject(o, "finger", g->finger);
+            cJSON_AddStringToObject(o, "finger_name", FINGER_NAMES[g->finger]);
+        } else { /* found by the segmentation network alone */
+            cJSON_AddNullToObject(o, "handedness");
+            cJSON_AddNullToObject(o, "finger");
+            cJSON_AddNullToObject(o, "finger_name");
+        }
+        cJSON_AddStringToObject(o, "source", landmarked ? "landmarks" : "segmentation");
         cJSON_AddNumberToObject(o, "confidence", r3(g->confidence));
         const double c[2] = {r3(g->cx), r3(g->cy)}, a[2] = {r3(g->ax), r3(g->ay)};
         cJSON_AddItemToObject(o, "centre", cJSON_CreateDoubleArray(c, 2));
@@ -243,8 +263,46 @@ int lq_cmd_nails(int argc, char **argv)
     uint8_t *mask = NULL;
     lq_hand_models *models = NULL;
     lq_tracker *tracker = NULL;
+    lq_tryon_engine *engine = NULL;
+    lq_tryon_worker *worker = NULL;
+    lq_tryon_session *session = NULL;
+    lq_tryon_result *res = NULL;
     const char *dir = lq_cli_models_dir(o.models_dir);
-    int rc = lq_hand_models_load(dir, 1u << variant, &models, err, sizeof err);
+    lq_hands hands;
+    memset(&hands, 0, sizeof hands);
+    nail_geom nails[NAIL_MAX];
+    int n = 0;
+    int rc;
+    if (!o.no_refine) {
+        /* the try-on pipeline, analysis only: what it would paint */
+        lq_tryon_engine_opts eo = {.models_dir = dir, .load_lite = variant == LQ_HAND_LITE};
+        if (o.no_segmentation)
+            eo.nailseg_path = "";
+        if ((rc = lq_tryon_engine_create(&eo, &engine, err, sizeof err)) < 0) {
+            fprintf(stderr, "lacquer nails: %s\n", err);
+            goto done;
+        }
+        lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
+        so.variant = variant == LQ_HAND_LITE ? LQ_MODEL_LITE : LQ_MODEL_FULL;
+        so.static_mode = 1;
+        so.smoothing = 0;
+        so.paint = 0;
+        so.segmentation = o.no_segmentation ? 0 : 1;
+        nail_design design;
+        nail_design_default(&design);
+        res = calloc(1, sizeof *res);
+        if (!res || (rc = lq_tryon_worker_create(engine, &worker)) < 0 ||
+            (rc = lq_tryon_session_create(engine, &design, &so, &session)) < 0 ||
+            (rc = lq_tryon_process(worker, session, &img, 0, res)) < 0) {
+            fprintf(stderr, "lacquer nails: %s\n", lq_strerror(res ? rc : LQ_ENOMEM));
+            goto done;
+        }
+        hands = res->hands;
+        n = res->nnails < NAIL_MAX ? res->nnails : NAIL_MAX;
+        memcpy(nails, res->nails, (size_t)n * sizeof nails[0]);
+        goto located;
+    }
+    rc = lq_hand_models_load(dir, 1u << variant, &models, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "lacquer nails: %s\n", err);
         goto done;
@@ -257,20 +315,17 @@ int lq_cmd_nails(int argc, char **argv)
         fprintf(stderr, "lacquer nails: cannot create the hand tracker: %s\n", lq_strerror(rc));
         goto done;
     }
-    lq_hands hands;
-    memset(&hands, 0, sizeof hands);
     if ((rc = lq_tracker_process(tracker, &img, 0, &hands)) < 0) {
         fprintf(stderr, "lacquer nails: hand tracking failed: %s\n", lq_strerror(rc));
         goto done;
     }
     nail_locate_opts lo = NAIL_LOCATE_OPTS_DEFAULT;
-    lo.refine = !o.no_refine;
-    nail_geom nails[NAIL_MAX];
-    int n = 0;
+    lo.refine = 0;
     if ((rc = nail_locate(&img, &hands, &lo, nails, NAIL_MAX, &n)) < 0) {
         fprintf(stderr, "lacquer nails: %s\n", lq_strerror(rc));
         goto done;
     }
+located:
 
     long mask_pixels = -1;
     if (o.mask) {
@@ -301,6 +356,10 @@ int lq_cmd_nails(int argc, char **argv)
     status = fflush(stdout) == 0 ? 0 : 1;
 done:
     free(mask);
+    free(res);
+    lq_tryon_session_destroy(session);
+    lq_tryon_worker_destroy(worker);
+    lq_tryon_engine_destroy(engine);
     lq_tracker_destroy(tracker);
     lq_hand_models_destroy(models);
     lq_image_free(&img);

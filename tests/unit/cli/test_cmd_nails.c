@@ -50,7 +50,8 @@ static void help_and_usage_errors(void **state)
     (void)state;
     char *out = NULL;
     assert_int_equal(run("nails --help", &out), 0);
-    static const char *opts[] = {"--mask", "--overlay", "--models", "--model", "--no-refine"};
+    static const char *opts[] = {"--mask",      "--overlay",        "--models",
+                                 "--model",     "--no-refine",      "--no-segmentation"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_non_null(strstr(out, opts[i]));
     free(out);
@@ -143,36 +144,55 @@ static void writes_the_mask_and_the_json(void **state)
     unlink(mask_path);
 }
 
-static void no_hand_gives_an_empty_mask(void **state)
+/* A close-up on which the palm detector finds no hand: the nails come from
+ * the segmentation network alone (hand -1, finger null, source
+ * "segmentation"); without the network the mask is empty. */
+static void no_hand_nails_come_from_segmentation(void **state)
 {
     (void)state;
-    if (!have_inputs()) {
-        print_message("no models or shared data, skipped\n");
+    if (!have_inputs() || !lq_test_exists(LQ_MODELS_DIR "/../assets/nailseg/nailseg.tflite")) {
+        print_message("no models, nail segmentation model or shared data, skipped\n");
         skip();
     }
-    /* a close-up on which the palm detector finds no hand */
-    char in[4096], mask_path[4096], args[12288];
-    snprintf(in, sizeof in, "%s",
-             lq_test_data("nails/images/09aefeec-e05f-11e8-87a6-0242ac1c0002.jpg"));
+    const char *name = "09aefeec-e05f-11e8-87a6-0242ac1c0002.jpg";
+    char in[4096], mask_path[4096], args[12288], rel[256];
+    snprintf(rel, sizeof rel, "nails/images/%s", name);
+    snprintf(in, sizeof in, "%s", lq_test_data(rel));
     snprintf(mask_path, sizeof mask_path, "%s/test_cmd_nails_empty_%d.png", LQ_BINARY_DIR,
              (int)getpid());
-    snprintf(args, sizeof args, "nails --compact --mask '%s' '%s'", mask_path, in);
-    char *out = NULL;
-    assert_int_equal(run(args, &out), 0);
-    cJSON *root = cJSON_Parse(out);
-    assert_non_null(root);
-    assert_int_equal(cJSON_GetObjectItem(root, "numHands")->valueint, 0);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "nails")), 0);
-    assert_true(cJSON_GetObjectItem(root, "mask_pixels")->valuedouble == 0.0);
-    lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;
-    lq_image mask;
-    char err[256];
-    assert_int_equal(lq_image_load(mask_path, &lim, &mask, err, sizeof err), 0);
-    assert_int_equal(mask.width, 750);
-    assert_int_equal(mask.height, 340);
-    lq_image_free(&mask);
-    cJSON_Delete(root);
-    free(out);
+    for (int seg = 1; seg >= 0; seg--) {
+        snprintf(args, sizeof args, "nails --compact %s --mask '%s' '%s'",
+                 seg ? "" : "--no-segmentation", mask_path, in);
+        char *out = NULL;
+        assert_int_equal(run(args, &out), 0);
+        cJSON *root = cJSON_Parse(out);
+        assert_non_null(root);
+        assert_int_equal(cJSON_GetObjectItem(root, "numHands")->valueint, 0);
+        const cJSON *nails = cJSON_GetObjectItem(root, "nails");
+        const double pixels = cJSON_GetObjectItem(root, "mask_pixels")->valuedouble;
+        if (seg) {
+            assert_true(cJSON_GetArraySize(nails) >= 1);
+            const cJSON *n0 = cJSON_GetArrayItem(nails, 0);
+            assert_string_equal(cJSON_GetObjectItem(n0, "source")->valuestring, "segmentation");
+            assert_int_equal(cJSON_GetObjectItem(n0, "hand")->valueint, -1);
+            assert_true(cJSON_IsNull(cJSON_GetObjectItem(n0, "finger")));
+            assert_true(pixels > 100.0);
+            assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "fingertips_detected")),
+                             0);
+        } else {
+            assert_int_equal(cJSON_GetArraySize(nails), 0);
+            assert_true(pixels == 0.0);
+        }
+        lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;
+        lq_image mask;
+        char err[256];
+        assert_int_equal(lq_image_load(mask_path, &lim, &mask, err, sizeof err), 0);
+        assert_int_equal(mask.width, 750);
+        assert_int_equal(mask.height, 340);
+        lq_image_free(&mask);
+        cJSON_Delete(root);
+        free(out);
+    }
     unlink(mask_path);
 }
 
@@ -181,7 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(help_and_usage_errors),
         cmocka_unit_test(writes_the_mask_and_the_json),
-        cmocka_unit_test(no_hand_gives_an_empty_mask),
+        cmocka_unit_test(no_hand_nails_come_from_segmentation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

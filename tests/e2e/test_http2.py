@@ -15,7 +15,7 @@ import h2.events
 from http_support import (API, REC_END, REC_IMAGE, REC_JSON, H2Client, H2Response, RecordReader,
                           curl, end_record, record)
 
-FRAMES = video_frames("palm_reach")[40:60]
+FRAMES = video_frames("asl_hand")[95:115]  # the back of the hand: every frame painted
 
 
 @pytest.fixture
@@ -145,18 +145,28 @@ def test_coalesced_upload_hits_the_lws_limitation(h2srv):
     goaway = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
     assert goaway and goaway[0].error_code == h2.errors.ErrorCodes.PROTOCOL_ERROR
     assert b"content_length" in (goaway[0].additional_data or b"")
-    # the same request, the PING after the server's SETTINGS: fine (the workaround)
-    c = H2Client(h2srv.h2c_port)
-    try:
-        sid = c.open("POST", API + "/sessions", [("content-length", str(len(body)))])
-        while c.conn.local_flow_control_window(sid) < len(body):
-            c.pump()
-        c.conn.send_data(sid, body, end_stream=True)
-        c.conn.ping(b"87654321")
-        c.flush()
-        assert c.wait(sid).status == 201
-    finally:
-        c.close()
+    # the same request, the PING after the server's SETTINGS: fine (the workaround). A
+    # connection's first upload can still meet lws's other GOAWAY (about 1 in 40 under load,
+    # docs/http-api.md: safe to retry), so a second connection may try once more.
+    for attempt in range(2):
+        c = H2Client(h2srv.h2c_port)
+        try:
+            sid = c.open("POST", API + "/sessions", [("content-length", str(len(body))),
+                                                     ("x-attempt", str(attempt))])
+            while c.conn.local_flow_control_window(sid) < len(body):
+                c.pump()
+            c.conn.send_data(sid, body, end_stream=True)
+            c.conn.ping(b"87654321")
+            c.flush()
+            r = c.wait(sid)
+        except ConnectionError:
+            if attempt == 1:
+                raise
+            continue
+        finally:
+            c.close()
+        assert r.status == 201, bytes(r.body)
+        break
 
 
 def test_connection_window_grows_with_every_stream(h2srv):

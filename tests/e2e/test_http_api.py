@@ -14,7 +14,9 @@ import pytest
 from conftest import DATA, SLOW, png_bytes, read, video_frames
 from http_support import API, curl
 
-FRAMES = video_frames("palm_reach")[40:52]
+# asl_hand 96-107: the back of the hand, nails in view (palm_reach shows the palm; a frame
+# without a painted nail is answered with an error, e.g. BLUR_DETECTED on its soft frames)
+FRAMES = video_frames("asl_hand")[95:107]
 
 
 def create(srv, body=None, http="1.1", **kw):
@@ -58,7 +60,7 @@ def test_session_frames_stats_delete(server):
     assert "\": " not in r.headers["x-tryon-metadata"]  # compact JSON
     assert meta["type"] == "processed_frame" and meta["sequence"] == 5
     assert meta["request_timestamp"] == 1699564800150
-    assert meta["frame_metadata"] == {"width": 640, "height": 480, "format": "webp",
+    assert meta["frame_metadata"] == {"width": 620, "height": 1080, "format": "webp",
                                       "size_bytes": len(r.body)}
     assert meta["detection_info"]["hands_detected"] == 1
     assert int(r.headers["content-length"]) == len(r.body)
@@ -193,20 +195,25 @@ def test_rate_limit_and_capacity(server_factory):
     r = create(srv, {"session_id": "r2", "nail_reference": {}})
     e = assert_error(r, 503, "SERVER_BUSY")
     assert r.headers["retry-after"] == "1" and e["recoverable"] is False
+    # small, quick frames, so that four fit in one second; an accepted frame is answered 200,
+    # or 422 when it shows no nail (palm_reach shows the palm): either way it was queued
+    quick = video_frames("palm_reach")[40:45]
     statuses = []
     t0 = time.time()
-    for i, f in enumerate(FRAMES[:4]):
+    for i, f in enumerate(quick[:4]):
         statuses.append(post_frame(srv, "r", read(f), f"?sequence={i}").status)
+    accepted = ["ok" if s in (200, 422) else s for s in statuses]
     if time.time() - t0 < 1.0:  # all inside one rate window
-        assert statuses == [200, 200, 429, 429], statuses
+        assert accepted == ["ok", "ok", 429, 429], statuses
     else:
         assert statuses.count(429) >= 1, statuses
-    r = post_frame(srv, "r", read(FRAMES[4]), "?sequence=9")
+    r = post_frame(srv, "r", read(quick[4]), "?sequence=9")
     if r.status == 429:
         assert r.headers["retry-after"] == "1"
         assert_error(r, 429, "RATE_LIMITED")
     st = curl(srv.http + API + "/sessions/r/stats").json()
-    assert st["frames_received"] == statuses.count(200) + (r.status == 200)  # refused: never queued
+    # refused frames are never queued
+    assert st["frames_received"] == accepted.count("ok") + (r.status != 429)
 
 
 class Media(http.server.BaseHTTPRequestHandler):

@@ -2,9 +2,14 @@
 """train_nailseg.py - trains the nail segmentation network, with k-fold
 cross-validation, and writes assets/nailseg/*.
 
-    /usr/bin/python3 scripts/train/train_nailseg.py            # 5 folds + final model
-    /usr/bin/python3 scripts/train/train_nailseg.py --folds 0,1 --no-final
-    /usr/bin/python3 scripts/train/train_nailseg.py --quick    # a short run, final model only
+    /usr/bin/python3 scripts/train/train_nailseg.py             # 5 folds + final model
+    /usr/bin/python3 scripts/train/train_nailseg.py --only fold0,fold3 --jobs 1
+    /usr/bin/python3 scripts/train/train_nailseg.py --export-only  # re-export, re-score
+    /usr/bin/python3 scripts/train/train_nailseg.py --quick     # a short run, final model only
+
+Recipe per model: phase 1 (STEPS steps from scratch, one-cycle LR), then CYCLES
+warm restarts of STEPS2 steps (phase 2). Jobs (final, fold0..fold4) are shared
+by --jobs worker processes of one thread each.
 
 Deterministic split: the 40 file names sorted, shuffled with random.Random(SPLIT_SEED),
 cut into 5 folds of 8 validation images; every image is validated exactly once.
@@ -41,7 +46,7 @@ NFOLDS = 5
 BATCH = 16
 STEPS = 1600
 STEPS2 = 900
-CYCLES = 1
+CYCLES = 2
 EXPORT_EVERY = 300   # interim exports of the final model (early integration)
 
 

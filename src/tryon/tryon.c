@@ -143,6 +143,14 @@ int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out)
         rc = lq_image_alloc(&w->quality, LQ_TRYON_QUALITY_SIZE, LQ_TRYON_QUALITY_SIZE);
     if (rc == 0 && e->nailseg)
         rc = nail_seg_create(e->nailseg, &w->seg);
+    if (rc == 0 && w->seg) {
+        /* Warm-up: one run on a blank image touches the network's buffers
+         * now. Otherwise a worker's first frame without a tracked hand, which
+         * may come hours into a stream, grows the process by their size
+         * (about 7 MB a worker: the soak test saw it as RSS growth). */
+        memset(w->quality.data, 0, (size_t)w->quality.stride * (size_t)w->quality.height);
+        rc = nail_seg_run(w->seg, &w->quality);
+    }
     if (rc < 0) {
         lq_tryon_worker_destroy(w);
         return rc;

@@ -47,9 +47,24 @@ int lq__webp_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
     if (rc < 0)
         return lq__codec_fail(err, errlen, rc, "cannot allocate %dx%d pixels", f.width,
                               f.height);
-    size_t size = (size_t)img.stride * (size_t)img.height;
-    if (!WebPDecodeRGBInto(buf, len, img.data, size, img.stride)) {
+    /* The advanced API says why a decode failed: libwebp allocates its own
+     * buffers, and running out of memory is not a corrupt frame. */
+    WebPDecoderConfig cfg;
+    if (!WebPInitDecoderConfig(&cfg)) {
         lq_image_free(&img);
+        return lq__codec_fail(err, errlen, LQ_EINTERNAL, "libwebp version mismatch");
+    }
+    cfg.output.colorspace = MODE_RGB;
+    cfg.output.is_external_memory = 1;
+    cfg.output.u.RGBA.rgba = img.data;
+    cfg.output.u.RGBA.stride = img.stride;
+    cfg.output.u.RGBA.size = (size_t)img.stride * (size_t)img.height;
+    VP8StatusCode st = WebPDecode(buf, len, &cfg);
+    WebPFreeDecBuffer(&cfg.output);
+    if (st != VP8_STATUS_OK) {
+        lq_image_free(&img);
+        if (st == VP8_STATUS_OUT_OF_MEMORY)
+            return lq__codec_fail(err, errlen, LQ_ENOMEM, "out of memory decoding WebP");
         return lq__codec_fail(err, errlen, LQ_EFORMAT, "corrupt or truncated WebP data");
     }
     *out = img;

@@ -496,6 +496,7 @@ static int measure_floors(const lq_bench_ctx *ctx, const lq_client_frames *fr, i
     nail_design_default(&d);
     lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
     so.max_hands = max_hands;
+    so.segmentation = 2; /* as the service runs it: NAIL_SEGMENTATION=untracked */
     rc = lq_tryon_worker_create(eng, &w);
     if (rc == 0)
         rc = lq_tryon_session_create(eng, &d, &so, &s);

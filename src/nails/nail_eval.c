@@ -109,33 +109,45 @@ static void write_overlay(const char *dir, const char *file, const lq_image *img
     lq_image_free(&ov);
 }
 
-static int eval_one(const nail_eval_opts *o, const char *file, nail_eval_hands_fn fn, void *ud,
-                    nail_eval_image *row)
+/* Loads images_dir/file and its mask masks_dir/file, which must be the same
+ * size; on failure logs why and frees both. */
+static int load_pair(const nail_eval_opts *o, const char *file, lq_image *img, lq_image *truth)
 {
     char path[PATH_MAX_LEN], err[256];
     lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;
+    int rc;
+    snprintf(path, sizeof path, "%s/%s", o->images_dir, file);
+    if ((rc = lq_image_load(path, &lim, img, err, sizeof err)) < 0) {
+        LQ_ERROR("nails", "%s: %s", path, err);
+        return rc;
+    }
+    snprintf(path, sizeof path, "%s/%s", o->masks_dir, file);
+    if ((rc = lq_image_load(path, &lim, truth, err, sizeof err)) < 0) {
+        LQ_ERROR("nails", "mask %s: %s", path, err);
+        lq_image_free(img);
+        return rc;
+    }
+    if (truth->width != img->width || truth->height != img->height) {
+        LQ_ERROR("nails", "mask %s is %dx%d, image %dx%d", path, truth->width, truth->height,
+                 img->width, img->height);
+        lq_image_free(img);
+        lq_image_free(truth);
+        return LQ_EFORMAT;
+    }
+    return 0;
+}
+
+static int eval_one(const nail_eval_opts *o, const char *file, nail_eval_hands_fn fn, void *ud,
+                    nail_eval_image *row)
+{
     lq_image img = {0}, truth = {0};
     uint8_t *pred = NULL;
     int rc;
     memset(row, 0, sizeof *row);
     snprintf(row->file, sizeof row->file, "%s", file);
 
-    snprintf(path, sizeof path, "%s/%s", o->images_dir, file);
-    if ((rc = lq_image_load(path, &lim, &img, err, sizeof err)) < 0) {
-        LQ_ERROR("nails", "%s: %s", path, err);
+    if ((rc = load_pair(o, file, &img, &truth)) < 0)
         return rc;
-    }
-    snprintf(path, sizeof path, "%s/%s", o->masks_dir, file);
-    if ((rc = lq_image_load(path, &lim, &truth, err, sizeof err)) < 0) {
-        LQ_ERROR("nails", "mask %s: %s", path, err);
-        goto done;
-    }
-    if (truth.width != img.width || truth.height != img.height) {
-        LQ_ERROR("nails", "mask %s is %dx%d, image %dx%d", path, truth.width, truth.height,
-                 img.width, img.height);
-        rc = LQ_EFORMAT;
-        goto done;
-    }
     lq_hands hands;
     memset(&hands, 0, sizeof hands);
     if ((rc = fn(ud, file, &img, &hands)) < 0)
@@ -258,8 +270,6 @@ void nail_eval_summarize(nail_eval_result *res)
 static int eval_one_masks(const nail_eval_opts *o, const char *file, nail_eval_masks_fn fn,
                           void *ud, int npred, nail_eval_image *rows)
 {
-    char path[PATH_MAX_LEN], err[256];
-    lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;
     lq_image img = {0}, truth = {0};
     uint8_t *buf = NULL;
     uint8_t *pred[NAIL_EVAL_MAX_PREDICTIONS];
@@ -268,22 +278,8 @@ static int eval_one_masks(const nail_eval_opts *o, const char *file, nail_eval_m
         memset(&rows[k], 0, sizeof rows[k]);
         snprintf(rows[k].file, sizeof rows[k].file, "%s", file);
     }
-    snprintf(path, sizeof path, "%s/%s", o->images_dir, file);
-    if ((rc = lq_image_load(path, &lim, &img, err, sizeof err)) < 0) {
-        LQ_ERROR("nails", "%s: %s", path, err);
+    if ((rc = load_pair(o, file, &img, &truth)) < 0)
         return rc;
-    }
-    snprintf(path, sizeof path, "%s/%s", o->masks_dir, file);
-    if ((rc = lq_image_load(path, &lim, &truth, err, sizeof err)) < 0) {
-        LQ_ERROR("nails", "mask %s: %s", path, err);
-        goto done;
-    }
-    if (truth.width != img.width || truth.height != img.height) {
-        LQ_ERROR("nails", "mask %s is %dx%d, image %dx%d", path, truth.width, truth.height,
-                 img.width, img.height);
-        rc = LQ_EFORMAT;
-        goto done;
-    }
     size_t px = (size_t)img.width * (size_t)img.height;
     buf = calloc((size_t)npred, px);
     if (!buf) {

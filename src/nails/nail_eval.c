@@ -200,38 +200,15 @@ int nail_eval_dataset(const nail_eval_opts *opts, nail_eval_hands_fn hands_fn, v
         return rc;
     }
     memset(res, 0, sizeof *res);
-    uint64_t tp = 0, fp = 0, fn = 0, htp = 0, hfp = 0, hfn = 0;
-    double sum_iou = 0, sum_iou_hand = 0, sum_ms = 0;
     for (int i = 0; i < count; i++) {
-        nail_eval_image *row = &res->per[i];
-        if ((rc = eval_one(opts, names[i], hands_fn, ud, row)) < 0)
+        if ((rc = eval_one(opts, names[i], hands_fn, ud, &res->per[i])) < 0)
             break;
         res->images++;
-        sum_iou += row->iou;
-        tp += row->tp;
-        fp += row->fp;
-        fn += row->fn;
-        if (row->hands > 0) {
-            res->images_with_hand++;
-            sum_iou_hand += row->iou;
-            htp += row->tp;
-            hfp += row->fp;
-            hfn += row->fn;
-            sum_ms += row->locate_ms;
-        } else {
-            res->images_without_hand++;
-        }
     }
     free(names);
     if (rc < 0)
         return rc;
-    res->mean_iou = res->images ? sum_iou / res->images : 0.0;
-    res->mean_iou_hand = res->images_with_hand ? sum_iou_hand / res->images_with_hand : 0.0;
-    res->precision = tp + fp ? (double)tp / (double)(tp + fp) : 0.0;
-    res->recall = tp + fn ? (double)tp / (double)(tp + fn) : 0.0;
-    res->precision_hand = htp + hfp ? (double)htp / (double)(htp + hfp) : 0.0;
-    res->recall_hand = htp + hfn ? (double)htp / (double)(htp + hfn) : 0.0;
-    res->locate_ms_mean = res->images_with_hand ? sum_ms / res->images_with_hand : 0.0;
+    nail_eval_summarize(res);
     return 0;
 }
 

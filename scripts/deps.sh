@@ -27,6 +27,8 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(curl python3-h2 openssl)
   # the Python client and the Django example (examples/django) with Channels on Daphne
   PKGS+=(python3-django python3-django-channels daphne)
+  # tests/e2e/test_deploy_files.py reads deploy/docker-compose.yml
+  PKGS+=(python3-yaml)
   # the browser demo's test (tests/browser): Debian's Chromium, driven by playwright-core
   PKGS+=(chromium)
   # the memcheck run of the service (tests/e2e/test_valgrind.py, docs/reliability.md)

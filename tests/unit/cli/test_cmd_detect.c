@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "image/codec.h"
 #include "lq_test.h"
 
 #define OUT_MAX (4u << 20)
@@ -179,6 +181,154 @@ static void video_mode_tracks_and_unreadable_files_fail(void **state)
     cJSON_Delete(doc);
 }
 
+/* The reference file's hand list for one image. */
+static cJSON *reference_image(const char *rel, const char *file, cJSON **doc)
+{
+    size_t len = 0;
+    uint8_t *buf = lq_test_read_file(lq_test_data(rel), &len);
+    assert_non_null(buf);
+    *doc = cJSON_ParseWithLength((const char *)buf, len);
+    free(buf);
+    assert_non_null(*doc);
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(*doc, "images"))
+    {
+        if (strcmp(cJSON_GetObjectItem(it, "file")->valuestring, file) == 0)
+            return it;
+    }
+    fail_msg("%s not in %s", file, rel);
+    return NULL;
+}
+
+/* Mean and max distance (pixels of a w x h image) between two hands'
+ * normalized landmarks; b's are first mapped by rot90: (x, y) -> (y, 1 - x),
+ * which undoes EXIF orientation 6 (the stored image turned 90 degrees
+ * clockwise for display). */
+static void hand_distance(const cJSON *a, const cJSON *b, int rot90, int w, int h, double *mean,
+                          double *max)
+{
+    *mean = *max = 0;
+    for (int i = 0; i < 21; i++) {
+        double bx = ref_lm(b, i, 0), by = ref_lm(b, i, 1);
+        if (rot90) {
+            const double t = bx;
+            bx = by, by = 1.0 - t;
+        }
+        const double d = hypot((ref_lm(a, i, 0) - bx) * w, (ref_lm(a, i, 1) - by) * h);
+        *mean += d / 21;
+        if (d > *max)
+            *max = d;
+    }
+}
+
+/* For each hand of want, the closest hand of got: worst mean and max distance. */
+static void match_hands(const cJSON *want, const cJSON *got, int rot90, int w, int h,
+                        double *worst_mean, double *worst_max)
+{
+    *worst_mean = *worst_max = 0;
+    const cJSON *a, *b;
+    cJSON_ArrayForEach(a, want)
+    {
+        double best = INFINITY, best_max = INFINITY;
+        cJSON_ArrayForEach(b, got)
+        {
+            double m, x;
+            hand_distance(a, b, rot90, w, h, &m, &x);
+            if (m < best)
+                best = m, best_max = x;
+        }
+        if (best > *worst_mean)
+            *worst_mean = best;
+        if (best_max > *worst_max)
+            *worst_max = best_max;
+    }
+}
+
+static void lite_model_png_and_exif_orientation(void **state)
+{
+    (void)state;
+    /* The two-dorsal photo as a PNG and as a JPEG whose EXIF says "rotate 90
+     * degrees clockwise to display" (orientation 6, inserted after SOI). */
+    char dir[] = "/tmp/lq-detect-XXXXXX", png[64], rot[64], jpg[4096];
+    assert_non_null(mkdtemp(dir));
+    snprintf(png, sizeof png, "%s/dorsal.png", dir);
+    snprintf(rot, sizeof rot, "%s/dorsal_exif6.jpg", dir);
+    snprintf(jpg, sizeof jpg, "%s", lq_test_data("hands/tfjs_hands_two_dorsal.jpg"));
+    lq_image img = {0};
+    char err[256];
+    assert_int_equal(lq_image_load(jpg, NULL, &img, err, sizeof err), 0);
+    assert_int_equal(lq_image_save(&img, png, 0), 0);
+    lq_image_free(&img);
+    size_t len = 0;
+    uint8_t *bytes = lq_test_read_file(jpg, &len);
+    assert_non_null(bytes);
+    static const uint8_t exif6[] = {
+        0xff, 0xe1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,       /* APP1, 34 bytes */
+        'I',  'I',  42,   0,    8,   0,   0,   0,               /* TIFF, IFD0 at 8 */
+        1,    0,                                                /* one entry */
+        0x12, 0x01, 3,    0,    1,   0,   0,   0,   6, 0, 0, 0, /* Orientation = 6 */
+        0,    0,    0,    0};                                   /* no next IFD */
+    FILE *f = fopen(rot, "wb");
+    assert_non_null(f);
+    assert_true(fwrite(bytes, 1, 2, f) == 2 && fwrite(exif6, 1, sizeof exif6, f) == sizeof exif6 &&
+                fwrite(bytes + 2, 1, len - 2, f) == len - 2);
+    assert_int_equal(fclose(f), 0);
+    free(bytes);
+
+    char args[9000], *out = NULL;
+    snprintf(args, sizeof args, "detect --compact --model lite '%s' '%s' '%s'", jpg, png, rot);
+    assert_int_equal(run(args, &out), 0);
+    cJSON *doc = cJSON_Parse(out);
+    free(out);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItem(doc, "model")->valuestring, "lite");
+    const cJSON *images = cJSON_GetObjectItem(doc, "images");
+    assert_int_equal(cJSON_GetArraySize(images), 3);
+    const cJSON *from_jpg = cJSON_GetArrayItem(images, 0);
+    const cJSON *from_png = cJSON_GetArrayItem(images, 1);
+    const cJSON *from_rot = cJSON_GetArrayItem(images, 2);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(images, k), "numHands")->valueint,
+                         2);
+
+    /* --model lite runs the lite models: MediaPipe's lite output for this
+     * photo, to well under a pixel (the full models are ~3 px away). */
+    cJSON *ref_doc = NULL;
+    const cJSON *ref = reference_image("landmarks/mediapipe_hands_lite.json",
+                                       "tfjs_hands_two_dorsal.jpg", &ref_doc);
+    double mean, max;
+    match_hands(cJSON_GetObjectItem(ref, "hands"), cJSON_GetObjectItem(from_jpg, "hands"), 0, 720,
+                382, &mean, &max);
+    print_message("--model lite vs MediaPipe lite: worst hand mean %.4f px, max %.4f px\n", mean,
+                  max);
+    assert_true(max < 0.5);
+    cJSON_Delete(ref_doc);
+
+    /* The PNG holds the JPEG's decoded pixels: the same landmarks. */
+    assert_int_equal(cJSON_GetObjectItem(from_png, "width")->valueint, 720);
+    assert_int_equal(cJSON_GetObjectItem(from_png, "height")->valueint, 382);
+    match_hands(cJSON_GetObjectItem(from_jpg, "hands"), cJSON_GetObjectItem(from_png, "hands"), 0,
+                720, 382, &mean, &max);
+    print_message("PNG vs JPEG: worst hand mean %.4f px, max %.4f px\n", mean, max);
+    assert_true(max < 0.01);
+
+    /* EXIF orientation 6: the image is 382 x 720 as displayed, and its hands,
+     * turned back, are where they are in the plain JPEG (the models see a
+     * rotated picture, so not to the pixel: the upstream tolerance is 20 px). */
+    assert_int_equal(cJSON_GetObjectItem(from_rot, "width")->valueint, 382);
+    assert_int_equal(cJSON_GetObjectItem(from_rot, "height")->valueint, 720);
+    match_hands(cJSON_GetObjectItem(from_jpg, "hands"), cJSON_GetObjectItem(from_rot, "hands"), 1,
+                720, 382, &mean, &max);
+    print_message("EXIF-rotated JPEG, turned back, vs JPEG: worst hand mean %.2f px, max %.2f px\n",
+                  mean, max);
+    assert_true(mean < 7.2); /* 1% of the long side */
+    assert_true(max < 20.0);
+    cJSON_Delete(doc);
+    unlink(png);
+    unlink(rot);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +336,7 @@ int main(void)
         cmocka_unit_test(bad_usage_exits_2),
         cmocka_unit_test(prints_mediapipe_shaped_json),
         cmocka_unit_test(video_mode_tracks_and_unreadable_files_fail),
+        cmocka_unit_test(lite_model_png_and_exif_orientation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

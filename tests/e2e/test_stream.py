@@ -1,11 +1,15 @@
 """`lacquer stream` (the load generator, src/client/) against the real `lacquer serve`.
 
 Runs the binary for a few seconds with 2 sessions and checks its JSON report, in each
-of the three encodings; checks --save output and that bad arguments exit with 2.
+of the three encodings; checks --save output and that bad arguments exit with 2; the
+live progress line and the human-readable report (latency table and histogram); and that
+a --design file is what the service paints.
 """
 import glob
 import json
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 
@@ -135,3 +139,70 @@ def test_bad_folder_and_missing_url_exit_2():
     assert p.returncode == 2 and "/nonexistent" in p.stderr
     p = subprocess.run([BIN, "stream", PALM], capture_output=True, text=True, timeout=30)
     assert p.returncode == 2 and "--url" in p.stderr
+
+
+def test_progress_line_and_human_report(server):
+    """Without --json and --quiet: a progress line on stderr every second, and the final
+    report with the latency table (p50/p95/p99), histogram, throughput, drops and errors."""
+    p = subprocess.run([BIN, "stream", "--url", server.url, "--seconds", "3", "--fps", "10",
+                        PALM], capture_output=True, text=True, timeout=120 * SLOW)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    progress = [ln for ln in p.stderr.replace("\r", "\n").splitlines() if ln.strip()]
+    line = re.compile(r"^\[\s*\d+\.\ds\] sent (\d+)\s+received (\d+)\s+[\d.]+ fps\s+"
+                      r"p50 [\d.]+ ms\s+drops \d+ client \d+ server\s+errors \d+$")
+    assert len(progress) >= 2 and all(line.match(ln) for ln in progress), p.stderr
+    sent = [int(line.match(ln).group(1)) for ln in progress]
+    assert sent == sorted(sent) and sent[-1] > sent[0], progress
+    out = p.stdout
+    assert re.search(r"^\s+ms\s+min\s+mean\s+p50\s+p95\s+p99\s+max\s+n$", out, re.M), out
+    row = re.search(r"^\s+end-to-end latency((?:\s+[\d.]+){6})\s+(\d+)$", out, re.M)
+    assert row, out
+    mn, mean, p50, p95, p99, mx = map(float, row.group(1).split())
+    assert 0 < mn <= p50 <= p95 <= p99 <= mx and int(row.group(2)) > 0
+    assert re.search(r"^throughput [\d.]+ frames/s", out, re.M), out
+    assert re.search(r"^drops\s+client \d+, server \d+", out, re.M), out
+    assert re.search(r"^errors\s+0$", out, re.M), out
+    assert "end-to-end latency distribution:" in out
+
+
+def painted_pixels(folder):
+    """(strongly blue, strongly green) pixel counts over the PNGs of a --save folder."""
+    exe = shutil.which("convert") or "/usr/bin/convert"
+    blue = green = 0
+    files = sorted(glob.glob(os.path.join(folder, "*.png")))
+    assert files
+    for f in files:
+        raw = subprocess.run([exe, f, "-depth", "8", "rgb:-"], capture_output=True,
+                             check=True).stdout
+        for i in range(0, len(raw), 3):
+            r, g, b = raw[i], raw[i + 1], raw[i + 2]
+            blue += b > r + 60 and b > g + 40
+            green += g > r + 50 and g > b + 30
+    return blue, green
+
+
+def test_design_file_is_what_gets_painted(server):
+    """--design FILE: a blue design paints blue nails and a green one green (palm_reach has
+    neither colour); a design the protocol refuses is a usage error naming the field."""
+    counts = {}
+    with tempfile.TemporaryDirectory() as d:
+        for name, colour in (("blue", "#1f3fe8"), ("green", "#12b83c")):
+            design = os.path.join(d, name + ".json")
+            with open(design, "w") as f:
+                json.dump({"shape": "stiletto", "pattern": "solid", "colors": [colour],
+                           "finish": "matte", "size": "long"}, f)
+            out = os.path.join(d, name)
+            os.mkdir(out)
+            p = stream(server.url, "--seconds", "1", "--fps", "5", "--design", design,
+                       "--output-format", "png", "--save", out, PALM)
+            assert p.returncode == 0, (p.stdout, p.stderr)
+            counts[name] = painted_pixels(out)
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as f:
+            json.dump({"shape": "hexagon"}, f)
+        p = stream(server.url, "--seconds", "1", "--design", bad, PALM)
+        assert p.returncode == 2 and "shape" in p.stderr and "hexagon" in p.stderr, p.stderr
+    print(f"blue design: {counts['blue']}, green design: {counts['green']} (blue, green) px")
+    (bb, bg), (gb, gg) = counts["blue"], counts["green"]
+    assert bb >= 20 and bg * 5 <= bb, counts
+    assert gg >= 20 and gb * 5 <= gg, counts

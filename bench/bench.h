@@ -36,6 +36,7 @@ int lq_bench_service(const lq_bench_ctx *ctx);
 typedef struct lq_bench_stats {
     double median, p90, min, mean;
     int n;
+    double p99, max;
 } lq_bench_stats;
 lq_bench_stats lq_bench_summarize(double *ms, int n);
 

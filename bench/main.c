@@ -38,6 +38,8 @@ lq_bench_stats lq_bench_summarize(double *ms, int n)
     s.min = ms[0];
     s.median = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
     s.p90 = ms[(int)((n - 1) * 0.9 + 0.5)];
+    s.p99 = ms[(int)((n - 1) * 0.99 + 0.5)];
+    s.max = ms[n - 1];
     s.mean = sum / n;
     return s;
 }

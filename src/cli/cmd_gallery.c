@@ -183,7 +183,11 @@ static int load_photos(const gallery_opts *o, lq_cli_nails *pipe, photo *ph, int
     *nph = 0;
     for (size_t i = 0; i < sizeof DEFAULT_PHOTOS / sizeof DEFAULT_PHOTOS[0]; i++) {
         char path[2048], err[256];
-        snprintf(path, sizeof path, "%s/%s", o->photos, DEFAULT_PHOTOS[i]);
+        int pn = snprintf(path, sizeof path, "%s/%s", o->photos, DEFAULT_PHOTOS[i]);
+        if (pn < 0 || (size_t)pn >= sizeof path) {
+            fprintf(stderr, "lacquer gallery: photo folder path too long\n");
+            return LQ_ELIMIT;
+        }
         lq_image full;
         if (lq_image_load(path, NULL, &full, err, sizeof err) < 0) {
             fprintf(stderr, "lacquer gallery: skipping %s: %s\n", path, err);

@@ -2,6 +2,7 @@
 #include "hand/tracker.h"
 
 #include <math.h>
+#include <pthreadpool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,7 @@ struct lq_hand_worker {
     lq_palm_detection dets[LQ_PALM_MAX_OUT];
     lq_runchoice choice[TRK_MODELS][TRK_VARIANTS]; /* with a gate: which set is faster */
     int chosen[TRK_MODELS];                         /* set of the run in progress, -1 = untimed */
+    pthreadpool_t side;   /* lq_hand_worker_set_concurrent: 2 threads, else NULL */
 };
 
 int lq_hand_worker_create(const lq_hand_models *m, int threads, lq_hand_worker **out)
@@ -181,7 +183,22 @@ void lq_hand_worker_destroy(lq_hand_worker *w)
             lq_palm_detector_destroy(w->palm[k][v]);
             lq_landmarker_destroy(w->landmark[k][v]);
         }
+    if (w->side)
+        pthreadpool_destroy(w->side);
     free(w);
+}
+
+int lq_hand_worker_set_concurrent(lq_hand_worker *w, int on)
+{
+    if (!w)
+        return LQ_EINVAL;
+    if (!on && w->side) {
+        pthreadpool_destroy(w->side);
+        w->side = NULL;
+    } else if (on && !w->side && !(w->side = pthreadpool_create(2))) {
+        return LQ_ENOMEM;
+    }
+    return 0;
 }
 
 void lq_hand_worker_set_gate(lq_hand_worker *w, lq_hand_gate_fn gate, void *ud)
@@ -389,17 +406,21 @@ static void assoc_add(trk_rect *list, int *n, const trk_rect *e)
     *n = k;
 }
 
-/* Palm detections of this frame as ROIs (at most max_hands, best first). */
-static int detect_rects(lq_tracker *t, lq_hand_worker *w, const lq_image *img, trk_rect *list,
-                        int *n, lq_hand_timings *tm)
+/* Palm detections of this frame as ROIs (at most max_hands, best first).
+ * set < 0: the worker picks the runner set (worker_set) and times it;
+ * else that set, untimed (the concurrent path, off the worker's thread). */
+static int detect_rects(lq_tracker *t, lq_hand_worker *w, int set, const lq_image *img,
+                        trk_rect *list, int *n, lq_hand_timings *tm)
 {
     int ndet = 0;
     const lq_hand_variant v = t->o.variant;
-    const int set = worker_set(w, TRK_PALM, v);
+    const int timed = set < 0;
+    if (timed)
+        set = worker_set(w, TRK_PALM, v);
     const double t0 = lq_clock_ms();
     int rc = lq_palm_detect(w->palm[set][v], img, t->o.min_detection, w->dets, LQ_PALM_MAX_OUT,
                             &ndet, tm);
-    if (rc == 0)
+    if (rc == 0 && timed)
         worker_timed(w, TRK_PALM, v, lq_clock_ms() - t0);
     if (rc < 0)
         return rc;
@@ -414,6 +435,57 @@ static int detect_rects(lq_tracker *t, lq_hand_worker *w, const lq_image *img, t
             assoc_add(list, n, &e);
     }
     return 0;
+}
+
+/* The concurrent path: the palm detector looks for another hand on one
+ * thread while the landmark model follows the tracked hands on the other.
+ * Both use the single-thread runners, which are separate objects with their
+ * own scratch; each task has its own timings, summed afterwards. The
+ * tracked ROIs always reach the landmark model (tracked rects come first and
+ * replace overlapping detections, and there are at most max_hands of them),
+ * so running them early changes no result. */
+typedef struct trk_side {
+    lq_tracker *t;
+    lq_hand_worker *w;
+    const lq_image *img;
+    trk_rect *list;
+    int *n;
+    int palm_rc;
+    lq_hand_timings palm_t, lm_t;
+    lq_hand lm[LQ_HAND_MAX];
+    int lm_rc[LQ_HAND_MAX];
+} trk_side;
+
+static void side_task(void *ud, size_t i)
+{
+    trk_side *c = ud;
+    const lq_hand_variant v = c->t->o.variant;
+    if (i == 0) {
+        c->palm_rc = detect_rects(c->t, c->w, 0, c->img, c->list, c->n, &c->palm_t);
+        return;
+    }
+    for (int k = 0; k < c->t->ntracks; k++)
+        c->lm_rc[k] = lq_landmark_run(c->w->landmark[0][v], c->img, &c->t->tracks[k].next_roi,
+                                      &c->lm[k], &c->lm_t);
+}
+
+/* Concurrent only with a second thread, one-thread runners, a hand to follow
+ * and the gate open (no other frame in progress: otherwise the cores are
+ * taken and the split would only add switches). */
+static int side_ok(const lq_tracker *t, const lq_hand_worker *w)
+{
+    const lq_hand_variant v = t->o.variant;
+    return w->side && t->ntracks > 0 && !t->o.static_mode && w->palm[0][v] &&
+           w->landmark[0][v] && (!w->gate || w->gate(w->gate_ud));
+}
+
+static void timings_add(lq_hand_timings *a, const lq_hand_timings *b)
+{
+    a->palm_ms += b->palm_ms;
+    a->landmark_ms += b->landmark_ms;
+    a->warp_ms += b->warp_ms;
+    a->palm_runs += b->palm_runs;
+    a->landmark_runs += b->landmark_runs;
 }
 
 int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
@@ -441,9 +513,22 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
     trk_rect list[TRK_MAX_RECTS];
     lq_hand raw[LQ_HAND_MAX]; /* accepted hands before smoothing */
     int n = 0;
+    trk_side side_ctx;
+    trk_side *side = NULL; /* set: the tracked hands' landmarks are done */
     if (detector_due(t)) {
         t->frames_since_detect = 0;
-        rc = detect_rects(t, w, img, list, &n, &out->t);
+        if (side_ok(t, w)) {
+            side = &side_ctx;
+            memset(side, 0, sizeof *side);
+            *side = (trk_side){.t = t, .w = w, .img = img, .list = list, .n = &n};
+            pthreadpool_parallelize_1d(w->side, side_task, side, 2,
+                                       PTHREADPOOL_FLAG_YIELD_WORKERS);
+            timings_add(&out->t, &side->palm_t);
+            timings_add(&out->t, &side->lm_t);
+            rc = side->palm_rc;
+        } else {
+            rc = detect_rects(t, w, -1, img, list, &n, &out->t);
+        }
         if (rc < 0) {
             t->ntracks = 0;
             return rc;
@@ -470,11 +555,16 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
     for (int oi = 0; oi < norder && nnext < t->o.max_hands; oi++) {
         const trk_rect *e = &list[order[oi]];
         lq_hand h;
-        const int set = worker_set(w, TRK_LANDMARK, t->o.variant);
-        const double tl = lq_clock_ms();
-        rc = lq_landmark_run(w->landmark[set][t->o.variant], img, &e->r, &h, &out->t);
-        if (rc == 0)
-            worker_timed(w, TRK_LANDMARK, t->o.variant, lq_clock_ms() - tl);
+        if (side && e->track >= 0) {
+            h = side->lm[e->track];
+            rc = side->lm_rc[e->track];
+        } else {
+            const int set = worker_set(w, TRK_LANDMARK, t->o.variant);
+            const double tl = lq_clock_ms();
+            rc = lq_landmark_run(w->landmark[set][t->o.variant], img, &e->r, &h, &out->t);
+            if (rc == 0)
+                worker_timed(w, TRK_LANDMARK, t->o.variant, lq_clock_ms() - tl);
+        }
         if (rc == LQ_EINVAL)
             continue; /* a degenerate ROI (e.g. collapsed landmarks): lose this hand */
         if (rc < 0) {

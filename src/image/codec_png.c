@@ -57,7 +57,7 @@ static uint32_t cap_dim(int lim)
 int lq__png_probe(const uint8_t *buf, size_t len, int *width, int *height, char *err,
                   size_t errlen)
 {
-    spng_ctx *ctx;
+    spng_ctx *ctx = NULL;
     struct spng_ihdr ihdr;
     /* Probing reports any size the format can express (PNG's maximum is
      * 2^31-1); limits are the decoder's business. */
@@ -84,7 +84,7 @@ static void drop_alpha(uint8_t *px, size_t npix)
 int lq__png_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim, lq_image *out,
                    char *err, size_t errlen)
 {
-    spng_ctx *ctx;
+    spng_ctx *ctx = NULL;
     struct spng_ihdr ihdr;
     size_t chunk_max = lim->max_bytes < PNG_CHUNK_MAX ? lim->max_bytes : PNG_CHUNK_MAX;
     int rc = open_png(buf, len, cap_dim(lim->max_width), cap_dim(lim->max_height), chunk_max, &ctx,

@@ -533,7 +533,7 @@ static int read_opcode(rd *r, const vec *codes, uint32_t index, tfl_op *op)
     tbl c;
     int dep;
     int32_t code, version;
-    const char *custom;
+    const char *custom = "";
     int rc = rd_vec_table(r, codes, index, &c);
     if (rc < 0 || (rc = rd_u8(r, &c, F_OC_DEPRECATED_CODE, 0, "deprecated_builtin_code", &dep)) < 0 ||
         (rc = rd_i32(r, &c, F_OC_CODE, 0, "builtin_code", &code)) < 0 ||

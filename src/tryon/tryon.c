@@ -31,6 +31,7 @@ struct lq_tryon_engine {
     lq_hand_models *models;
     unsigned variants;
     int worker_threads;
+    int serial_detect;
     nail_seg_model *nailseg;        /* NULL: segmentation off */
 };
 
@@ -114,6 +115,7 @@ int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **o
     }
     e->variants = variants;
     e->worker_threads = opts->worker_threads > 0 ? opts->worker_threads : 1;
+    e->serial_detect = opts->serial_detect != 0;
     load_nailseg(e, opts);
     *out = e;
     return 0;
@@ -137,6 +139,8 @@ int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out)
         return LQ_ENOMEM;
     w->engine = e;
     int rc = lq_hand_worker_create(e->models, e->worker_threads, &w->hands);
+    if (rc == 0 && !e->serial_detect)
+        rc = lq_hand_worker_set_concurrent(w->hands, 1);
     if (rc == 0)
         rc = nail_renderer_create(&w->renderer);
     if (rc == 0)

@@ -45,6 +45,10 @@ typedef struct lq_tryon_engine_opts {
                                   <models_dir>/../assets/nailseg/nailseg.tflite;
                                   "" = none. A missing or unloadable file turns
                                   segmentation off with one warning, not an error. */
+    int serial_detect;         /* 1: a worker never runs the second-hand palm
+                                  search beside the tracked hands' landmarks
+                                  (lq_hand_worker_set_concurrent; 0 = it does,
+                                  while the gate is open) */
 } lq_tryon_engine_opts;
 
 typedef struct lq_tryon_session_opts {

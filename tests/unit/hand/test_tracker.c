@@ -501,6 +501,77 @@ static void gated_parallel_worker_gives_the_same_landmarks(void **s)
     lq_tracker_destroy(tb);
 }
 
+/* The concurrent second-hand search (lq_hand_worker_set_concurrent) gives
+ * exactly what the sequential order gives: the same one-thread runners, only
+ * on two threads. A one-hand clip with the detector due every 3rd frame, then
+ * a photo of two other hands (the tracked ROI is lost, both are detected). The
+ * gate is asked only by the concurrent path (one-thread runners never ask
+ * it), once per frame where it could run; closed, the frame runs in order. */
+static int counting_gate(void *ud)
+{
+    gate_state *g = ud;
+    g->calls++;
+    return g->calls % 4 != 0; /* closed now and then */
+}
+
+static void concurrent_detect_gives_the_same_hands(void **s)
+{
+    (void)s;
+    lq_tracker_opts o = LQ_TRACKER_OPTS_DEFAULT;
+    o.redetect_frames = 3;
+    lq_tracker *ta = NULL, *tb = NULL;
+    lq_hand_worker *seq = NULL, *conc = NULL;
+    assert_int_equal(lq_tracker_create_shared(models, &o, &ta), 0);
+    assert_int_equal(lq_tracker_create_shared(models, &o, &tb), 0);
+    assert_int_equal(lq_hand_worker_create(models, 1, &seq), 0);
+    assert_int_equal(lq_hand_worker_create(models, 1, &conc), 0);
+    assert_int_equal(lq_hand_worker_set_concurrent(conc, 1), 0);
+    assert_int_equal(lq_hand_worker_set_concurrent(conc, 1), 0); /* idempotent */
+    assert_int_equal(lq_hand_worker_set_concurrent(NULL, 1), LQ_EINVAL);
+    gate_state g = {0};
+    lq_hand_worker_set_gate(conc, counting_gate, &g);
+    int due_with_track = 0, two = 0;
+    char rel[64], err[256];
+    for (int f = 0; f < 16; f++) {
+        if (f < 12)
+            snprintf(rel, sizeof rel, "video/palm_reach/%04d.webp", 120 + f);
+        else
+            snprintf(rel, sizeof rel, "hands/tfjs_hands_two_dorsal.jpg");
+        lq_image img = {0};
+        assert_int_equal(lq_image_load(lq_test_data(rel), NULL, &img, err, sizeof err), 0);
+        lq_hands a, b;
+        assert_int_equal(lq_tracker_process_on(ta, seq, &img, (int64_t)f * 40000, &a), 0);
+        assert_int_equal(lq_tracker_process_on(tb, conc, &img, (int64_t)f * 40000, &b), 0);
+        assert_int_equal(a.count, b.count);
+        assert_int_equal(a.t.palm_runs, b.t.palm_runs);
+        assert_int_equal(a.t.landmark_runs, b.t.landmark_runs);
+        for (int h = 0; h < a.count; h++) {
+            assert_int_equal(a.hand[h].track_id, b.hand[h].track_id);
+            assert_int_equal(a.hand[h].handedness, b.hand[h].handedness);
+            assert_true(a.hand[h].presence == b.hand[h].presence);
+            for (int k = 0; k < LQ_HAND_LANDMARKS; k++) {
+                assert_true(a.hand[h].lm[k].x == b.hand[h].lm[k].x);
+                assert_true(a.hand[h].lm[k].y == b.hand[h].lm[k].y);
+                assert_true(a.hand[h].lm[k].z == b.hand[h].lm[k].z);
+            }
+        }
+        if (a.t.palm_runs && a.t.landmark_runs > 0 && f > 0 && f < 13)
+            due_with_track++;
+        two += a.count == 2;
+        lq_image_free(&img);
+    }
+    printf("concurrent detect: gate asked %d times, %d frames searched beside a tracked hand, "
+           "%d frames with two hands\n",
+           g.calls, due_with_track, two);
+    assert_true(g.calls >= 4); /* both the open and the closed branch ran */
+    assert_true(two >= 1);
+    assert_int_equal(lq_hand_worker_set_concurrent(conc, 0), 0);
+    lq_hand_worker_destroy(seq);
+    lq_hand_worker_destroy(conc);
+    lq_tracker_destroy(ta);
+    lq_tracker_destroy(tb);
+}
+
 typedef struct thread_job {
     const lq_image *frames;
     int nframes;
@@ -571,6 +642,7 @@ int main(void)
         cmocka_unit_test(max_hands_one_keeps_the_best),
         cmocka_unit_test(redetect_frames_spaces_out_the_palm_detector),
         cmocka_unit_test(gated_parallel_worker_gives_the_same_landmarks),
+        cmocka_unit_test(concurrent_detect_gives_the_same_hands),
         cmocka_unit_test(trackers_run_concurrently_on_shared_models),
         cmocka_unit_test(two_dorsal_hands_full),
         cmocka_unit_test(two_dorsal_hands_lite),

@@ -192,12 +192,19 @@ async function openDemo(pw, y4m, url, profiles) {
   });
   const page = context.pages()[0] || await context.newPage();
   const problems = [];
+  // Every init_session the page sends, as the service receives it.
+  const inits = [];
+  page.on('websocket', (ws) => ws.on('framesent', (f) => {
+    if (typeof f.payload === 'string' && f.payload.includes('"init_session"')) {
+      inits.push(JSON.parse(f.payload));
+    }
+  }));
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push('console error: ' + m.text());
   });
   await page.goto(url);
-  return { context, page, problems };
+  return { context, page, problems, inits };
 }
 
 function snapshot(page) {
@@ -293,6 +300,37 @@ async function nailColours(page, gen) {
   const all = samples.flatMap((s) => s.nails.map((n) => n.rgb));
   const med = (i) => all.map((c) => c[i]).sort((a, b) => a - b)[Math.floor(all.length / 2)];
   return { rgb: [med(0), med(1), med(2)], nails: all.length, frames: samples.length };
+}
+
+// Pixels of the canvas painted in the green test colour (#12b83c: skin never has it), as a
+// median over 5 painted frames of the design of generation gen showing 3+ nails.
+async function greenArea(page, gen) {
+  await waitFor(page, `painted frames of design ${gen}`, (s) => s.generation === gen &&
+    s.ready && s.framesDrawnInGeneration >= 5, 30000);
+  const areas = [];
+  const seen = new Set();
+  const deadline = Date.now() + 30000 * SLOW;
+  while (areas.length < 5 && Date.now() < deadline) {
+    const a = await page.evaluate(() => {
+      const f = window.lacquerDemo.snapshot().lastFrame;
+      if (!f || !f.painted || !f.metadata || !f.metadata.nails) return null;
+      const c = window.lacquerDemo.canvas;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 1] > d[i] + 50 && d[i + 1] > d[i + 2] + 30) n += 1;
+      }
+      return { sequence: f.sequence, generation: f.generation,
+        nails: f.metadata.nails.filter((x) => x.visible).length, n };
+    });
+    if (a && a.generation === gen && a.nails >= 3 && !seen.has(a.sequence)) {
+      seen.add(a.sequence);
+      areas.push(a.n);
+    }
+    await sleep(150);
+  }
+  assert.ok(areas.length >= 3, `only ${areas.length} frames with 3+ painted nails`);
+  return areas.sort((a, b) => a - b)[Math.floor(areas.length / 2)];
 }
 
 // ---------------------------------------------------------------- the tests
@@ -393,10 +431,11 @@ describe('lacquer serve: the demo page over HTTP', () => {
 });
 
 describe('the demo page in Chromium with a fake camera', () => {
-  test('painted frames arrive, nails follow the design, the photo URL reaches the service',
+  test('painted frames arrive, nails follow the design (colour, shape, length), the photo ' +
+    'URL reaches the service',
     async () => {
-      const { context, page, problems } = await openDemo(pw, handY4m, service.url + '/',
-        profiles);
+      const { context, page, problems, inits } = await openDemo(pw, handY4m,
+        service.url + '/', profiles);
       try {
         // painted frames arrive and the meters run
         const s = await waitFor(page, '15 painted frames', (x) => x.ready && x.camera &&
@@ -439,6 +478,24 @@ describe('the demo page in Chromium with a fake camera', () => {
         console.log(`# nails from the photo (#7a1fa2): rgb ${fmt(fromPhoto)}`);
         const [pr, pg, pb] = fromPhoto.rgb;
         assert.ok(pr > pg + 20 && pb > pg + 20, `purple nails from the photo: ${fmt(fromPhoto)}`);
+
+        // shape and length: the picker's values reach the service, which paints longer
+        // nails for a longer design (same colour, shape and frames; only the length changes)
+        gen = await setDesign(page, { url: '', ownColors: true, colorCount: '1',
+          color0: '#12b83c', pattern: 'solid', finish: 'cream', shape: 'stiletto',
+          size: 'custom', lengthFactor: '0.8' });
+        const short = await greenArea(page, gen);
+        let sent = inits[inits.length - 1].nail_reference.metadata;
+        assert.equal(sent.shape, 'stiletto');
+        assert.equal(sent.length, 0.8);
+        assert.equal(sent.size, undefined, 'a custom length replaces the size');
+        gen = await setDesign(page, { lengthFactor: '2.2' });
+        const long = await greenArea(page, gen);
+        sent = inits[inits.length - 1].nail_reference.metadata;
+        assert.equal(sent.length, 2.2);
+        await page.screenshot({ path: path.join(OUT, 'browser_demo_long_stiletto.png') });
+        console.log(`# stiletto nails, length 0.8: ${short} px painted; length 2.2: ${long} px`);
+        assert.ok(long > short * 1.3, `longer nails paint more: ${short} -> ${long} px`);
 
         const end = await snapshot(page);
         console.log(`# ${end.framesDrawn} frames drawn, ${end.fps.toFixed(1)} fps, latency ` +

@@ -29,6 +29,8 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(python3-django python3-django-channels daphne)
   # tests/e2e/test_deploy_files.py reads deploy/docker-compose.yml
   PKGS+=(python3-yaml)
+  # tests/e2e/test_pyclient_typing.py: mypy --strict on the Python client
+  PKGS+=(mypy)
   # the browser demo's test (tests/browser): Debian's Chromium, driven by playwright-core
   PKGS+=(chromium)
   # the memcheck run of the service (tests/e2e/test_valgrind.py, docs/reliability.md)

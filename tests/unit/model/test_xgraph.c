@@ -763,6 +763,77 @@ static void invalid_graphs_are_refused(void **state)
     expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED, "without DEQUANTIZE");
 }
 
+/* Options the mapping does not implement: each refused at load, naming the
+ * operator and the option (the MediaPipe models use none of them). */
+static void unsupported_options_are_named(void **state)
+{
+    (void)state;
+    int d[4] = {1, 4, 4, 2};
+    /* MEAN over the height only (not a global average pool) */
+    syn s = {tflb_create(), 7, 0};
+    int x = s_act(&s, d, 4), y = s_act(&s, (int[]){1, 1, 4, 2}, 4);
+    int axes = s_ints(&s, (int[]){1}, 1);
+    tflb_opts ro = tflb_opts_make(TFLB_OPT_REDUCER);
+    tflb_opts_add(&ro, 0, 1, 1); /* keep_dims */
+    tflb_op(s.b, TFL_OP_MEAN, (int[]){x, axes}, 2, &y, 1, &ro);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED,
+                   "(MEAN): only the mean over axes 1 and 2");
+    /* FULLY_CONNECTED with shuffled (int8 kernel) weights */
+    s = (syn){tflb_create(), 7, 0};
+    x = s_act(&s, (int[]){1, 8}, 2);
+    int w = s_weight(&s, (int[]){3, 8}, 2, -1, 1);
+    y = s_act(&s, (int[]){1, 3}, 2);
+    tflb_opts fo = tflb_opts_make(TFLB_OPT_FULLY_CONNECTED);
+    tflb_opts_add(&fo, 1, 1, 1); /* weights_format SHUFFLED4x16INT8 */
+    tflb_op(s.b, TFL_OP_FULLY_CONNECTED, (int[]){x, w, -1}, 3, &y, 1, &fo);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED,
+                   "(FULLY_CONNECTED): weights format 1");
+    /* PRELU with a slope per row (TFLite broadcasts it; XNNPACK takes [C]) */
+    s = (syn){tflb_create(), 7, 0};
+    x = s_act(&s, d, 4);
+    int sl = s_weight(&s, (int[]){4, 1, 2}, 3, -0.5f, 0.5f);
+    y = s_act(&s, d, 4);
+    tflb_op(s.b, TFL_OP_PRELU, (int[]){x, sl}, 2, &y, 1, NULL);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED, "(PRELU): slope must have shape");
+    /* RESIZE_BILINEAR with both align_corners and half_pixel_centers */
+    s = (syn){tflb_create(), 7, 0};
+    x = s_act(&s, d, 4);
+    int size = s_ints(&s, (int[]){8, 8}, 2);
+    y = s_act(&s, (int[]){1, 8, 8, 2}, 4);
+    tflb_opts zo = tflb_opts_make(TFLB_OPT_RESIZE_BILINEAR);
+    tflb_opts_add(&zo, 2, 1, 1);
+    tflb_opts_add(&zo, 3, 1, 1);
+    tflb_op(s.b, TFL_OP_RESIZE_BILINEAR, (int[]){x, size}, 2, &y, 1, &zo);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED,
+                   "(RESIZE_BILINEAR): align_corners together with half_pixel_centers");
+    /* CONV_2D with a fused TANH */
+    s = (syn){tflb_create(), 7, 0};
+    x = s_act(&s, d, 4);
+    w = s_weight(&s, (int[]){2, 3, 3, 2}, 4, -1, 1);
+    y = s_act(&s, d, 4);
+    tflb_opts co = conv_opts(TFL_PAD_SAME, 1, 1, TFL_ACT_TANH, 1, 1);
+    tflb_op(s.b, TFL_OP_CONV_2D, (int[]){x, w, -1}, 3, &y, 1, &co);
+    expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED, "(CONV_2D): fused activation TANH");
+    /* CONCATENATION with a fused RELU, and along an axis with a batch of 2 before it */
+    for (int k = 0; k < 2; k++) {
+        s = (syn){tflb_create(), 7, 0};
+        const int batch = k ? 2 : 1;
+        int in4[4] = {batch, 4, 4, 2}, out4[4] = {batch, 8, 4, 2};
+        x = s_act(&s, in4, 4);
+        int a = s_act(&s, in4, 4), c = s_act(&s, in4, 4);
+        y = s_act(&s, out4, 4);
+        tflb_op(s.b, TFL_OP_LOGISTIC, &x, 1, &a, 1, NULL);
+        tflb_op(s.b, TFL_OP_LOGISTIC, &a, 1, &c, 1, NULL);
+        tflb_opts cc = tflb_opts_make(TFLB_OPT_CONCATENATION);
+        tflb_opts_add(&cc, 0, 4, 1);                    /* axis */
+        tflb_opts_add(&cc, 1, 1, k ? 0 : TFL_ACT_RELU); /* fused activation */
+        tflb_op(s.b, TFL_OP_CONCATENATION, (int[]){a, c}, 2, &y, 1, &cc);
+        expect_refused(s_finish(&s, &x, 1, &y, 1), LQ_EUNSUPPORTED,
+                       k ? "(CONCATENATION): only concatenation with all dimensions before the axis"
+                         : "(CONCATENATION): fused activation is not supported");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +845,7 @@ int main(void)
         cmocka_unit_test(random_windowed_operators_build_or_refuse),
         cmocka_unit_test(random_resize_add_pad_build_or_refuse),
         cmocka_unit_test(invalid_graphs_are_refused),
+        cmocka_unit_test(unsupported_options_are_named),
         cmocka_unit_test(outputs_have_names_and_shapes),
         cmocka_unit_test(runners_are_created_from_many_threads),
         cmocka_unit_test(real_models_match_reference),

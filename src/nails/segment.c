@@ -263,6 +263,11 @@ int nail_seg_create(const nail_seg_model *model, nail_seg **out)
     return 0;
 }
 
+void nail_seg_input_size(const nail_seg *s, int *in_w, int *in_h)
+{
+    nail_seg_model_sizes(s ? s->model : NULL, in_w, in_h, NULL, NULL);
+}
+
 void nail_seg_destroy(nail_seg *s)
 {
     if (!s)

@@ -95,6 +95,9 @@ int nail_seg_model_has_direction(const nail_seg_model *m);
 /* 1 if a portrait companion was loaded (see nail_seg_model_load). */
 int nail_seg_model_has_portrait(const nail_seg_model *m);
 
+/* The landscape input size of the runner's model (nail_seg_model_sizes). */
+void nail_seg_input_size(const nail_seg *s, int *in_w, int *in_h);
+
 /* A per-thread runner with all its buffers. The model must outlive it.
  * LQ_EINVAL, LQ_ENOMEM, LQ_EMODEL (XNNPACK refused). */
 int nail_seg_create(const nail_seg_model *m, nail_seg **out) LQ_NODISCARD;

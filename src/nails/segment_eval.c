@@ -162,6 +162,7 @@ typedef struct eval_ctx {
     nail_seg_eval_result *res;
     int image;                      /* index of the image being scored */
     double ms_sum;
+    double fused_ms_sum;
 } eval_ctx;
 
 static int count_visible(const nail_geom *g, int n)
@@ -241,17 +242,20 @@ static int eval_image(void *ud, const char *file, const lq_image *img, int npred
     const int w = img->width, h = img->height;
     if ((rc = nail_seg_mask(c->seg[m], 0, pred[NAIL_SEG_EVAL_SEGMENT_RAW], w, h, w)) < 0)
         return rc;
-    /* fused: as the try-on pipeline does it, on the tracked hands' region */
+    /* fused: as the try-on pipeline does it */
     double t3 = lq_clock_ms();
-    int box[4];
-    if (o->hand_region && nail_seg_hands_region(&hands, w, h, box) &&
-        ((rc = nail_seg_run_region(c->seg[m], img, box[0], box[1], box[2], box[3])) < 0 ||
-         (rc = nail_seg_blobs(c->seg[m], img, &o->blobs, blobs, NAIL_SEG_MAX_BLOBS, &nb)) < 0))
-        return rc;
-    if ((rc = nail_seg_fuse(lm, nlm, blobs, nb, &hands, &o->fuse, fused, NAIL_MAX, &nf,
-                            &nhand)) < 0)
+    nail_seg_frame_opts fo = {o->blobs, o->fuse, o->hand_region, o->zoom, o->zoom_grow};
+    nail_seg_frame_info fi;
+    if ((rc = nail_seg_find_nails(c->seg[m], img, &hands, lm, nlm, &fo, fused, NAIL_MAX, &nf,
+                                  &nhand, &fi)) < 0)
         return rc;
     double t4 = lq_clock_ms();
+    c->fused_ms_sum += t4 - t3;
+    if (t4 - t3 > c->res->fused_ms_max)
+        c->res->fused_ms_max = t4 - t3;
+    c->res->fused_passes += fi.passes;
+    c->res->fused_zoomed += fi.zoomed;
+    c->res->fused_fell_back += fi.fell_back;
     if ((rc = nail_geom_rasterize(lm, nlm, pred[NAIL_SEG_EVAL_LANDMARKS], w, h, w)) < 0 ||
         (rc = nail_geom_rasterize(segn, ns, pred[NAIL_SEG_EVAL_SEGMENT], w, h, w)) < 0 ||
         (rc = nail_geom_rasterize(fused, nf, pred[NAIL_SEG_EVAL_FUSED], w, h, w)) < 0)
@@ -298,8 +302,8 @@ int nail_seg_eval_dataset(const nail_seg_eval_opts *o, nail_eval_hands_fn hands_
 {
     if (!o || !res || !o->images_dir || !o->masks_dir || (!o->folds_dir == !o->model_path))
         return LQ_EINVAL;
-    if (nail_locate_opts_validate(&o->locate) < 0 || nail_seg_blob_opts_validate(&o->blobs) < 0 ||
-        nail_seg_fuse_opts_validate(&o->fuse) < 0)
+    nail_seg_frame_opts fo = {o->blobs, o->fuse, o->hand_region, o->zoom, o->zoom_grow};
+    if (nail_locate_opts_validate(&o->locate) < 0 || nail_seg_frame_opts_validate(&fo) < 0)
         return LQ_EINVAL;
     memset(res, 0, sizeof *res);
     eval_ctx c;
@@ -333,6 +337,7 @@ int nail_seg_eval_dataset(const nail_seg_eval_opts *o, nail_eval_hands_fn hands_
         goto done;
     int images = res->mode[0].images;
     res->seg_ms_mean = images ? c.ms_sum / images : 0.0;
+    res->fused_ms_mean = images ? c.fused_ms_sum / images : 0.0;
     res->folds = c.folds ? c.folds->k : 0;
     for (int k = 0; k < res->folds; k++) {
         for (int i = 0; i < images; i++)

@@ -19,9 +19,9 @@
  * Per image, in one pass (the hands and the network run once):
  *   LANDMARKS    nail_locate's outlines (today's product without the network)
  *   SEGMENT      the blobs as nail outlines (nail_seg_blob_to_geom), no landmarks
- *   FUSED        nail_seg_fuse of the two (what the try-on pipeline paints; with
- *                hand_region and hands found, the network runs again on the
- *                hands' region, nail_seg_hands_region, as the pipeline does)
+ *   FUSED        nail_seg_find_nails (segment_frame.h): what the try-on
+ *                pipeline paints, with the same passes (the nails' box zoomed
+ *                with zoom, the hands' region with hand_region, else the frame)
  *   SEGMENT_RAW  the network's thresholded mask itself (nail_seg_mask)
  *
  * folds.json (assets/nailseg/LOADER_NOTES.md): {"folds": [{"val": [names]},
@@ -36,6 +36,7 @@
 #include "base/error.h"
 #include "nails/nail_eval.h"
 #include "nails/segment.h"
+#include "nails/segment_frame.h"
 #include "nails/segment_fuse.h"
 
 #define NAIL_SEG_FOLDS_MAX 10
@@ -77,6 +78,8 @@ typedef struct nail_seg_eval_opts {
     nail_seg_blob_opts blobs;
     nail_seg_fuse_opts fuse;
     int hand_region;              /* 1: FUSED segments the tracked hands' region */
+    int zoom;                     /* 1: FUSED segments the box of the landmark nails */
+    float zoom_grow;              /* nail_seg_frame_opts.zoom_grow */
     int partial;                  /* 1: images in no fold yet are left out (counted in
                                      left_out) instead of failing: for folds still being
                                      trained; the means then cover fewer images */
@@ -84,7 +87,7 @@ typedef struct nail_seg_eval_opts {
 
 #define NAIL_SEG_EVAL_OPTS_DEFAULT                                             \
     {NULL, NULL, NULL, NULL, NULL, NAIL_LOCATE_OPTS_DEFAULT, NAIL_SEG_BLOB_OPTS_DEFAULT,      \
-     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0}
+     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f, 0}
 
 typedef struct nail_seg_eval_result {
     nail_eval_result mode[NAIL_SEG_EVAL_MODES];  /* per[i] rows line up across modes */
@@ -94,6 +97,10 @@ typedef struct nail_seg_eval_result {
     double fold_mean_iou[NAIL_SEG_EVAL_MODES][NAIL_SEG_FOLDS_MAX];
     double seg_ms_mean;                          /* nail_seg_run per image, one thread */
     double seg_ms_max;
+    double fused_ms_mean;                        /* FUSED's network passes, blobs and fusion */
+    double fused_ms_max;
+    int fused_passes;                            /* network passes FUSED ran, all images */
+    int fused_zoomed, fused_fell_back;           /* images FUSED zoomed on / fell back on */
     int in_w, in_h;                              /* the network's input size */
     int left_out;                                /* images in no fold (with partial) */
     /* Base-to-tip direction of elongated blobs at a tracked fingertip: how

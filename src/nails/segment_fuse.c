@@ -40,6 +40,8 @@ int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o)
         bad = "tip_orphans (0 or 1)";
     else if (!(o->min_orphan_conf_hand >= 0.0f && o->min_orphan_conf_hand <= 1.0f))
         bad = "min_orphan_conf_hand (0..1)";
+    else if (o->distrust_min_blobs < 0 || o->distrust_min_blobs > NAIL_SEG_MAX_BLOBS)
+        bad = "distrust_min_blobs (0..16)";
     if (!bad)
         return 0;
     LQ_WARN(TAG, "invalid fusion option: %s", bad);
@@ -190,6 +192,23 @@ static void take_blob(nail_geom *g, const nail_seg_blob *b, const nail_seg_fuse_
     g->fit = b->confidence;
 }
 
+/* Rule 5: no landmark nail took a blob, yet enough blobs look like
+ * confident nail plates. */
+static int landmarks_miss_nails(const int *matched_lm, int nlm, const nail_seg_blob *blobs, int nb,
+                                const nail_seg_fuse_opts *o)
+{
+    if (o->distrust_min_blobs <= 0)
+        return 0;
+    for (int i = 0; i < nlm; i++)
+        if (matched_lm[i])
+            return 0;
+    int strong = 0;
+    for (int j = 0; j < nb; j++)
+        strong += blobs[j].confidence >= o->min_orphan_conf_hand &&
+                  blobs[j].length <= o->max_orphan_elongation * blobs[j].width;
+    return strong >= o->distrust_min_blobs;
+}
+
 int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
                   const lq_hands *hands, const nail_seg_fuse_opts *o, nail_geom *out, int cap,
                   int *nout, int *nhand)
@@ -239,10 +258,18 @@ int nail_seg_fuse(const nail_geom *lm, int nlm, nail_seg_blob *blobs, int nb,
         used[bj] = 1;
         take_blob(&out[bi], &blobs[bj], o);
     }
+    int tracked = hands && hands->count > 0;
+    if (tracked && landmarks_miss_nails(matched_lm, nkeep, blobs, nb, o)) {
+        /* rule 5: the blobs decide, as in a frame without a hand */
+        for (int i = 0; i < nkeep; i++)
+            out[i].visible = 0;
+        tracked = 0;
+        for (int j = 0; j < nb; j++)
+            tip_hand[j] = tip_finger[j] = -1;
+    }
     /* step 4: orphans at fingertips stay with their hand... */
     for (int pass = 0; pass < 2; pass++) {
         for (int j = 0; j < nb && o->orphans; j++) {
-            int tracked = hands && hands->count > 0;
             if (used[j] || blobs[j].confidence < o->min_orphan_conf ||
                 blobs[j].length > o->max_orphan_elongation * blobs[j].width)
                 continue;
@@ -393,8 +420,8 @@ void nail_seg_fuse_memory_apply(nail_seg_fuse_memory *m, const nail_geom *lm, na
         mem_slot *sl = mem_find(m, l->track_id, l->finger);
         sl->age = 0;
         float nx = -l->ay, ny = l->ax;
-        if (memcmp(l, f, sizeof *l) != 0) {
-            /* this frame's correction, followed */
+        if (memcmp(l, f, sizeof *l) != 0 && f->visible) {
+            /* this frame's correction, followed (a nail hidden by rule 5 took no blob) */
             float dx = f->cx - l->cx, dy = f->cy - l->cy, k = NAIL_SEG_FUSE_MEMORY_FOLLOW;
             float du = (dx * l->ax + dy * l->ay) / l->length;
             float dv = (dx * nx + dy * ny) / l->length;
@@ -417,7 +444,9 @@ void nail_seg_fuse_memory_apply(nail_seg_fuse_memory *m, const nail_geom *lm, na
             sl->dtr *= d;
         }
         float conf = f->confidence, fit = f->fit;
+        int visible = f->visible; /* rule 5 may have hidden it */
         *f = *l;
+        f->visible = visible;
         f->cx = l->cx + (sl->du * l->ax + sl->dv * nx) * l->length;
         f->cy = l->cy + (sl->du * l->ay + sl->dv * ny) * l->length;
         f->width = l->width * expf(sl->lw);

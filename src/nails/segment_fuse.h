@@ -47,6 +47,26 @@
  *     side faces the camera), and blobs away from its fingertips make no
  *     nail unless opts->far_orphans (red patterns on things near the hand
  *     fooled the network more often than the palm detector missed a hand).
+ *  5. Landmarks that miss the nails (opts->distrust_min_blobs > 0): while
+ *     a hand is tracked, when no landmark nail took a blob in step 2 but at
+ *     least distrust_min_blobs blobs are confident (>= min_orphan_conf_hand)
+ *     and plate-shaped (not longer than max_orphan_elongation x their
+ *     width), the landmarks are taken to be wrong about the nails (a hand
+ *     seen from the back taken for its palm side, landmarks off the
+ *     fingers): the landmark nails are passed through with visible = 0 and
+ *     the blobs are treated as in a frame without a hand (every blob with
+ *     confidence >= min_orphan_conf becomes a hand = -1 nail). On the
+ *     cross-validated photos this gives 2 of the 18 hand photos their nails
+ *     (3493127D 0.000 -> 0.864, 4c478f3e 0.220 -> 0.537) and changes 1
+ *     (2c376c66 0.311 -> 0.381); docs/segmentation.md. On video it fired
+ *     on false blobs (a face behind a thumb-up), so the try-on pipeline
+ *     uses it on photos (static sessions) only.
+ * Defaults: min_overlap 0.2, blob_weight 0.35, distrust_min_blobs 2,
+ * chosen by nested cross-validation on the shared photos over 36 settings
+ * (distrust 0/2/3 x min_overlap 0.2-0.5 x blob_weight 0.35-0.65): for each
+ * held-out fold, the setting with no photo with a hand worse than its
+ * landmarks on the 4 other folds and the best mean IoU there; all 5 folds
+ * chose this one (docs/segmentation.md has the figures).
  * Nothing is allocated; reentrant.
  */
 #ifndef LQ_NAILS_SEGMENT_FUSE_H
@@ -74,10 +94,11 @@ typedef struct nail_seg_fuse_opts {
                               may become nails too (a hand the palm detector missed) */
     float blob_weight;     /* 0..1: how far a matched nail moves to the blob's outline */
     float max_orphan_elongation; /* a nail of its own is at most this long for its width */
+    int distrust_min_blobs; /* 0 = off; else rule 5 with this many blobs (1..NAIL_SEG_MAX_BLOBS) */
 } nail_seg_fuse_opts;
 
 #define NAIL_SEG_FUSE_OPTS_DEFAULT                                             \
-    {0.9f, 0.5f, 2.0f, 35.0f, 0.6f, 1, 0, 0.85f, 0.3f, 0, 0.5f, 3.0f}
+    {0.9f, 0.5f, 2.0f, 35.0f, 0.6f, 1, 0, 0.85f, 0.2f, 0, 0.35f, 3.0f, 2}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_fuse_opts_validate(const nail_seg_fuse_opts *o) LQ_NODISCARD;

@@ -19,13 +19,17 @@
 #include "nails/segment_eval.h"
 #include "tfl_builder.h"
 
-/* Floors: just below what bench_nails measured for the committed fold
- * models (docs/segmentation.md, 2026-11-25: segment 0.540, fused 0.634, on
- * the 18 images with a hand fused 0.601 vs landmarks 0.584).
+/* Floors: just below what was measured for the committed fold models
+ * (docs/segmentation.md, 2026-11-25: segment 0.576, fused 0.687 with the
+ * fusion defaults chosen by nested cross-validation, on the 18 images with
+ * a hand fused 0.677 vs landmarks 0.584, none of them worse).
  * Cross-validated: every image is scored by the fold model that never
  * trained on it; misses count 0. */
-#define FLOOR_CV_SEGMENT_IOU 0.53
-#define FLOOR_CV_FUSED_IOU 0.62
+#define FLOOR_CV_SEGMENT_IOU 0.56
+#define FLOOR_CV_FUSED_IOU 0.675
+/* fused may lose this much against the landmarks on a photo with a hand
+ * (float differences between machines; measured: no loss) */
+#define FUSED_VS_LANDMARKS_SLACK 0.002
 
 static const char *out_path(const char *rel)
 {
@@ -263,9 +267,22 @@ static void cross_validated_iou_of_committed_models(void **state)
     assert_int_equal(r->folds, 5);
     assert_true(r->mode[NAIL_SEG_EVAL_SEGMENT].mean_iou >= FLOOR_CV_SEGMENT_IOU);
     assert_true(r->mode[NAIL_SEG_EVAL_FUSED].mean_iou >= FLOOR_CV_FUSED_IOU);
-    /* where MediaPipe finds a hand, fusion is no worse than the landmarks on average */
+    /* where MediaPipe finds a hand, fusion is no worse than the landmarks,
+     * on average and on every photo (the issue's target) */
     assert_true(r->mode[NAIL_SEG_EVAL_FUSED].mean_iou_hand >=
                 r->mode[NAIL_SEG_EVAL_LANDMARKS].mean_iou_hand);
+    const nail_eval_result *fu = &r->mode[NAIL_SEG_EVAL_FUSED];
+    const nail_eval_result *la = &r->mode[NAIL_SEG_EVAL_LANDMARKS];
+    int worse = 0;
+    for (int i = 0; i < fu->images; i++)
+        if (fu->per[i].hands > 0 && fu->per[i].iou < la->per[i].iou - FUSED_VS_LANDMARKS_SLACK) {
+            print_message("%s: fused %.3f < landmarks %.3f\n", fu->per[i].file, fu->per[i].iou,
+                          la->per[i].iou);
+            worse++;
+        }
+    assert_int_equal(worse, 0);
+    print_message("fused: %d network passes for 40 images, %.2f ms per image (max %.2f)\n",
+                  r->fused_passes, r->fused_ms_mean, r->fused_ms_max);
     free(r);
     lq_tracker_destroy(t);
     lq_hand_models_destroy(m);

@@ -23,6 +23,7 @@
 #include "nails/reference.h"
 #include "nails/render.h"
 #include "nails/segment.h"
+#include "nails/segment_frame.h"
 #include "nails/segment_fuse.h"
 
 #define TAG "tryon"
@@ -427,21 +428,13 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
     if (w->seg && (s->opts.segmentation == 1 ||
                    (s->opts.segmentation == 2 && res->hands.count == 0))) {
         double t = lq_clock_ms();
-        nail_seg_blob_opts bo = NAIL_SEG_BLOB_OPTS_DEFAULT;
-        nail_seg_fuse_opts fo = NAIL_SEG_FUSE_OPTS_DEFAULT;
-        nail_seg_blob blobs[NAIL_SEG_MAX_BLOBS];
-        int nb = 0, box[4];
         /* with tracked hands, only their region: their nails get more of
-         * the network's input */
-        if (nail_seg_hands_region(&res->hands, frame->width, frame->height, box))
-            rc = nail_seg_run_region(w->seg, frame, box[0], box[1], box[2], box[3]);
-        else
-            rc = nail_seg_run(w->seg, frame);
-        if (rc == 0)
-            rc = nail_seg_blobs(w->seg, frame, &bo, blobs, NAIL_SEG_MAX_BLOBS, &nb);
-        if (rc == 0)
-            rc = nail_seg_fuse(raw, nraw, blobs, nb, &res->hands, &fo, fused, NAIL_MAX, &nall,
-                               &nhand);
+         * the network's input (nails/segment_frame.h) */
+        nail_seg_frame_opts fo = NAIL_SEG_FRAME_OPTS_DEFAULT;
+        if (!s->opts.static_mode) /* rule 5 fired on false blobs in video */
+            fo.fuse.distrust_min_blobs = 0;
+        rc = nail_seg_find_nails(w->seg, frame, &res->hands, raw, nraw, &fo, fused, NAIL_MAX,
+                                 &nall, &nhand, NULL);
         if (rc == 0) {
             found = fused;
             if (s->fuse_mem) /* outlines change shape slowly, move with the landmarks */
@@ -546,6 +539,8 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
         if (rc < 0)
             return LQ_EINTERNAL;
         res->overlay_applied = st.nails_painted > 0;
+        res->npainted = st.nrects;
+        memcpy(res->painted, st.rects, (size_t)st.nrects * sizeof st.rects[0]);
     }
     double t4 = lq_clock_ms();
     res->t.paint_ms = t4 - t3;

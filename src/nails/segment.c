@@ -46,6 +46,9 @@ struct nail_seg {
     int *queue;            /* out_w * out_h */
     float *map;            /* out_w * out_h: the probability map in the frame's orientation */
     float *dir;            /* 2 * out_w * out_h: the direction field, same (or NULL) */
+    unsigned flips;        /* nail_seg_set_flips */
+    float *in_copy;        /* 3 * in_w * in_h: the unflipped input (flips only) */
+    float *acc;            /* out_w * out_h: the averaged map in the input's orientation */
     /* last run */
     int ran;
     int fw, fh;            /* frame size */
@@ -279,6 +282,8 @@ void nail_seg_destroy(nail_seg *s)
     free(s->queue);
     free(s->map);
     free(s->dir);
+    free(s->in_copy);
+    free(s->acc);
     free(s);
 }
 
@@ -317,11 +322,10 @@ static void copy_rotated(const lq_image *img, int ox, int oy, int tw, int th, fl
 
 /* The outputs in the frame's orientation: a portrait frame went in turned
  * (input x = frame y, input y = W - frame x), so turn the map back. */
-static void orient_outputs(nail_seg *s)
+static void orient_outputs(nail_seg *s, const float *p)
 {
     const seg_net *m = s->m;
     const int ow = m->out_w, oh = m->out_h;
-    const float *p = xg_runner_output(s->r, m->prob_out);
     const float *d = m->dir_out >= 0 ? xg_runner_output(s->r, m->dir_out) : NULL;
     if (!s->rot) {
         memcpy(s->map, p, sizeof(float) * (size_t)ow * (size_t)oh);
@@ -341,6 +345,89 @@ static void orient_outputs(nail_seg *s)
                 s->dir[2 * to + 1] = d[2 * from];
             }
         }
+}
+
+int nail_seg_set_flips(nail_seg *s, unsigned flips)
+{
+    if (!s || (flips & ~(NAIL_SEG_FLIP_H | NAIL_SEG_FLIP_V | NAIL_SEG_FLIP_HV)) != 0)
+        return LQ_EINVAL;
+    if (flips && s->model->net[0].dir_out >= 0)
+        return LQ_EUNSUPPORTED;
+    if (flips && !s->in_copy) {
+        const seg_net *m = &s->model->net[0]; /* the companion has the same sizes */
+        size_t in = 3u * (size_t)m->in_w * (size_t)m->in_h;
+        size_t cells = (size_t)m->out_w * (size_t)m->out_h;
+        float *a = malloc(in * sizeof *a), *b = malloc(cells * sizeof *b);
+        if (!a || !b) {
+            free(a);
+            free(b);
+            return LQ_ENOMEM;
+        }
+        s->in_copy = a;
+        s->acc = b;
+    }
+    s->flips = flips;
+    return 0;
+}
+
+/* Mirrors a w x h image of c floats a pixel in place: left-right (fx) and/or
+ * upside down (fy). */
+static void flip_in_place(float *t, int w, int h, int c, int fx, int fy)
+{
+    for (int y = 0; y < (fy ? (h + 1) / 2 : h); y++) {
+        int y2 = fy ? h - 1 - y : y;
+        for (int x = 0; x < w; x++) {
+            int x2 = fx ? w - 1 - x : x;
+            float *a = t + ((size_t)y * (size_t)w + (size_t)x) * (size_t)c;
+            float *b = t + ((size_t)y2 * (size_t)w + (size_t)x2) * (size_t)c;
+            if (b <= a)
+                continue; /* each pair once (and the fixed point) */
+            for (int k = 0; k < c; k++) {
+                float v = a[k];
+                a[k] = b[k];
+                b[k] = v;
+            }
+        }
+    }
+}
+
+/* Inference on the filled input; with flips, also on each flipped input,
+ * the maps flipped back and averaged (the input's size is even in both
+ * directions a whole number of cells, so a flipped cell is a whole cell).
+ * *prob: the map in the input's orientation. */
+static int invoke_with_flips(nail_seg *s, const seg_net *m, const float **prob)
+{
+    if (xg_runner_invoke(s->r) < 0)
+        return LQ_EMODEL;
+    *prob = xg_runner_output(s->r, m->prob_out);
+    if (!s->flips)
+        return 0;
+    const int ow = m->out_w, oh = m->out_h;
+    const size_t cells = (size_t)ow * (size_t)oh, in = 3u * (size_t)m->in_w * (size_t)m->in_h;
+    float *t = xg_runner_input(s->r, 0);
+    memcpy(s->acc, *prob, cells * sizeof *s->acc);
+    memcpy(s->in_copy, t, in * sizeof *t);
+    static const unsigned bits[3] = {NAIL_SEG_FLIP_H, NAIL_SEG_FLIP_V, NAIL_SEG_FLIP_HV};
+    int n = 1;
+    for (int i = 0; i < 3; i++) {
+        if (!(s->flips & bits[i]))
+            continue;
+        int fx = bits[i] != NAIL_SEG_FLIP_V, fy = bits[i] != NAIL_SEG_FLIP_H;
+        memcpy(t, s->in_copy, in * sizeof *t);
+        flip_in_place(t, m->in_w, m->in_h, 3, fx, fy);
+        if (xg_runner_invoke(s->r) < 0)
+            return LQ_EMODEL;
+        const float *p = xg_runner_output(s->r, m->prob_out);
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++)
+                s->acc[(size_t)y * ow + x] +=
+                    p[(size_t)(fy ? oh - 1 - y : y) * ow + (size_t)(fx ? ow - 1 - x : x)];
+        n++;
+    }
+    for (size_t c = 0; c < cells; c++)
+        s->acc[c] /= (float)n;
+    *prob = s->acc;
+    return 0;
 }
 
 int nail_seg_run(nail_seg *s, const lq_image *frame)
@@ -395,7 +482,8 @@ int nail_seg_run(nail_seg *s, const lq_image *frame)
         else
             copy_padded(&view, ox, oy, m->in_w, m->in_h, in);
     }
-    if (xg_runner_invoke(s->r) < 0) {
+    const float *prob = NULL;
+    if (invoke_with_flips(s, m, &prob) < 0) {
         s->ran = 0;
         return LQ_EMODEL;
     }
@@ -421,7 +509,7 @@ int nail_seg_run(nail_seg *s, const lq_image *frame)
         s->org_x = (float)W - (st * (float)m->out_h - (float)oy) / sy;
         s->org_y = -(float)ox / sx;
     }
-    orient_outputs(s);
+    orient_outputs(s, prob);
     return 0;
 }
 

@@ -80,6 +80,8 @@ typedef struct nail_seg_eval_opts {
     int hand_region;              /* 1: FUSED segments the tracked hands' region */
     int zoom;                     /* 1: FUSED segments the box of the landmark nails */
     float zoom_grow;              /* nail_seg_frame_opts.zoom_grow */
+    unsigned flips_untracked;     /* nail_seg_frame_opts.flips_untracked (default: a mirrored
+                                     pass, as the pipeline runs on photos) */
     int partial;                  /* 1: images in no fold yet are left out (counted in
                                      left_out) instead of failing: for folds still being
                                      trained; the means then cover fewer images */
@@ -87,7 +89,7 @@ typedef struct nail_seg_eval_opts {
 
 #define NAIL_SEG_EVAL_OPTS_DEFAULT                                             \
     {NULL, NULL, NULL, NULL, NULL, NAIL_LOCATE_OPTS_DEFAULT, NAIL_SEG_BLOB_OPTS_DEFAULT,      \
-     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f, 0}
+     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f, NAIL_SEG_FLIP_H, 0}
 
 typedef struct nail_seg_eval_result {
     nail_eval_result mode[NAIL_SEG_EVAL_MODES];  /* per[i] rows line up across modes */

@@ -22,6 +22,8 @@ int nail_seg_frame_opts_validate(const nail_seg_frame_opts *o)
         bad = "zoom (0 or 1)";
     else if (!(o->zoom_grow >= 0.0f && o->zoom_grow <= 8.0f))
         bad = "zoom_grow (0..8)";
+    else if ((o->flips_untracked & ~(NAIL_SEG_FLIP_H | NAIL_SEG_FLIP_V | NAIL_SEG_FLIP_HV)) != 0)
+        bad = "flips_untracked (NAIL_SEG_FLIP_* bits)";
     if (!bad)
         return 0;
     LQ_WARN(TAG, "invalid frame option: %s", bad);
@@ -126,6 +128,8 @@ int nail_seg_find_nails(nail_seg *s, const lq_image *frame, const lq_hands *hand
     if (tracked && o->zoom && nail_seg_nails_region(lm, nlm, o->zoom_grow, in_w, in_h, W, H, box)) {
         nail_seg_fuse_opts zf = o->fuse;
         zf.distrust_min_blobs = 0; /* the box comes from the landmarks: no rule 5 here */
+        if ((rc = nail_seg_set_flips(s, 0)) < 0)
+            return rc;
         fi.passes++;
         fi.zoomed = 1;
         rc = segment_and_fuse(s, frame, box, hands, lm, nlm, &o->blobs, &zf, tmp, NAIL_MAX,
@@ -142,9 +146,17 @@ int nail_seg_find_nails(nail_seg *s, const lq_image *frame, const lq_hands *hand
             box[2] = W;
             box[3] = H;
         }
-        fi.passes++;
+        unsigned flips = tracked ? 0u : o->flips_untracked;
+        if ((rc = nail_seg_set_flips(s, flips)) < 0)
+            return rc;
+        fi.passes += 1 + ((flips & NAIL_SEG_FLIP_H) != 0) + ((flips & NAIL_SEG_FLIP_V) != 0) +
+                     ((flips & NAIL_SEG_FLIP_HV) != 0);
         rc = segment_and_fuse(s, frame, use_region ? box : NULL, hands, lm, nlm, &o->blobs,
                               &o->fuse, tmp, NAIL_MAX, &ntmp, &ntmph);
+        if (flips) {
+            int off = nail_seg_set_flips(s, 0); /* cannot fail: no bits */
+            rc = rc < 0 ? rc : off;
+        }
         if (rc < 0)
             return rc;
     }

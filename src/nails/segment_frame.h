@@ -22,6 +22,10 @@
  *   - otherwise (a tracked hand without visible nails, or zoom off) the
  *     hands' region (nail_seg_hands_region), or the whole frame without
  *     opts->hand_region.
+ * Without a tracked hand the pass may be averaged with flipped passes
+ * (opts->flips_untracked): close-ups gain, hand photos did not (their
+ * fusion with the landmarks already averages two estimates). The runner's
+ * flips are set for every pass (nail_seg_set_flips) and left off.
  * The zoomed pass is fused with rule 5 off: its box comes from the
  * landmarks, so when they are wrong it holds only parts of the nails.
  *
@@ -44,10 +48,12 @@ typedef struct nail_seg_frame_opts {
     int hand_region;    /* 1: with tracked hands, segment their region, not the whole frame */
     int zoom;           /* 1: with visible landmark nails, segment the box around them */
     float zoom_grow;    /* that box grows by this x the largest nail's size on each side (0..8) */
+    unsigned flips_untracked; /* test-time flips (nail_seg_set_flips bits) of the pass on a
+                                 frame without a tracked hand: one more inference each */
 } nail_seg_frame_opts;
 
 #define NAIL_SEG_FRAME_OPTS_DEFAULT                                            \
-    {NAIL_SEG_BLOB_OPTS_DEFAULT, NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f}
+    {NAIL_SEG_BLOB_OPTS_DEFAULT, NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f, 0}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_frame_opts_validate(const nail_seg_frame_opts *o) LQ_NODISCARD;

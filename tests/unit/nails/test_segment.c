@@ -531,6 +531,68 @@ static void region_runs_report_frame_coordinates(void **state)
     nail_seg_model_destroy(m);
 }
 
+/* Test-time flips: the flipped passes' maps are flipped back before they
+ * are averaged, so a nail stays where it is (flipped back wrongly, half its
+ * probability would show at the mirrored place); also on a turned portrait
+ * frame and a region. */
+static void flips_average_maps_in_place(void **state)
+{
+    (void)state;
+    nail_seg_model *m = load_ok(write_model("seg_red5.tflite", 240, 320, 3, 1, 0, 0, 0));
+    nail_seg *s = NULL;
+    assert_int_equal(nail_seg_create(m, &s), 0);
+    static const int sizes[3][2] = {{640, 480}, {480, 640}, {1280, 720}};
+    for (int k = 0; k < 3; k++) {
+        const int W = sizes[k][0], H = sizes[k][1];
+        lq_image f;
+        assert_int_equal(lq_image_alloc(&f, W, H), 0);
+        fill(&f, 128, 128, 128);
+        float cx = 0.3f * (float)W, cy = 0.25f * (float)H;
+        ellipse(&f, cx, cy, 20.0f, 12.0f, 0.7f, 200, 40, 60);
+        nail_seg_blob b0[4], b1[4];
+        int n0 = 0, n1 = 0;
+        nail_seg_blob_opts o = NAIL_SEG_BLOB_OPTS_DEFAULT;
+        int x0 = k == 2 ? 100 : 0, y0 = k == 2 ? 50 : 0, rw = k == 2 ? 640 : W, rh = k == 2 ? 480 : H;
+        for (unsigned flips = 0; flips <= 7; flips++) {
+            assert_int_equal(nail_seg_set_flips(s, flips), 0);
+            assert_int_equal(nail_seg_run_region(s, &f, x0, y0, rw, rh), 0);
+            nail_seg_blob *b = flips ? b1 : b0;
+            int *n = flips ? &n1 : &n0;
+            assert_int_equal(nail_seg_blobs(s, &f, &o, b, 4, n), 0);
+            assert_int_equal(*n, 1);
+            /* the stride-2 model samples the other pixel of each pair on a
+             * flipped input: up to one input pixel (2 frame pixels) apart */
+            assert_float_equal(b[0].cx, b0[0].cx, 2.5f);
+            assert_float_equal(b[0].cy, b0[0].cy, 2.5f);
+            assert_float_equal(b[0].area, b0[0].area, 0.25f * b0[0].area);
+            /* nothing at the mirrored places */
+            int mw = 0, mh = 0;
+            const float *map = nail_seg_prob(s, &mw, &mh);
+            float mx, my;
+            nail_seg_frame_to_map(s, (float)(2 * x0 + rw) - cx, cy, &mx, &my);
+            assert_true(map[(int)my * mw + (int)mx] < 0.05f);
+            nail_seg_frame_to_map(s, cx, (float)(2 * y0 + rh) - cy, &mx, &my);
+            assert_true(map[(int)my * mw + (int)mx] < 0.05f);
+            nail_seg_frame_to_map(s, cx, cy, &mx, &my);
+            assert_true(map[(int)my * mw + (int)mx] > 0.9f);
+        }
+        assert_float_equal(b0[0].cx, cx, 2.5f);
+        lq_image_free(&f);
+    }
+    assert_int_equal(nail_seg_set_flips(s, 8), LQ_EINVAL);
+    assert_int_equal(nail_seg_set_flips(NULL, 1), LQ_EINVAL);
+    assert_int_equal(nail_seg_set_flips(s, 0), 0);
+    nail_seg_destroy(s);
+    nail_seg_model_destroy(m);
+    /* a direction output would need its vectors flipped too: refused */
+    m = load_ok(write_model("seg_dir2.tflite", 240, 320, 3, 1, 1, 0.0f, 1.0f));
+    assert_int_equal(nail_seg_create(m, &s), 0);
+    assert_int_equal(nail_seg_set_flips(s, NAIL_SEG_FLIP_H), LQ_EUNSUPPORTED);
+    assert_int_equal(nail_seg_set_flips(s, 0), 0);
+    nail_seg_destroy(s);
+    nail_seg_model_destroy(m);
+}
+
 /* "x_portrait.tflite" beside "x.tflite" runs portrait frames. Here the
  * companion detects blue instead of red, to see which one ran. */
 static void portrait_companion_runs_portrait_frames(void **state)
@@ -626,6 +688,7 @@ int main(void)
         cmocka_unit_test(principal_axis_of_rotated_ellipses),
         cmocka_unit_test(direction_from_context_and_network),
         cmocka_unit_test(region_runs_report_frame_coordinates),
+        cmocka_unit_test(flips_average_maps_in_place),
         cmocka_unit_test(portrait_companion_runs_portrait_frames),
         cmocka_unit_test(invalid_calls_are_refused),
     };

@@ -171,6 +171,25 @@ static void no_hand_segments_the_whole_frame(void **state)
     assert_int_equal(
         nail_seg_find_nails(fx->s, &fx->img, NULL, NULL, 0, &o, out, NAIL_MAX, &n, &nh, NULL), 0);
     assert_int_equal(n, 4);
+    /* flips without a hand: one more pass each, the same nails */
+    o.flips_untracked = NAIL_SEG_FLIP_H | NAIL_SEG_FLIP_HV;
+    assert_int_equal(
+        nail_seg_find_nails(fx->s, &fx->img, NULL, NULL, 0, &o, out, NAIL_MAX, &n, &nh, &fi), 0);
+    assert_int_equal(fi.passes, 3);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++)
+        assert_float_equal(out[i].cy, TIP_Y, 2.0f);
+    /* ... and none with one */
+    nail_geom lm = {0};
+    lm = (nail_geom){.hand = 0, .finger = 1, .visible = 1, .cx = TIP_X + 40.0f, .cy = TIP_Y,
+                     .ax = 0.0f, .ay = -1.0f, .width = 16.0f, .length = 20.0f};
+    assert_int_equal(nail_seg_find_nails(fx->s, &fx->img, &fx->hands, &lm, 1, &o, out, NAIL_MAX,
+                                         &n, &nh, &fi),
+                     0);
+    assert_int_equal(fi.passes, 1);
+    o.flips_untracked = 8;
+    assert_int_equal(nail_seg_frame_opts_validate(&o), LQ_EINVAL);
+    o.flips_untracked = 0;
     /* cap: at most cap nails */
     assert_int_equal(
         nail_seg_find_nails(fx->s, &fx->img, NULL, NULL, 0, &o, out, 2, &n, &nh, NULL), 0);

@@ -20,8 +20,9 @@
  *   LANDMARKS    nail_locate's outlines (today's product without the network)
  *   SEGMENT      the blobs as nail outlines (nail_seg_blob_to_geom), no landmarks
  *   FUSED        nail_seg_find_nails (segment_frame.h): what the try-on
- *                pipeline paints, with the same passes (the nails' box zoomed
- *                with zoom, the hands' region with hand_region, else the frame)
+ *                pipeline paints on photos, with the same passes (by default
+ *                the hands' region and a pass around each landmark nail, or
+ *                the frame and its mirror without a hand)
  *   SEGMENT_RAW  the network's thresholded mask itself (nail_seg_mask)
  *
  * folds.json (assets/nailseg/LOADER_NOTES.md): {"folds": [{"val": [names]},
@@ -78,7 +79,8 @@ typedef struct nail_seg_eval_opts {
     nail_seg_blob_opts blobs;
     nail_seg_fuse_opts fuse;
     int hand_region;              /* 1: FUSED segments the tracked hands' region */
-    int zoom;                     /* 1: FUSED segments the box of the landmark nails */
+    int zoom;                     /* nail_seg_frame_opts.zoom (default: each nail, as the
+                                     pipeline runs on photos) */
     float zoom_grow;              /* nail_seg_frame_opts.zoom_grow */
     unsigned flips_untracked;     /* nail_seg_frame_opts.flips_untracked (default: a mirrored
                                      pass, as the pipeline runs on photos) */
@@ -89,7 +91,7 @@ typedef struct nail_seg_eval_opts {
 
 #define NAIL_SEG_EVAL_OPTS_DEFAULT                                             \
     {NULL, NULL, NULL, NULL, NULL, NAIL_LOCATE_OPTS_DEFAULT, NAIL_SEG_BLOB_OPTS_DEFAULT,      \
-     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f, NAIL_SEG_FLIP_H, 0}
+     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, NAIL_SEG_ZOOM_EACH, 1.0f, NAIL_SEG_FLIP_H, 0}
 
 typedef struct nail_seg_eval_result {
     nail_eval_result mode[NAIL_SEG_EVAL_MODES];  /* per[i] rows line up across modes */

@@ -18,8 +18,8 @@ int nail_seg_frame_opts_validate(const nail_seg_frame_opts *o)
     const char *bad = NULL;
     if (o->hand_region != 0 && o->hand_region != 1)
         bad = "hand_region (0 or 1)";
-    else if (o->zoom != 0 && o->zoom != 1)
-        bad = "zoom (0 or 1)";
+    else if (o->zoom < NAIL_SEG_ZOOM_OFF || o->zoom > NAIL_SEG_ZOOM_EACH)
+        bad = "zoom (0, 1 or 2)";
     else if (!(o->zoom_grow >= 0.0f && o->zoom_grow <= 8.0f))
         bad = "zoom_grow (0..8)";
     else if ((o->flips_untracked & ~(NAIL_SEG_FLIP_H | NAIL_SEG_FLIP_V | NAIL_SEG_FLIP_HV)) != 0)
@@ -98,13 +98,53 @@ static int segment_and_fuse(nail_seg *s, const lq_image *frame, const int *box,
     return rc;
 }
 
-/* Did any visible landmark nail take a blob (its fused copy differs)? */
+/* Did any visible landmark nail take a blob (its fused copy differs and
+ * is not hidden by rule 5)? */
 static int any_matched(const nail_geom *lm, const nail_geom *fused, int n)
 {
     for (int i = 0; i < n; i++)
-        if (lm[i].visible && memcmp(&lm[i], &fused[i], sizeof lm[i]) != 0)
+        if (lm[i].visible && fused[i].visible && memcmp(&lm[i], &fused[i], sizeof lm[i]) != 0)
             return 1;
     return 0;
+}
+
+/* NAIL_SEG_ZOOM_EACH: one pass around each visible landmark nail; from
+ * each, the blob nearest to that nail (within match_dist of its size);
+ * these blobs are fused with the landmarks (no rule 5: the landmarks have
+ * been believed already). */
+static int refine_each_nail(nail_seg *s, const lq_image *frame, const lq_hands *hands,
+                            const nail_geom *lm, int nlm, const nail_seg_frame_opts *o,
+                            nail_geom *out, int *nout, int *nhand, nail_seg_frame_info *fi)
+{
+    int in_w = 0, in_h = 0;
+    nail_seg_input_size(s, &in_w, &in_h);
+    nail_seg_blob z[NAIL_SEG_MAX_BLOBS], b[NAIL_SEG_MAX_BLOBS];
+    int nz = 0, rc = 0;
+    for (int i = 0; i < nlm && nz < NAIL_SEG_MAX_BLOBS; i++) {
+        int box[4], nb = 0;
+        if (!lm[i].visible ||
+            !nail_seg_nails_region(&lm[i], 1, o->zoom_grow, in_w, in_h, frame->width,
+                                   frame->height, box))
+            continue;
+        fi->passes++;
+        if ((rc = nail_seg_run_region(s, frame, box[0], box[1], box[2], box[3])) < 0 ||
+            (rc = nail_seg_blobs(s, frame, &o->blobs, b, NAIL_SEG_MAX_BLOBS, &nb)) < 0)
+            return rc;
+        float reach = o->fuse.match_dist * fmaxf(lm[i].length, lm[i].width), best = INFINITY;
+        int bj = -1;
+        for (int j = 0; j < nb; j++) {
+            float d = hypotf(b[j].cx - lm[i].cx, b[j].cy - lm[i].cy);
+            if (d <= reach && d < best) {
+                best = d;
+                bj = j;
+            }
+        }
+        if (bj >= 0)
+            z[nz++] = b[bj];
+    }
+    nail_seg_fuse_opts zf = o->fuse;
+    zf.distrust_min_blobs = 0;
+    return nail_seg_fuse(lm, nlm, z, nz, hands, &zf, out, NAIL_MAX, nout, nhand);
 }
 
 int nail_seg_find_nails(nail_seg *s, const lq_image *frame, const lq_hands *hands,
@@ -125,7 +165,8 @@ int nail_seg_find_nails(nail_seg *s, const lq_image *frame, const lq_hands *hand
     int ntmp = 0, ntmph = 0, rc = 0, done = 0;
     int in_w = 0, in_h = 0, box[4];
     nail_seg_input_size(s, &in_w, &in_h);
-    if (tracked && o->zoom && nail_seg_nails_region(lm, nlm, o->zoom_grow, in_w, in_h, W, H, box)) {
+    if (tracked && o->zoom == NAIL_SEG_ZOOM_NAILS &&
+        nail_seg_nails_region(lm, nlm, o->zoom_grow, in_w, in_h, W, H, box)) {
         nail_seg_fuse_opts zf = o->fuse;
         zf.distrust_min_blobs = 0; /* the box comes from the landmarks: no rule 5 here */
         if ((rc = nail_seg_set_flips(s, 0)) < 0)
@@ -158,6 +199,12 @@ int nail_seg_find_nails(nail_seg *s, const lq_image *frame, const lq_hands *hand
             rc = rc < 0 ? rc : off;
         }
         if (rc < 0)
+            return rc;
+    }
+    if (tracked && o->zoom == NAIL_SEG_ZOOM_EACH && any_matched(lm, tmp, nlm < ntmp ? nlm : ntmp)) {
+        fi.zoomed = 1;
+        if ((rc = nail_seg_set_flips(s, 0)) < 0 ||
+            (rc = refine_each_nail(s, frame, hands, lm, nlm, o, tmp, &ntmp, &ntmph, &fi)) < 0)
             return rc;
     }
     memcpy(fi.box, box, sizeof fi.box);

@@ -42,11 +42,17 @@
 #include "nails/segment.h"
 #include "nails/segment_fuse.h"
 
+enum nail_seg_zoom {
+    NAIL_SEG_ZOOM_OFF = 0,   /* the hands' region */
+    NAIL_SEG_ZOOM_NAILS = 1, /* the box around the visible landmark nails instead */
+    NAIL_SEG_ZOOM_EACH = 2,  /* the hands' region, then a pass around each visible landmark nail */
+};
+
 typedef struct nail_seg_frame_opts {
     nail_seg_blob_opts blobs;
     nail_seg_fuse_opts fuse;
     int hand_region;    /* 1: with tracked hands, segment their region, not the whole frame */
-    int zoom;           /* 1: with visible landmark nails, segment the box around them */
+    int zoom;           /* enum nail_seg_zoom */
     float zoom_grow;    /* that box grows by this x the largest nail's size on each side (0..8) */
     unsigned flips_untracked; /* test-time flips (nail_seg_set_flips bits) of the pass on a
                                  frame without a tracked hand: one more inference each */

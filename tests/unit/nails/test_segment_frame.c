@@ -241,6 +241,27 @@ static void zoom_segments_the_nails_box(void **state)
     assert_int_equal(n, 4);
     assert_true(out[0].cx < lm[0].cx);
     assert_float_equal(out[0].cx, region_cx, 1.0f);
+    /* each nail: the hands' region, then one pass around each nail */
+    o.zoom = NAIL_SEG_ZOOM_EACH;
+    assert_int_equal(nail_seg_find_nails(fx->s, &fx->img, &fx->hands, lm, 4, &o, out, NAIL_MAX,
+                                         &n, &nh, &fi),
+                     0);
+    assert_int_equal(fi.passes, 5);
+    assert_int_equal(fi.zoomed, 1);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(out[i].visible, 1);
+        assert_int_equal(out[i].finger, i + 1);
+        assert_true(out[i].cx < lm[i].cx);
+        assert_float_equal(out[i].cx, TIP_X + 40.0f * (float)(i + 1), 2.0f);
+    }
+    /* a hidden landmark nail gets no pass */
+    lm[2].visible = 0;
+    assert_int_equal(nail_seg_find_nails(fx->s, &fx->img, &fx->hands, lm, 4, &o, out, NAIL_MAX,
+                                         &n, &nh, &fi),
+                     0);
+    assert_int_equal(fi.passes, 4);
+    assert_int_equal(out[2].visible, 0);
 }
 
 static void zoom_falls_back_when_landmarks_miss(void **state)
@@ -273,6 +294,15 @@ static void zoom_falls_back_when_landmarks_miss(void **state)
         assert_int_equal(out[i].hand, -1);
         assert_float_equal(out[i].cy, TIP_Y, 2.0f);
     }
+    /* each nail: rule 5 fired on the hands' region, so no pass per nail */
+    o.zoom = NAIL_SEG_ZOOM_EACH;
+    assert_int_equal(nail_seg_find_nails(fx->s, &fx->img, &fx->hands, lm, 4, &o, out, NAIL_MAX,
+                                         &n, &nh, &fi),
+                     0);
+    assert_int_equal(fi.passes, 1);
+    assert_int_equal(fi.zoomed, 0);
+    assert_int_equal(n, 8);
+    o.zoom = NAIL_SEG_ZOOM_NAILS;
     /* without rule 5 the landmark nails stay */
     o.fuse.distrust_min_blobs = 0;
     assert_int_equal(nail_seg_find_nails(fx->s, &fx->img, &fx->hands, lm, 4, &o, out, NAIL_MAX,
@@ -348,7 +378,7 @@ static void bad_arguments(void **state)
     assert_int_equal(nail_seg_find_nails(fx->s, &fx->img, NULL, NULL, 0, &o, NULL, 4, &n, &nh,
                                          NULL),
                      LQ_EINVAL);
-    o.zoom = 2;
+    o.zoom = 3;
     assert_int_equal(nail_seg_frame_opts_validate(&o), LQ_EINVAL);
     o.zoom = 1;
     o.zoom_grow = -1.0f;

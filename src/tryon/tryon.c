@@ -443,6 +443,18 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
             found = fused;
             if (s->fuse_mem) /* outlines change shape slowly, move with the landmarks */
                 nail_seg_fuse_memory_apply(s->fuse_mem, raw, fused, nraw);
+            if (!s->nails) { /* no smoother: drop the landmark nails rule 5 hid */
+                int k = 0, hidden = 0;
+                for (int i = 0; i < nall; i++) {
+                    if (i < nhand && !fused[i].visible) {
+                        hidden++;
+                        continue;
+                    }
+                    fused[k++] = fused[i];
+                }
+                nhand -= hidden;
+                nall = k;
+            }
         } else {
             LQ_WARN(TAG, "nail segmentation failed (%s): landmark nails only",
                     lq_strerror(rc));

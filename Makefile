@@ -17,9 +17,10 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TEST_SECONDS ?= 20
 SOAK_SECONDS ?= 600
-# The TSan run: the worker pool, sessions and try-on units, and the service end to end
+# The TSan run: the two-task helper and the tracker's concurrent second-hand search, the
+# worker pool, sessions and try-on units, and the service end to end
 # (loop thread, workers, fetcher thread) in the e2e files that stress them most.
-TSAN_TESTS ?= ^(unit/service/test_(workers|session)|unit/tryon/test_tryon|e2e/test_(session_flow|backpressure|faults_shutdown|faults_reference))$$
+TSAN_TESTS ?= ^(unit/base/test_duo|unit/hand/test_tracker|unit/service/test_(workers|session)|unit/tryon/test_tryon|e2e/test_(session_flow|backpressure|faults_shutdown|faults_reference))$$
 
 .PHONY: all deps test-deps models build build-asan run test test-unit test-asan test-fuzz \
 	test-tsan fuzz soak valgrind bench train clean
@@ -78,7 +79,7 @@ test-tsan: test-deps models
 	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLQ_TSAN=ON -DLQ_WERROR=ON \
 	  $(CMAKE_FLAGS)
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target lacquer service_test_workers \
-	  service_test_session tryon_test_tryon
+	  service_test_session tryon_test_tryon base_test_duo hand_test_tracker
 	cd $(BUILD_TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" LQ_SANITIZED=1 \
 	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 

@@ -2,13 +2,13 @@
 #include "hand/tracker.h"
 
 #include <math.h>
-#include <pthreadpool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/clock.h"
+#include "base/duo.h"
 #include "base/log.h"
 #include "hand/landmark.h"
 #include "hand/palm.h"
@@ -158,7 +158,7 @@ struct lq_hand_worker {
     lq_palm_detection dets[LQ_PALM_MAX_OUT];
     lq_runchoice choice[TRK_MODELS][TRK_VARIANTS]; /* with a gate: which set is faster */
     int chosen[TRK_MODELS];                         /* set of the run in progress, -1 = untimed */
-    pthreadpool_t side;   /* lq_hand_worker_set_concurrent: 2 threads, else NULL */
+    lq_duo *side;         /* lq_hand_worker_set_concurrent: a helper thread, else NULL */
 };
 
 int lq_hand_worker_create(const lq_hand_models *m, int threads, lq_hand_worker **out)
@@ -183,8 +183,7 @@ void lq_hand_worker_destroy(lq_hand_worker *w)
             lq_palm_detector_destroy(w->palm[k][v]);
             lq_landmarker_destroy(w->landmark[k][v]);
         }
-    if (w->side)
-        pthreadpool_destroy(w->side);
+    lq_duo_destroy(w->side);
     free(w);
 }
 
@@ -193,10 +192,10 @@ int lq_hand_worker_set_concurrent(lq_hand_worker *w, int on)
     if (!w)
         return LQ_EINVAL;
     if (!on && w->side) {
-        pthreadpool_destroy(w->side);
+        lq_duo_destroy(w->side);
         w->side = NULL;
-    } else if (on && !w->side && !(w->side = pthreadpool_create(2))) {
-        return LQ_ENOMEM;
+    } else if (on && !w->side) {
+        return lq_duo_create(&w->side);
     }
     return 0;
 }
@@ -456,7 +455,7 @@ typedef struct trk_side {
     int lm_rc[LQ_HAND_MAX];
 } trk_side;
 
-static void side_task(void *ud, size_t i)
+static void side_task(void *ud, int i)
 {
     trk_side *c = ud;
     const lq_hand_variant v = c->t->o.variant;
@@ -521,8 +520,7 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
             side = &side_ctx;
             memset(side, 0, sizeof *side);
             *side = (trk_side){.t = t, .w = w, .img = img, .list = list, .n = &n};
-            pthreadpool_parallelize_1d(w->side, side_task, side, 2,
-                                       PTHREADPOOL_FLAG_YIELD_WORKERS);
+            (void)lq_duo_run(w->side, side_task, side);
             timings_add(&out->t, &side->palm_t);
             timings_add(&out->t, &side->lm_t);
             rc = side->palm_rc;

@@ -110,9 +110,10 @@ int lq_hand_worker_prefers_parallel(const lq_hand_worker *w, lq_hand_variant v);
  * of the two models instead of their sum (11 + 9 ms -> ~11 ms, full models).
  * Results are identical to the sequential order. Only with one-thread
  * runners (threads == 1, or a gate), and only while the gate is open (no
- * other frame in progress, so the second core is likely free). The second
- * thread sleeps between frames. on = 0 stops and joins it. Returns 0,
- * LQ_EINVAL, or LQ_ENOMEM (thread creation). */
+ * other frame in progress, so the second core is likely free); if the
+ * helper thread does not get a core in time, the calling thread runs the
+ * detector itself (base/duo.h). The helper sleeps between frames. on = 0
+ * stops and joins it. Returns 0, LQ_EINVAL, or LQ_ENOMEM (thread creation). */
 int lq_hand_worker_set_concurrent(lq_hand_worker *w, int on) LQ_NODISCARD;
 
 /* ---- trackers ---------------------------------------------------------- */

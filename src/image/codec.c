@@ -193,6 +193,24 @@ int lq_image_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
     }
 }
 
+int lq_image_decode_ex(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
+                       lq_image *out, lq_yuv420 *yuv, char *err, size_t errlen)
+{
+    static const lq_decode_limits defaults = LQ_DECODE_LIMITS_DEFAULT;
+    if (yuv)
+        memset(yuv, 0, sizeof *yuv);
+    if (!lim)
+        lim = &defaults;
+    if (yuv && out && buf && len > 0 && len <= lim->max_bytes &&
+        lq_image_sniff(buf, len) == LQ_FMT_WEBP) {
+        int rc = lq__webp_decode_yuv(buf, len, lim, out, yuv, err, errlen);
+        if (rc != LQ_EUNSUPPORTED)
+            return rc;
+        /* lossless, or animated: the plain path says which */
+    }
+    return lq_image_decode(buf, len, lim, out, err, errlen);
+}
+
 int lq_image_load(const char *path, const lq_decode_limits *lim, lq_image *out, char *err,
                   size_t errlen)
 {
@@ -238,6 +256,20 @@ static int image_is_valid(const lq_image *img)
     return img && img->data && img->width > 0 && img->height > 0 &&
            img->width <= LQ_IMAGE_MAX_DIM && img->height <= LQ_IMAGE_MAX_DIM &&
            img->stride >= 3 * img->width;
+}
+
+int lq_image_encode_yuv(const lq_yuv420 *p, int quality, int effort, lq_encoded *out)
+{
+    if (!out)
+        return LQ_EINVAL;
+    out->len = 0;
+    if (!p || !p->buf || p->width < 1 || p->height < 1 || p->width > LQ_IMAGE_MAX_DIM ||
+        p->height > LQ_IMAGE_MAX_DIM || quality < 0 || quality > 100 || effort < 0 || effort > 6)
+        return LQ_EINVAL;
+    int rc = lq__webp_encode_yuv(p, quality, effort, out);
+    if (rc < 0)
+        out->len = 0;
+    return rc;
 }
 
 int lq_image_encode_opts(const lq_image *img, const lq_encode_opts *o, lq_encoded *out)

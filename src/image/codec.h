@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "image/image.h"
+#include "image/yuv.h"
 
 typedef enum lq_format {
     LQ_FMT_UNKNOWN = 0,
@@ -70,6 +71,13 @@ int lq_image_probe(const uint8_t *buf, size_t len, lq_format *fmt, int *width,
  * On failure *out is untouched. */
 int lq_image_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
                     lq_image *out, char *err, size_t errlen) LQ_NODISCARD;
+
+/* As lq_image_decode, and when yuv is not NULL and the input is lossy WebP,
+ * also keeps the decoder's Y'CbCr 4:2:0 planes in *yuv (image/yuv.h; *out is
+ * converted from them, within 1 of lq_image_decode's pixels). For any other
+ * input, or on failure, *yuv is zeroed (width 0). The caller frees both. */
+int lq_image_decode_ex(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
+                       lq_image *out, lq_yuv420 *yuv, char *err, size_t errlen) LQ_NODISCARD;
 
 /* Reads a whole file (at most lim->max_bytes) and decodes it. LQ_ENOENT if
  * it does not exist, LQ_EIO if it cannot be read, else as lq_image_decode.
@@ -110,6 +118,11 @@ typedef struct lq_encode_opts {
 
 int lq_image_encode_opts(const lq_image *img, const lq_encode_opts *opts,
                          lq_encoded *out) LQ_NODISCARD;
+
+/* Encodes Y'CbCr 4:2:0 planes as lossy WebP: quality 0..100, effort 0..6
+ * (WebP method), out reused as in lq_image_encode. Errors as there. */
+int lq_image_encode_yuv(const lq_yuv420 *p, int quality, int effort,
+                        lq_encoded *out) LQ_NODISCARD;
 
 /* Encodes by the file name's extension (.jpg/.jpeg/.png/.webp, any case) with
  * effort 4 and writes it. LQ_EINVAL for another extension, LQ_EIO if the file

@@ -12,6 +12,7 @@
 #define LQ_IMAGE_CODEC_INTERNAL_H
 
 #include "image/codec.h"
+#include "image/yuv.h"
 
 /* Writes a one-line reason into err (if err and errlen) and returns code. */
 int lq__codec_fail(char *err, size_t errlen, int code, const char *fmt, ...) LQ_PRINTF(4, 5);
@@ -49,5 +50,10 @@ int lq__webp_probe(const uint8_t *buf, size_t len, int *width, int *height, char
 int lq__webp_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim, lq_image *out,
                     char *err, size_t errlen);
 int lq__webp_encode(const lq_image *img, int quality, int method, int lossless, lq_encoded *out);
+/* Lossy WebP only (else LQ_EUNSUPPORTED, nothing touched): the decoder's
+ * own planes into *yuv and their RGB into *out. */
+int lq__webp_decode_yuv(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
+                        lq_image *out, lq_yuv420 *yuv, char *err, size_t errlen);
+int lq__webp_encode_yuv(const lq_yuv420 *p, int quality, int method, lq_encoded *out);
 
 #endif

@@ -71,6 +71,66 @@ int lq__webp_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
     return 0;
 }
 
+int lq__webp_decode_yuv(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
+                        lq_image *out, lq_yuv420 *yuv, char *err, size_t errlen)
+{
+    WebPBitstreamFeatures f;
+    int rc = features(buf, len, &f, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (f.format != 1) /* lossless (or mixed): no Y'CbCr planes to keep */
+        return LQ_EUNSUPPORTED;
+    rc = lq__check_dims(lim, f.width, f.height, err, errlen);
+    if (rc < 0)
+        return rc;
+    lq_yuv420 p;
+    lq_image img;
+    rc = lq_yuv420_alloc(&p, f.width, f.height);
+    if (rc < 0)
+        return lq__codec_fail(err, errlen, rc, "cannot allocate %dx%d pixels", f.width,
+                              f.height);
+    rc = lq_image_alloc(&img, f.width, f.height);
+    if (rc < 0) {
+        lq_yuv420_free(&p);
+        return lq__codec_fail(err, errlen, rc, "cannot allocate %dx%d pixels", f.width,
+                              f.height);
+    }
+    WebPDecoderConfig cfg;
+    if (!WebPInitDecoderConfig(&cfg)) {
+        lq_yuv420_free(&p);
+        lq_image_free(&img);
+        return lq__codec_fail(err, errlen, LQ_EINTERNAL, "libwebp version mismatch");
+    }
+    const size_t cw = (size_t)p.uv_stride, ch = (size_t)(f.height + 1) / 2;
+    cfg.output.colorspace = MODE_YUV;
+    cfg.output.is_external_memory = 1;
+    cfg.output.u.YUVA.y = p.y;
+    cfg.output.u.YUVA.y_stride = p.y_stride;
+    cfg.output.u.YUVA.y_size = (size_t)p.y_stride * (size_t)f.height;
+    cfg.output.u.YUVA.u = p.u;
+    cfg.output.u.YUVA.u_stride = p.uv_stride;
+    cfg.output.u.YUVA.u_size = cw * ch;
+    cfg.output.u.YUVA.v = p.v;
+    cfg.output.u.YUVA.v_stride = p.uv_stride;
+    cfg.output.u.YUVA.v_size = cw * ch;
+    VP8StatusCode st = WebPDecode(buf, len, &cfg);
+    WebPFreeDecBuffer(&cfg.output);
+    if (st == VP8_STATUS_OK)
+        rc = lq_yuv420_to_rgb(&p, &img);
+    if (st != VP8_STATUS_OK || rc < 0) {
+        lq_yuv420_free(&p);
+        lq_image_free(&img);
+        if (st == VP8_STATUS_OUT_OF_MEMORY || rc == LQ_ENOMEM)
+            return lq__codec_fail(err, errlen, LQ_ENOMEM, "out of memory decoding WebP");
+        if (rc < 0)
+            return lq__codec_fail(err, errlen, rc, "cannot convert the WebP planes");
+        return lq__codec_fail(err, errlen, LQ_EFORMAT, "corrupt or truncated WebP data");
+    }
+    *out = img;
+    *yuv = p;
+    return 0;
+}
+
 static int webp_write(const uint8_t *data, size_t n, const WebPPicture *pic)
 {
     return lq__encoded_append(pic->custom_ptr, data, n) == 0;
@@ -106,6 +166,42 @@ int lq__webp_encode(const lq_image *img, int quality, int method, int lossless, 
     int ok = WebPEncode(&cfg, &pic);
     WebPEncodingError e = pic.error_code;
     WebPPictureFree(&pic);
+    if (!ok)
+        return e == VP8_ENC_ERROR_OUT_OF_MEMORY || e == VP8_ENC_ERROR_BAD_WRITE ? LQ_ENOMEM
+                                                                                 : LQ_EINTERNAL;
+    return 0;
+}
+
+int lq__webp_encode_yuv(const lq_yuv420 *p, int quality, int method, lq_encoded *out)
+{
+    WebPConfig cfg;
+    WebPPicture pic;
+    if (!WebPConfigInit(&cfg) || !WebPPictureInit(&pic))
+        return LQ_EINTERNAL;
+    cfg.quality = (float)quality;
+    cfg.method = method;
+    if (!WebPValidateConfig(&cfg))
+        return LQ_EINVAL;
+    /* The picture only points at the caller's planes: libwebp reads them
+     * (WebPEncode does not write a YUV picture's planes) and frees nothing. */
+    pic.width = p->width;
+    pic.height = p->height;
+    pic.use_argb = 0;
+    pic.colorspace = WEBP_YUV420;
+    pic.y = p->y;
+    pic.u = p->u;
+    pic.v = p->v;
+    pic.y_stride = p->y_stride;
+    pic.uv_stride = p->uv_stride;
+    pic.writer = webp_write;
+    pic.custom_ptr = out;
+    int rc = lq__encoded_reserve(out, (size_t)p->width * (size_t)p->height / 8 + 1024);
+    if (rc < 0)
+        return rc;
+    int ok = WebPEncode(&cfg, &pic);
+    WebPEncodingError e = pic.error_code;
+    /* WebPPictureFree on a view would free the caller's planes: only the
+     * encoder's own side allocations (none for a plain YUV picture) exist. */
     if (!ok)
         return e == VP8_ENC_ERROR_OUT_OF_MEMORY || e == VP8_ENC_ERROR_BAD_WRITE ? LQ_ENOMEM
                                                                                  : LQ_EINTERNAL;

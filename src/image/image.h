@@ -40,6 +40,11 @@ void lq_image_free(lq_image *img);
 /* Deep copy into a newly allocated image. */
 int lq_image_copy(lq_image *dst, const lq_image *src) LQ_NODISCARD;
 
+/* An axis-aligned pixel rectangle: columns x..x+w-1, rows y..y+h-1. */
+typedef struct lq_pixel_rect {
+    int x, y, w, h;
+} lq_pixel_rect;
+
 static inline uint8_t *lq_image_px(const lq_image *img, int x, int y)
 {
     return img->data + (size_t)y * (size_t)img->stride + (size_t)x * 3u;

@@ -21,11 +21,6 @@
 
 #include "image/image.h"
 
-/* An axis-aligned pixel rectangle: columns x..x+w-1, rows y..y+h-1. */
-typedef struct lq_pixel_rect {
-    int x, y, w, h;
-} lq_pixel_rect;
-
 typedef struct lq_luma_stats {
     double mean;           /* mean luma over the region, 0..255 */
     double stddev;         /* standard deviation of luma (global contrast) */

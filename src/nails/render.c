@@ -489,7 +489,7 @@ int nail_render_frame_ex(nail_renderer *r, lq_image *frame, const nail_geom *nai
         return LQ_EINVAL;
     if (n > NAIL_RENDER_MAX_NAILS)
         return LQ_ELIMIT;
-    nail_render_stats st = {0, 0, 0};
+    nail_render_stats st = {0};
     float cast[3] = {1.0f, 1.0f, 1.0f};
     if (n > 0)
         scene_cast(&r->tab, frame, cast);
@@ -516,7 +516,9 @@ int nail_render_frame_ex(nail_renderer *r, lq_image *frame, const nail_geom *nai
         nl++;
     }
     for (int i = 0; i < nl; i++) {
+        const nail__nail *nn = &r->nails[i];
         st.pixels_touched += paint(&r->nails[i], &r->tab, &r->ref, frame);
+        st.rects[st.nrects++] = (lq_pixel_rect){nn->x0, nn->y0, nn->x1 - nn->x0, nn->y1 - nn->y0};
         st.nails_painted++;
     }
     if (stats)

@@ -88,6 +88,8 @@ typedef struct nail_render_stats {
     int nails_painted;   /* nails that were visible, valid and on screen */
     int nails_skipped;   /* not visible, degenerate or non-finite geometry */
     long pixels_touched; /* pixels written (coverage > 0) */
+    int nrects;          /* = nails_painted: the box each painted nail was drawn in; */
+    lq_pixel_rect rects[NAIL_RENDER_MAX_NAILS]; /* no pixel outside them changed */
 } nail_render_stats;
 
 /*

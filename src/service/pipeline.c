@@ -83,7 +83,8 @@ static int probe(svc_job *j, const uint8_t *img, size_t len)
     return 0;
 }
 
-static int decode(svc_job *j, const uint8_t *img, size_t len, lq_image *frame)
+/* yuv (may be NULL) keeps a lossy WebP frame's own planes (image/yuv.h). */
+static int decode(svc_job *j, const uint8_t *img, size_t len, lq_image *frame, lq_yuv420 *yuv)
 {
     char err[160] = "";
     char msg[WS_MESSAGE_MAX];
@@ -93,7 +94,7 @@ static int decode(svc_job *j, const uint8_t *img, size_t len, lq_image *frame)
     int big = lim.max_width > lim.max_height ? lim.max_width : lim.max_height;
     lim.max_width = big;
     lim.max_height = big;
-    int rc = lq_image_decode(img, len, &lim, frame, err, sizeof err);
+    int rc = lq_image_decode_ex(img, len, &lim, frame, yuv, err, sizeof err);
     if (rc == 0)
         return 0;
     snprintf(msg, sizeof msg, "cannot decode the image: %s", err[0] ? err : lq_strerror(rc));
@@ -186,10 +187,14 @@ void svc_job_run(svc_job *j, svc_job_ctx *ctx)
     const uint8_t *img = j->data;
     size_t len = j->data_len;
     lq_image frame = {0};
+    /* WebP in, WebP out: the decoder's planes are kept, and only the painted
+     * boxes go back through a colour conversion before encoding. */
+    lq_yuv420 yuv = {0};
 
     if (j->is_base64 && unbase64(j, ctx, &img, &len) < 0)
         goto done;
-    if (probe(j, img, len) < 0 || decode(j, img, len, &frame) < 0)
+    if (probe(j, img, len) < 0 ||
+        decode(j, img, len, &frame, j->out_format == LQ_FMT_WEBP ? &yuv : NULL) < 0)
         goto done;
     j->decode_ms = ms_since(t0);
     j->width = frame.width;
@@ -214,7 +219,13 @@ void svc_job_run(svc_job *j, svc_job_ctx *ctx)
         goto done;
     }
     uint64_t te = lq_clock_ns();
-    rc = lq_image_encode(&frame, j->out_format, j->out_quality, j->out_effort, &ctx->enc);
+    if (yuv.width) {
+        for (int i = 0; i < j->res.npainted; i++)
+            lq_yuv420_update_rect(&yuv, &frame, &j->res.painted[i]);
+        rc = lq_image_encode_yuv(&yuv, j->out_quality, j->out_effort, &ctx->enc);
+    } else {
+        rc = lq_image_encode(&frame, j->out_format, j->out_quality, j->out_effort, &ctx->enc);
+    }
     j->encode_ms = ms_since(te);
     if (rc < 0) {
         job_fail(j, WS_ERR_PROCESSING_FAILED, "encoding the processed frame failed");
@@ -243,6 +254,7 @@ void svc_job_run(svc_job *j, svc_job_ctx *ctx)
 
 done:
     lq_image_free(&frame);
+    lq_yuv420_free(&yuv);
     j->work_ms = ms_since(t0);
     j->processing_ms = (double)(lq_clock_ns() - j->received_ns) / 1e6;
 }

@@ -122,6 +122,10 @@ typedef struct lq_tryon_result {
     int overlay_applied;
     int nails_segmented;            /* nails[] found by segmentation alone (no landmark
                                        nail: hand -1, finger -1 = unknown); the last ones */
+    int npainted;                   /* painted[]: the boxes the nails were painted in;
+                                       lq_tryon_process changed no frame pixel outside
+                                       them (an encoder may re-convert just these) */
+    lq_pixel_rect painted[NAIL_MAX];
     lq_tryon_timings t;
 } lq_tryon_result;
 

@@ -1,7 +1,9 @@
 /*
  * fuzz_image_decode.c - libFuzzer target for the image decoders
  * (src/image/codec*.c): sniffing, probing, decoding under tight limits, the
- * EXIF orientation parser, and a warp of whatever decodes.
+ * EXIF orientation parser, and a warp of whatever decodes; the Y'CbCr path
+ * (lq_image_decode_ex) must agree with the plain decoder on success and
+ * failure, and its planes survive a rectangle update and an encode.
  *
  * Build: CC=clang cmake -S . -B build-fuzz -DLQ_FUZZ=ON && cmake --build build-fuzz
  * Run:   build-fuzz/tests/fuzz/fuzz_image_decode tests/fuzz/corpus/image
@@ -43,6 +45,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     float tensor[8 * 8 * 3];
     lq_affine M = lq_affine_letterbox(img.width, img.height, 8, NULL, NULL);
     lq_warp_affine_to_tensor(&img, &M, 8, 8, 1.0f / 255.0f, 0.0f, LQ_BORDER_ZERO, tensor);
+
+    lq_image img2 = {0};
+    lq_yuv420 yuv;
+    if (lq_image_decode_ex(data, size, &lim, &img2, &yuv, err, sizeof err) != 0)
+        abort(); /* the plain decoder took it */
+    if (img2.width != img.width || img2.height != img.height)
+        abort();
+    if (yuv.width) {
+        if (fmt != LQ_FMT_WEBP || yuv.width != img.width || yuv.height != img.height)
+            abort();
+        const lq_pixel_rect r = {img.width / 3, img.height / 3, img.width / 2 + 1,
+                                 img.height / 2 + 1};
+        lq_yuv420_update_rect(&yuv, &img2, &r);
+        lq_encoded enc = {0};
+        if (img.width * img.height <= 256 * 256 && lq_image_encode_yuv(&yuv, 50, 0, &enc) != 0)
+            abort();
+        lq_encoded_free(&enc);
+    }
+    lq_yuv420_free(&yuv);
+    lq_image_free(&img2);
     lq_image_free(&img);
     return 0;
 }

@@ -156,11 +156,19 @@ static void paints_only_inside_the_outline(void **state)
                 nail_render_stats st;
                 assert_int_equal(nail_render_frame_ex(r, &img, g, 2, &d, 5, &st), 0);
                 assert_int_equal(st.nails_painted, 2);
+                assert_int_equal(st.nrects, 2);
                 int inside = 0, inside_changed = 0;
                 for (int y = 0; y < img.height; y++) {
                     for (int x = 0; x < img.width; x++) {
                         const uint8_t *a = lq_image_px(&base, x, y), *b = lq_image_px(&img, x, y);
                         int changed = memcmp(a, b, 3) != 0;
+                        /* every changed pixel lies in a reported box
+                         * (what the service re-converts, image/yuv.h) */
+                        int in_rect = !changed;
+                        for (int k = 0; k < st.nrects && !in_rect; k++)
+                            in_rect = x >= st.rects[k].x && x < st.rects[k].x + st.rects[k].w &&
+                                      y >= st.rects[k].y && y < st.rects[k].y + st.rects[k].h;
+                        assert_true(in_rect);
                         float px = (float)x + 0.5f, py = (float)y + 0.5f;
                         float dmin = 1e9f;
                         int in_box = 0;

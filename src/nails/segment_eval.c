@@ -245,7 +245,7 @@ static int eval_image(void *ud, const char *file, const lq_image *img, int npred
     /* fused: as the try-on pipeline does it */
     double t3 = lq_clock_ms();
     nail_seg_frame_opts fo = {o->blobs, o->fuse, o->hand_region, o->zoom, o->zoom_grow,
-                              o->flips_untracked};
+                              o->flips_untracked, o->zoom_grow_untracked};
     nail_seg_frame_info fi;
     if ((rc = nail_seg_find_nails(c->seg[m], img, &hands, lm, nlm, &fo, fused, NAIL_MAX, &nf,
                                   &nhand, &fi)) < 0)
@@ -304,7 +304,7 @@ int nail_seg_eval_dataset(const nail_seg_eval_opts *o, nail_eval_hands_fn hands_
     if (!o || !res || !o->images_dir || !o->masks_dir || (!o->folds_dir == !o->model_path))
         return LQ_EINVAL;
     nail_seg_frame_opts fo = {o->blobs, o->fuse, o->hand_region, o->zoom, o->zoom_grow,
-                              o->flips_untracked};
+                              o->flips_untracked, o->zoom_grow_untracked};
     if (nail_locate_opts_validate(&o->locate) < 0 || nail_seg_frame_opts_validate(&fo) < 0)
         return LQ_EINVAL;
     memset(res, 0, sizeof *res);

@@ -22,6 +22,8 @@ int nail_seg_frame_opts_validate(const nail_seg_frame_opts *o)
         bad = "zoom (0, 1 or 2)";
     else if (!(o->zoom_grow >= 0.0f && o->zoom_grow <= 8.0f))
         bad = "zoom_grow (0..8)";
+    else if (!(o->zoom_grow_untracked >= 0.0f && o->zoom_grow_untracked <= 8.0f))
+        bad = "zoom_grow_untracked (0..8)";
     else if ((o->flips_untracked & ~(NAIL_SEG_FLIP_H | NAIL_SEG_FLIP_V | NAIL_SEG_FLIP_HV)) != 0)
         bad = "flips_untracked (NAIL_SEG_FLIP_* bits)";
     if (!bad)
@@ -147,6 +149,54 @@ static int refine_each_nail(nail_seg *s, const lq_image *frame, const lq_hands *
     return nail_seg_fuse(lm, nlm, z, nz, hands, &zf, out, NAIL_MAX, nout, nhand);
 }
 
+/* Without a hand (NAIL_SEG_ZOOM_EACH): one pass around each nail the
+ * frame's pass found; its outline becomes that of the nearest blob there
+ * (within match_dist of its size), or stays when there is none. */
+static int refine_each_blob(nail_seg *s, const lq_image *frame, const nail_seg_frame_opts *o,
+                            nail_geom *nails, int n, nail_seg_frame_info *fi)
+{
+    int in_w = 0, in_h = 0;
+    nail_seg_input_size(s, &in_w, &in_h);
+    nail_seg_blob b[NAIL_SEG_MAX_BLOBS];
+    for (int i = 0; i < n; i++) {
+        int box[4], nb = 0, rc;
+        if (!nails[i].visible ||
+            !nail_seg_nails_region(&nails[i], 1, o->zoom_grow_untracked, in_w, in_h,
+                                   frame->width, frame->height, box))
+            continue;
+        fi->passes++;
+        if ((rc = nail_seg_run_region(s, frame, box[0], box[1], box[2], box[3])) < 0 ||
+            (rc = nail_seg_blobs(s, frame, &o->blobs, b, NAIL_SEG_MAX_BLOBS, &nb)) < 0)
+            return rc;
+        float reach = o->fuse.match_dist * fmaxf(nails[i].length, nails[i].width), best = INFINITY;
+        int bj = -1;
+        for (int j = 0; j < nb; j++) {
+            float d = hypotf(b[j].cx - nails[i].cx, b[j].cy - nails[i].cy);
+            if (d <= reach && d < best) {
+                best = d;
+                bj = j;
+            }
+        }
+        if (bj < 0)
+            continue;
+        /* the zoomed outline replaces the frame pass's; the nail keeps its
+         * confidence and base-to-tip sign */
+        nail_geom g;
+        nail_seg_blob_to_geom(&b[bj], &g);
+        if (g.ax * nails[i].ax + g.ay * nails[i].ay < 0.0f) {
+            g.ax = -g.ax;
+            g.ay = -g.ay;
+        }
+        nails[i].cx = g.cx;
+        nails[i].cy = g.cy;
+        nails[i].ax = g.ax;
+        nails[i].ay = g.ay;
+        nails[i].width = g.width;
+        nails[i].length = g.length;
+    }
+    return 0;
+}
+
 int nail_seg_find_nails(nail_seg *s, const lq_image *frame, const lq_hands *hands,
                         const nail_geom *lm, int nlm, const nail_seg_frame_opts *o,
                         nail_geom *out, int cap, int *nout, int *nhand,
@@ -205,6 +255,11 @@ int nail_seg_find_nails(nail_seg *s, const lq_image *frame, const lq_hands *hand
         fi.zoomed = 1;
         if ((rc = nail_seg_set_flips(s, 0)) < 0 ||
             (rc = refine_each_nail(s, frame, hands, lm, nlm, o, tmp, &ntmp, &ntmph, &fi)) < 0)
+            return rc;
+    }
+    if (!tracked && o->zoom == NAIL_SEG_ZOOM_EACH) {
+        if ((rc = nail_seg_set_flips(s, 0)) < 0 ||
+            (rc = refine_each_blob(s, frame, o, tmp, ntmp, &fi)) < 0)
             return rc;
     }
     memcpy(fi.box, box, sizeof fi.box);

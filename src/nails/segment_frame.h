@@ -22,6 +22,10 @@
  *   - otherwise (a tracked hand without visible nails, or zoom off) the
  *     hands' region (nail_seg_hands_region), or the whole frame without
  *     opts->hand_region.
+ * Without a tracked hand and with NAIL_SEG_ZOOM_EACH, after the frame's
+ * pass (and its flips) one pass around each nail found there (its box
+ * grown by zoom_grow_untracked x its size on every side) gives that nail
+ * the outline of the nearest blob in it.
  * Without a tracked hand the pass may be averaged with flipped passes
  * (opts->flips_untracked): close-ups gain, hand photos did not (their
  * fusion with the landmarks already averages two estimates). The runner's
@@ -45,7 +49,9 @@
 enum nail_seg_zoom {
     NAIL_SEG_ZOOM_OFF = 0,   /* the hands' region */
     NAIL_SEG_ZOOM_NAILS = 1, /* the box around the visible landmark nails instead */
-    NAIL_SEG_ZOOM_EACH = 2,  /* the hands' region, then a pass around each visible landmark nail */
+    NAIL_SEG_ZOOM_EACH = 2,  /* the hands' region, then a pass around each visible landmark
+                                nail; without a hand, the frame, then a pass around each
+                                nail found there */
 };
 
 typedef struct nail_seg_frame_opts {
@@ -56,10 +62,12 @@ typedef struct nail_seg_frame_opts {
     float zoom_grow;    /* that box grows by this x the largest nail's size on each side (0..8) */
     unsigned flips_untracked; /* test-time flips (nail_seg_set_flips bits) of the pass on a
                                  frame without a tracked hand: one more inference each */
+    float zoom_grow_untracked; /* zoom_grow for the passes around each nail found without a
+                                  hand (NAIL_SEG_ZOOM_EACH) (0..8) */
 } nail_seg_frame_opts;
 
 #define NAIL_SEG_FRAME_OPTS_DEFAULT                                            \
-    {NAIL_SEG_BLOB_OPTS_DEFAULT, NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f, 0}
+    {NAIL_SEG_BLOB_OPTS_DEFAULT, NAIL_SEG_FUSE_OPTS_DEFAULT, 1, 0, 1.0f, 0, 1.5f}
 
 /* 0 if every field is in range, else LQ_EINVAL (and logs which field). */
 int nail_seg_frame_opts_validate(const nail_seg_frame_opts *o) LQ_NODISCARD;

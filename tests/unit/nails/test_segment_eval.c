@@ -20,14 +20,15 @@
 #include "tfl_builder.h"
 
 /* Floors: just below what was measured for the committed fold models
- * (docs/segmentation.md, 2026-11-25: segment 0.576, fused 0.706 as photos
+ * (docs/segmentation.md, 2026-11-25: segment 0.576, fused 0.726 as photos
  * are segmented (fusion defaults chosen by nested cross-validation, a pass
- * around each landmark nail, a mirrored pass without a hand), on the 18
- * images with a hand fused 0.693 vs landmarks 0.584, none of them worse).
+ * around each landmark nail; without a hand a mirrored pass and a pass
+ * around each nail found), on the 18 images with a hand fused 0.693 vs
+ * landmarks 0.584, none of them worse).
  * Cross-validated: every image is scored by the fold model that never
  * trained on it; misses count 0. */
 #define FLOOR_CV_SEGMENT_IOU 0.56
-#define FLOOR_CV_FUSED_IOU 0.70
+#define FLOOR_CV_FUSED_IOU 0.715
 /* fused may lose this much against the landmarks on a photo with a hand
  * (float differences between machines; measured: no loss) */
 #define FUSED_VS_LANDMARKS_SLACK 0.002
@@ -161,6 +162,7 @@ static void kfold_plumbing_on_a_synthetic_set(void **state)
     o.masks_dir = masks;
     o.folds_dir = models;
     o.flips_untracked = 0; /* FUSED without a hand is then exactly SEGMENT */
+    o.zoom = NAIL_SEG_ZOOM_OFF;
     nail_seg_eval_result *r = calloc(1, sizeof *r);
     assert_non_null(r);
     assert_int_equal(nail_seg_eval_dataset(&o, NULL, NULL, r), 0);

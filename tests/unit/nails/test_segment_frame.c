@@ -190,6 +190,23 @@ static void no_hand_segments_the_whole_frame(void **state)
     o.flips_untracked = 8;
     assert_int_equal(nail_seg_frame_opts_validate(&o), LQ_EINVAL);
     o.flips_untracked = 0;
+    /* each nail without a hand: a pass around each of the four */
+    o.zoom = NAIL_SEG_ZOOM_EACH;
+    assert_int_equal(
+        nail_seg_find_nails(fx->s, &fx->img, NULL, NULL, 0, &o, out, NAIL_MAX, &n, &nh, &fi), 0);
+    assert_int_equal(fi.passes, 5);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(out[i].hand, -1);
+        assert_float_equal(out[i].cy, TIP_Y, 1.5f);
+        /* 16 x 20 red ellipse: the zoomed outline is close to it */
+        assert_float_equal(out[i].length, 20.0f, 3.0f);
+        assert_float_equal(out[i].width, 16.0f, 3.0f);
+    }
+    o.zoom_grow_untracked = 9.0f;
+    assert_int_equal(nail_seg_frame_opts_validate(&o), LQ_EINVAL);
+    o.zoom_grow_untracked = 1.5f;
+    o.zoom = NAIL_SEG_ZOOM_NAILS;
     /* cap: at most cap nails */
     assert_int_equal(
         nail_seg_find_nails(fx->s, &fx->img, NULL, NULL, 0, &o, out, 2, &n, &nh, NULL), 0);

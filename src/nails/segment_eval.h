@@ -22,8 +22,8 @@
  *   FUSED        nail_seg_find_nails (segment_frame.h): what the try-on
  *                pipeline paints on photos, with the same passes (by default
  *                the hands' region and a pass around each landmark nail, or
- *                without a hand the frame and its mirror, then a pass
- *                around each nail found)
+ *                without a hand the frame, then a pass around each nail
+ *                found)
  *   SEGMENT_RAW  the network's thresholded mask itself (nail_seg_mask)
  *
  * folds.json (assets/nailseg/LOADER_NOTES.md): {"folds": [{"val": [names]},
@@ -83,8 +83,8 @@ typedef struct nail_seg_eval_opts {
     int zoom;                     /* nail_seg_frame_opts.zoom (default: each nail, as the
                                      pipeline runs on photos) */
     float zoom_grow;              /* nail_seg_frame_opts.zoom_grow */
-    unsigned flips_untracked;     /* nail_seg_frame_opts.flips_untracked (default: a mirrored
-                                     pass, as the pipeline runs on photos) */
+    unsigned flips_untracked;     /* nail_seg_frame_opts.flips_untracked (default none, as
+                                     the pipeline runs on photos) */
     float zoom_grow_untracked;    /* nail_seg_frame_opts.zoom_grow_untracked */
     int partial;                  /* 1: images in no fold yet are left out (counted in
                                      left_out) instead of failing: for folds still being
@@ -93,7 +93,7 @@ typedef struct nail_seg_eval_opts {
 
 #define NAIL_SEG_EVAL_OPTS_DEFAULT                                             \
     {NULL, NULL, NULL, NULL, NULL, NAIL_LOCATE_OPTS_DEFAULT, NAIL_SEG_BLOB_OPTS_DEFAULT,      \
-     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, NAIL_SEG_ZOOM_EACH, 1.0f, NAIL_SEG_FLIP_H, 1.5f, 0}
+     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, NAIL_SEG_ZOOM_EACH, 1.0f, 0, 1.5f, 0}
 
 typedef struct nail_seg_eval_result {
     nail_eval_result mode[NAIL_SEG_EVAL_MODES];  /* per[i] rows line up across modes */

@@ -20,11 +20,11 @@
 #include "tfl_builder.h"
 
 /* Floors: just below what was measured for the committed fold models
- * (docs/segmentation.md, 2026-11-25: segment 0.576, fused 0.726 as photos
+ * (docs/segmentation.md, 2026-11-25: segment 0.576, fused 0.725 as photos
  * are segmented (fusion defaults chosen by nested cross-validation, a pass
- * around each landmark nail; without a hand a mirrored pass and a pass
- * around each nail found), on the 18 images with a hand fused 0.693 vs
- * landmarks 0.584, none of them worse).
+ * around each landmark nail, or without a hand around each nail found),
+ * on the 18 images with a hand fused 0.693 vs landmarks 0.584, none of
+ * them worse).
  * Cross-validated: every image is scored by the fold model that never
  * trained on it; misses count 0. */
 #define FLOOR_CV_SEGMENT_IOU 0.56

@@ -431,12 +431,10 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
         /* with tracked hands, only their region: their nails get more of
          * the network's input (nails/segment_frame.h) */
         nail_seg_frame_opts fo = NAIL_SEG_FRAME_OPTS_DEFAULT;
-        if (s->opts.static_mode) { /* photos: more passes (about 4 ms each) */
-            fo.flips_untracked = NAIL_SEG_FLIP_H;
+        if (s->opts.static_mode) /* photos: a pass around each nail (about 4 ms each) */
             fo.zoom = NAIL_SEG_ZOOM_EACH;
-        } else { /* video: rule 5 fired on false blobs (a face behind a thumb-up) */
+        else /* video: rule 5 fired on false blobs (a face behind a thumb-up) */
             fo.fuse.distrust_min_blobs = 0;
-        }
         rc = nail_seg_find_nails(w->seg, frame, &res->hands, raw, nraw, &fo, fused, NAIL_MAX,
                                  &nall, &nhand, NULL);
         if (rc == 0) {

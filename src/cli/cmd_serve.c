@@ -51,6 +51,22 @@ static void warn_about(const lq_config *cfg)
     /* AUTH_MODE=none is warned about by the service itself (src/service/access.c). */
 }
 
+/* The event loop runs on this thread, whose stack the kernel grows on
+ * demand. Grown later, under an address-space limit (RLIMIT_AS, a container
+ * at its memory cap), that growth fails and the process gets SIGSEGV instead
+ * of an allocation error it could report. Touching the stack's first
+ * STACK_PREFAULT bytes now maps them once and for all (worker threads have
+ * fixed stacks). */
+#define STACK_PREFAULT (512 * 1024)
+
+static void __attribute__((noinline)) prefault_stack(void)
+{
+    volatile char pad[STACK_PREFAULT];
+    for (size_t i = 0; i < sizeof pad; i += 1024)
+        pad[i] = 0;
+    pad[sizeof pad - 1] = 0;
+}
+
 int lq_cmd_serve(int argc, char **argv)
 {
     if (lq_cli_wants_help(argc, argv)) {
@@ -88,6 +104,7 @@ int lq_cmd_serve(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    prefault_stack();
     int rc = lq_server_run(srv);
     g_server = NULL;
     lq_server_destroy(srv);

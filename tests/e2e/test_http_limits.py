@@ -232,10 +232,20 @@ def test_http2_streams_in_progress_count_as_open(server_factory):
     assert r.status == 404, bytes(r.body)
     a.close()   # the other goes with its connection
     time.sleep(0.3)
-    b = H2Client(srv.h2c_port)
-    dispatched(b, [b.open("POST", API + "/sessions", [("content-length", "400")])
-                   for _ in range(2)])
-    h2_refused_soon(b, "MAX_CONNS_PER_ADDR=2")
+    # two held streams on a new connection count again; the same lws dispatch delay as above
+    # (seen once more in a clean-clone ASan run under load), so the same three tries
+    for attempt in range(3):
+        b = H2Client(srv.h2c_port)
+        dispatched(b, [b.open("POST", API + "/sessions", [("content-length", "400")])
+                       for _ in range(2)])
+        try:
+            h2_refused_soon(b, "MAX_CONNS_PER_ADDR=2")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+            b.close()
+            time.sleep(0.5)
     b.close()
     mt = metrics(srv)
     # the three refusals above; under load one more is possible when b's held stream arrives

@@ -518,7 +518,6 @@ int lq_tracker_process_on(lq_tracker *t, lq_hand_worker *w, const lq_image *img,
         t->frames_since_detect = 0;
         if (side_ok(t, w)) {
             side = &side_ctx;
-            memset(side, 0, sizeof *side);
             *side = (trk_side){.t = t, .w = w, .img = img, .list = list, .n = &n};
             (void)lq_duo_run(w->side, side_task, side);
             timings_add(&out->t, &side->palm_t);

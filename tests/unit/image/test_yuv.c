@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <webp/encode.h>
+
 #include "image/codec.h"
 #include "image/yuv.h"
 #include "lq_test.h"
@@ -117,6 +119,43 @@ static void odd_sizes_match_libwebp(void **s)
         lq_yuv420_free(&p);
         lq_encoded_free(&enc);
     }
+}
+
+/* Lossy WebP with an alpha channel (VP8X + ALPH): the planes are kept, the
+ * alpha is dropped as by the plain decoder, and the RGB agrees within 1. */
+static void lossy_webp_with_alpha(void **s)
+{
+    (void)s;
+    const int w = 45, h = 31;
+    uint8_t *rgba = malloc((size_t)w * h * 4);
+    assert_non_null(rgba);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = rgba + ((size_t)y * w + x) * 4;
+            p[0] = (uint8_t)(x * 5);
+            p[1] = (uint8_t)(y * 8);
+            p[2] = (uint8_t)(((x + y) & 4) ? 220 : 40);
+            p[3] = (uint8_t)(x < w / 2 ? 255 : 90);
+        }
+    uint8_t *out = NULL;
+    size_t len = WebPEncodeRGBA(rgba, w, h, w * 4, 85.0f, &out);
+    assert_true(len > 0);
+    lq_image ref = {0}, got = {0};
+    lq_yuv420 p;
+    assert_int_equal(lq_image_decode(out, len, NULL, &ref, NULL, 0), 0);
+    assert_int_equal(lq_image_decode_ex(out, len, NULL, &got, &p, NULL, 0), 0);
+    assert_int_equal(p.width, w);
+    assert_int_equal(p.height, h);
+    int maxd;
+    double mean;
+    rgb_diff(&ref, &got, &maxd, &mean);
+    printf("lossy + alpha %dx%d: max %d mean %.4f\n", w, h, maxd, mean);
+    assert_true(maxd <= 1);
+    lq_image_free(&ref);
+    lq_image_free(&got);
+    lq_yuv420_free(&p);
+    WebPFree(out);
+    free(rgba);
 }
 
 /* Inputs without 4:2:0 planes of their own (PNG, JPEG, lossless WebP) decode
@@ -391,6 +430,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lossy_webp_keeps_planes_and_matches_libwebp),
         cmocka_unit_test(odd_sizes_match_libwebp),
+        cmocka_unit_test(lossy_webp_with_alpha),
         cmocka_unit_test(other_inputs_give_no_planes),
         cmocka_unit_test(update_rect_changes_only_the_box),
         cmocka_unit_test(update_rect_clips),

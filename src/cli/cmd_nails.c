@@ -325,7 +325,7 @@ int lq_cmd_nails(int argc, char **argv)
         fprintf(stderr, "lacquer nails: %s\n", lq_strerror(rc));
         goto done;
     }
-located:
+located:; /* a label must precede a statement in C11 */
 
     long mask_pixels = -1;
     if (o.mask) {

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/config.h"
 #include "base/log.h"
@@ -59,12 +60,26 @@ static void warn_about(const lq_config *cfg)
  * fixed stacks). */
 #define STACK_PREFAULT (512 * 1024)
 
-static void __attribute__((noinline)) prefault_stack(void)
+static void __attribute__((noinline)) touch_stack(size_t bytes)
 {
-    volatile char pad[STACK_PREFAULT];
-    for (size_t i = 0; i < sizeof pad; i += 1024)
-        pad[i] = 0;
-    pad[sizeof pad - 1] = 0;
+    char pad[bytes];
+    volatile char *p = pad; /* writes the compiler may not drop */
+    for (size_t i = 0; i < bytes; i += 1024)
+        p[i] = 0;
+    p[bytes - 1] = 0;
+}
+
+/* At most a quarter of the stack limit (RLIMIT_STACK), so a small limit
+ * cannot make this the overflow it is meant to prevent. */
+static void prefault_stack(void)
+{
+    size_t bytes = STACK_PREFAULT;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur / 4 < bytes)
+        bytes = (size_t)(rl.rlim_cur / 4);
+    if (bytes >= 4096)
+        touch_stack(bytes);
 }
 
 int lq_cmd_serve(int argc, char **argv)

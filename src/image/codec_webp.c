@@ -1,8 +1,11 @@
 /*
  * codec_webp.c - still WebP (lossy VP8, lossless VP8L, with or without
- * alpha) through libwebp. Decoding writes RGB straight into the lq_image;
+ * alpha) through libwebp. Decoding writes RGB straight into the lq_image (or a
+ * lossy frame's own Y'CbCr planes into an lq_yuv420, image/yuv.h);
  * encoding streams into the caller's reusable lq_encoded.
  */
+#include <string.h>
+
 #include <webp/decode.h>
 #include <webp/encode.h>
 
@@ -33,6 +36,27 @@ int lq__webp_probe(const uint8_t *buf, size_t len, int *width, int *height, char
     return 0;
 }
 
+/* Runs libwebp's advanced decoder into the caller's memory that `into`
+ * describes (colorspace and planes). The advanced API says why a decode
+ * failed: libwebp allocates its own buffers, and running out of memory is
+ * not a corrupt frame. */
+static int decode_into(const uint8_t *buf, size_t len, const WebPDecBuffer *into, char *err,
+                       size_t errlen)
+{
+    WebPDecoderConfig cfg;
+    if (!WebPInitDecoderConfig(&cfg))
+        return lq__codec_fail(err, errlen, LQ_EINTERNAL, "libwebp version mismatch");
+    cfg.output = *into;
+    cfg.output.is_external_memory = 1;
+    VP8StatusCode st = WebPDecode(buf, len, &cfg);
+    WebPFreeDecBuffer(&cfg.output);
+    if (st == VP8_STATUS_OK)
+        return 0;
+    if (st == VP8_STATUS_OUT_OF_MEMORY)
+        return lq__codec_fail(err, errlen, LQ_ENOMEM, "out of memory decoding WebP");
+    return lq__codec_fail(err, errlen, LQ_EFORMAT, "corrupt or truncated WebP data");
+}
+
 int lq__webp_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim, lq_image *out,
                     char *err, size_t errlen)
 {
@@ -47,25 +71,16 @@ int lq__webp_decode(const uint8_t *buf, size_t len, const lq_decode_limits *lim,
     if (rc < 0)
         return lq__codec_fail(err, errlen, rc, "cannot allocate %dx%d pixels", f.width,
                               f.height);
-    /* The advanced API says why a decode failed: libwebp allocates its own
-     * buffers, and running out of memory is not a corrupt frame. */
-    WebPDecoderConfig cfg;
-    if (!WebPInitDecoderConfig(&cfg)) {
+    WebPDecBuffer into;
+    memset(&into, 0, sizeof into);
+    into.colorspace = MODE_RGB;
+    into.u.RGBA.rgba = img.data;
+    into.u.RGBA.stride = img.stride;
+    into.u.RGBA.size = (size_t)img.stride * (size_t)img.height;
+    rc = decode_into(buf, len, &into, err, errlen);
+    if (rc < 0) {
         lq_image_free(&img);
-        return lq__codec_fail(err, errlen, LQ_EINTERNAL, "libwebp version mismatch");
-    }
-    cfg.output.colorspace = MODE_RGB;
-    cfg.output.is_external_memory = 1;
-    cfg.output.u.RGBA.rgba = img.data;
-    cfg.output.u.RGBA.stride = img.stride;
-    cfg.output.u.RGBA.size = (size_t)img.stride * (size_t)img.height;
-    VP8StatusCode st = WebPDecode(buf, len, &cfg);
-    WebPFreeDecBuffer(&cfg.output);
-    if (st != VP8_STATUS_OK) {
-        lq_image_free(&img);
-        if (st == VP8_STATUS_OUT_OF_MEMORY)
-            return lq__codec_fail(err, errlen, LQ_ENOMEM, "out of memory decoding WebP");
-        return lq__codec_fail(err, errlen, LQ_EFORMAT, "corrupt or truncated WebP data");
+        return rc;
     }
     *out = img;
     return 0;
@@ -95,36 +110,27 @@ int lq__webp_decode_yuv(const uint8_t *buf, size_t len, const lq_decode_limits *
         return lq__codec_fail(err, errlen, rc, "cannot allocate %dx%d pixels", f.width,
                               f.height);
     }
-    WebPDecoderConfig cfg;
-    if (!WebPInitDecoderConfig(&cfg)) {
-        lq_yuv420_free(&p);
-        lq_image_free(&img);
-        return lq__codec_fail(err, errlen, LQ_EINTERNAL, "libwebp version mismatch");
-    }
     const size_t cw = (size_t)p.uv_stride, ch = (size_t)(f.height + 1) / 2;
-    cfg.output.colorspace = MODE_YUV;
-    cfg.output.is_external_memory = 1;
-    cfg.output.u.YUVA.y = p.y;
-    cfg.output.u.YUVA.y_stride = p.y_stride;
-    cfg.output.u.YUVA.y_size = (size_t)p.y_stride * (size_t)f.height;
-    cfg.output.u.YUVA.u = p.u;
-    cfg.output.u.YUVA.u_stride = p.uv_stride;
-    cfg.output.u.YUVA.u_size = cw * ch;
-    cfg.output.u.YUVA.v = p.v;
-    cfg.output.u.YUVA.v_stride = p.uv_stride;
-    cfg.output.u.YUVA.v_size = cw * ch;
-    VP8StatusCode st = WebPDecode(buf, len, &cfg);
-    WebPFreeDecBuffer(&cfg.output);
-    if (st == VP8_STATUS_OK)
-        rc = lq_yuv420_to_rgb(&p, &img);
-    if (st != VP8_STATUS_OK || rc < 0) {
+    WebPDecBuffer into;
+    memset(&into, 0, sizeof into);
+    into.colorspace = MODE_YUV;
+    into.u.YUVA.y = p.y;
+    into.u.YUVA.y_stride = p.y_stride;
+    into.u.YUVA.y_size = (size_t)p.y_stride * (size_t)f.height;
+    into.u.YUVA.u = p.u;
+    into.u.YUVA.u_stride = p.uv_stride;
+    into.u.YUVA.u_size = cw * ch;
+    into.u.YUVA.v = p.v;
+    into.u.YUVA.v_stride = p.uv_stride;
+    into.u.YUVA.v_size = cw * ch;
+    rc = decode_into(buf, len, &into, err, errlen);
+    if (rc == 0 && (rc = lq_yuv420_to_rgb(&p, &img)) < 0)
+        rc = lq__codec_fail(err, errlen, rc, rc == LQ_ENOMEM ? "out of memory decoding WebP"
+                                                              : "cannot convert the WebP planes");
+    if (rc < 0) {
         lq_yuv420_free(&p);
         lq_image_free(&img);
-        if (st == VP8_STATUS_OUT_OF_MEMORY || rc == LQ_ENOMEM)
-            return lq__codec_fail(err, errlen, LQ_ENOMEM, "out of memory decoding WebP");
-        if (rc < 0)
-            return lq__codec_fail(err, errlen, rc, "cannot convert the WebP planes");
-        return lq__codec_fail(err, errlen, LQ_EFORMAT, "corrupt or truncated WebP data");
+        return rc;
     }
     *out = img;
     *yuv = p;

@@ -13,71 +13,22 @@
 
 #include "lq_test.h"
 #include "nails/segment.h"
-#include "tfl_builder.h"
+#include "colour_model.h"
 
 #define PI_F 3.14159265f
 
-/* CONV_2D options: padding, stride w/h, activation. */
-static tflb_opts conv_opts(int pad, int sw, int sh)
-{
-    tflb_opts o = tflb_opts_make(TFLB_OPT_CONV2D);
-    tflb_opts_add(&o, 0, 1, pad);
-    tflb_opts_add(&o, 1, 4, sw);
-    tflb_opts_add(&o, 2, 4, sh);
-    tflb_opts_add(&o, 3, 1, 0);
-    tflb_opts_add(&o, 4, 4, 1);
-    tflb_opts_add(&o, 5, 4, 1);
-    return o;
-}
-
-/* A "red detector": one 3x3 stride-2 SAME convolution whose centre tap is
- * 20 * (R - G - B) - 1, then LOGISTIC: polish red is nail, skin, grey and
- * the zero padding are not. in_c channels (3 for a valid model), out_c
- * probability channels (1 for a valid model); with_dir adds a second output
- * [1,h,w,2] that is the constant (dir_x, dir_y). Writes the file under the
- * test output folder and returns its path (static buffer). */
+/* A colour detector (tests/support/colour_model.h): in_c channels (3 for a
+ * valid model), out_c probability channels (1 for a valid model); with_dir
+ * adds a second output [1,h,w,2] that is the constant (dir_x, dir_y). */
 static int positive_channel = 0; /* the colour the next write_model detects (0 = red) */
 
 static const char *write_model(const char *name, int in_h, int in_w, int in_c, int out_c,
                                int with_dir, float dir_x, float dir_y)
 {
-    tflb *b = tflb_create();
-    int oh = (in_h + 1) / 2, ow = (in_w + 1) / 2;
-    int x = tflb_tensor(b, "image", TFL_FLOAT32, (int[]){1, in_h, in_w, in_c}, 4, NULL, 0);
-    float *wt = calloc((size_t)out_c * 9u * (size_t)in_c, sizeof *wt);
-    for (int o = 0; o < out_c; o++)
-        for (int c = 0; c < in_c; c++)
-            wt[((o * 3 + 1) * 3 + 1) * in_c + c] = c == positive_channel ? 20.0f : -20.0f;
-    float bias[4] = {-1.0f, -1.0f, -1.0f, -1.0f};
-    int w = tflb_tensor(b, "w", TFL_FLOAT32, (int[]){out_c, 3, 3, in_c}, 4, wt,
-                        sizeof(float) * (size_t)out_c * 9u * (size_t)in_c);
-    int bb = tflb_tensor(b, "b", TFL_FLOAT32, (int[]){out_c}, 1, bias, sizeof(float) * out_c);
-    int logit = tflb_tensor(b, "logit", TFL_FLOAT32, (int[]){1, oh, ow, out_c}, 4, NULL, 0);
-    int prob = tflb_tensor(b, "prob", TFL_FLOAT32, (int[]){1, oh, ow, out_c}, 4, NULL, 0);
-    tflb_opts co = conv_opts(0, 2, 2);
-    tflb_op(b, TFL_OP_CONV_2D, (int[]){x, w, bb}, 3, (int[]){logit}, 1, &co);
-    tflb_op(b, TFL_OP_LOGISTIC, (int[]){logit}, 1, (int[]){prob}, 1, NULL);
-    if (with_dir) {
-        float *dw = calloc(2u * 9u * (size_t)in_c, sizeof *dw);
-        float dbias[2] = {dir_x, dir_y};
-        int w2 = tflb_tensor(b, "dw", TFL_FLOAT32, (int[]){2, 3, 3, in_c}, 4, dw,
-                             sizeof(float) * 18u * (size_t)in_c);
-        int b2 = tflb_tensor(b, "db", TFL_FLOAT32, (int[]){2}, 1, dbias, sizeof dbias);
-        int dir = tflb_tensor(b, "direction", TFL_FLOAT32, (int[]){1, oh, ow, 2}, 4, NULL, 0);
-        tflb_op(b, TFL_OP_CONV_2D, (int[]){x, w2, b2}, 3, (int[]){dir}, 1, &co);
-        tflb_io(b, (int[]){x}, 1, (int[]){prob, dir}, 2);
-        free(dw);
-    } else {
-        tflb_io(b, (int[]){x}, 1, (int[]){prob}, 1);
-    }
-    size_t len = 0;
-    uint8_t *file = tflb_finish(b, &len);
-    tflb_destroy(b);
-    free(wt);
-    assert_int_equal(lq_test_write_artifact(name, file, len), 0);
-    free(file);
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/test-output/%s", LQ_BINARY_DIR, name);
+    const lq_test_colour_model_opts o = {in_h, in_w, in_c, out_c, positive_channel,
+                                         with_dir, dir_x, dir_y};
+    const char *path = lq_test_colour_model(name, &o);
+    assert_non_null(path);
     return path;
 }
 

@@ -17,7 +17,7 @@
 #include "image/codec.h"
 #include "lq_test.h"
 #include "nails/segment_eval.h"
-#include "tfl_builder.h"
+#include "colour_model.h"
 
 /* Floors: just below what was measured for the committed fold models
  * (docs/segmentation.md, 2026-11-25: segment 0.576, fused 0.725 as photos
@@ -83,34 +83,6 @@ static void folds_json_layouts(void **state)
     free(f);
 }
 
-/* The red-detector network of test_segment.c (20 (R - G - B) - 1, stride 2). */
-static void write_red_model(const char *rel)
-{
-    tflb *b = tflb_create();
-    int x = tflb_tensor(b, "image", TFL_FLOAT32, (int[]){1, 240, 320, 3}, 4, NULL, 0);
-    float wt[27] = {0};
-    wt[12] = 20.0f;
-    wt[13] = -20.0f;
-    wt[14] = -20.0f;
-    float bias[1] = {-1.0f};
-    int w = tflb_tensor(b, "w", TFL_FLOAT32, (int[]){1, 3, 3, 3}, 4, wt, sizeof wt);
-    int bb = tflb_tensor(b, "b", TFL_FLOAT32, (int[]){1}, 1, bias, sizeof bias);
-    int logit = tflb_tensor(b, "logit", TFL_FLOAT32, (int[]){1, 120, 160, 1}, 4, NULL, 0);
-    int prob = tflb_tensor(b, "prob", TFL_FLOAT32, (int[]){1, 120, 160, 1}, 4, NULL, 0);
-    tflb_opts co = tflb_opts_make(TFLB_OPT_CONV2D);
-    tflb_opts_add(&co, 0, 1, 0);
-    tflb_opts_add(&co, 1, 4, 2);
-    tflb_opts_add(&co, 2, 4, 2);
-    tflb_op(b, TFL_OP_CONV_2D, (int[]){x, w, bb}, 3, (int[]){logit}, 1, &co);
-    tflb_op(b, TFL_OP_LOGISTIC, (int[]){logit}, 1, (int[]){prob}, 1, NULL);
-    tflb_io(b, (int[]){x}, 1, (int[]){prob}, 1);
-    size_t len = 0;
-    uint8_t *file = tflb_finish(b, &len);
-    tflb_destroy(b);
-    assert_int_equal(lq_test_write_artifact(rel, file, len), 0);
-    free(file);
-}
-
 /* Three images: red "nails" on grey; the masks mark the red pixels except in
  * c.png, whose mask marks a different place (so its IoU is 0). */
 static void write_dataset(void)
@@ -144,8 +116,8 @@ static void write_dataset(void)
         lq_image_free(&img);
         lq_image_free(&mask);
     }
-    write_red_model("segeval/models/fold0.tflite");
-    write_red_model("segeval/models/fold1.tflite");
+    assert_non_null(lq_test_red_nail_model("segeval/models/fold0.tflite"));
+    assert_non_null(lq_test_red_nail_model("segeval/models/fold1.tflite"));
 }
 
 static void kfold_plumbing_on_a_synthetic_set(void **state)

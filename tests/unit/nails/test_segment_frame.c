@@ -1,7 +1,7 @@
 /* test_segment_frame.c - where the network looks on a frame (whole frame,
  * hands' region, the landmark nails' box zoomed, the fallback) and the
  * fusion that follows, on a synthetic "red detector" model
- * (tests/support/tfl_builder). */
+ * (tests/support/colour_model). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,39 +14,7 @@
 
 #include "lq_test.h"
 #include "nails/segment_frame.h"
-#include "tfl_builder.h"
-
-/* 20 (R - G - B) - 1 at the centre tap of a 3x3 stride-2 convolution, then
- * LOGISTIC: red polish is nail (probability ~1), grey and padding are not. */
-static const char *write_red_model(void)
-{
-    tflb *b = tflb_create();
-    int x = tflb_tensor(b, "image", TFL_FLOAT32, (int[]){1, 240, 320, 3}, 4, NULL, 0);
-    float wt[27] = {0};
-    wt[12] = 20.0f;
-    wt[13] = -20.0f;
-    wt[14] = -20.0f;
-    float bias[1] = {-1.0f};
-    int w = tflb_tensor(b, "w", TFL_FLOAT32, (int[]){1, 3, 3, 3}, 4, wt, sizeof wt);
-    int bb = tflb_tensor(b, "b", TFL_FLOAT32, (int[]){1}, 1, bias, sizeof bias);
-    int logit = tflb_tensor(b, "logit", TFL_FLOAT32, (int[]){1, 120, 160, 1}, 4, NULL, 0);
-    int prob = tflb_tensor(b, "prob", TFL_FLOAT32, (int[]){1, 120, 160, 1}, 4, NULL, 0);
-    tflb_opts co = tflb_opts_make(TFLB_OPT_CONV2D);
-    tflb_opts_add(&co, 0, 1, 0);
-    tflb_opts_add(&co, 1, 4, 2);
-    tflb_opts_add(&co, 2, 4, 2);
-    tflb_op(b, TFL_OP_CONV_2D, (int[]){x, w, bb}, 3, (int[]){logit}, 1, &co);
-    tflb_op(b, TFL_OP_LOGISTIC, (int[]){logit}, 1, (int[]){prob}, 1, NULL);
-    tflb_io(b, (int[]){x}, 1, (int[]){prob}, 1);
-    size_t len = 0;
-    uint8_t *file = tflb_finish(b, &len);
-    tflb_destroy(b);
-    assert_int_equal(lq_test_write_artifact("segframe_red.tflite", file, len), 0);
-    free(file);
-    static char p[4096];
-    snprintf(p, sizeof p, "%s/test-output/segframe_red.tflite", LQ_BINARY_DIR);
-    return p;
-}
+#include "colour_model.h"
 
 /* Finger f's tip at (TIP_X + 40 f, TIP_Y), DIP 30 px below; the other
  * landmarks at the wrist (300, 420). */
@@ -124,7 +92,9 @@ static int setup(void **state)
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     char err[256];
-    assert_int_equal(nail_seg_model_load(write_red_model(), &fx->m, err, sizeof err), 0);
+    const char *model = lq_test_red_nail_model("segframe_red.tflite");
+    assert_non_null(model);
+    assert_int_equal(nail_seg_model_load(model, &fx->m, err, sizeof err), 0);
     assert_int_equal(nail_seg_create(fx->m, &fx->s), 0);
     make_frame(&fx->img);
     make_hand(&fx->hands);

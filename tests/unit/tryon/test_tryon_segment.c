@@ -13,39 +13,8 @@
 
 #include "lq_test.h"
 #include "nails/segment_fuse.h"
-#include "tfl_builder.h"
+#include "colour_model.h"
 #include "tryon/tryon.h"
-
-/* 20 (R - G - B) - 1 at stride 2, then LOGISTIC (as in test_segment.c). */
-static const char *red_model(void)
-{
-    tflb *b = tflb_create();
-    int x = tflb_tensor(b, "image", TFL_FLOAT32, (int[]){1, 240, 320, 3}, 4, NULL, 0);
-    float wt[27] = {0};
-    wt[12] = 20.0f;
-    wt[13] = -20.0f;
-    wt[14] = -20.0f;
-    float bias[1] = {-1.0f};
-    int w = tflb_tensor(b, "w", TFL_FLOAT32, (int[]){1, 3, 3, 3}, 4, wt, sizeof wt);
-    int bb = tflb_tensor(b, "b", TFL_FLOAT32, (int[]){1}, 1, bias, sizeof bias);
-    int logit = tflb_tensor(b, "logit", TFL_FLOAT32, (int[]){1, 120, 160, 1}, 4, NULL, 0);
-    int prob = tflb_tensor(b, "prob", TFL_FLOAT32, (int[]){1, 120, 160, 1}, 4, NULL, 0);
-    tflb_opts co = tflb_opts_make(TFLB_OPT_CONV2D);
-    tflb_opts_add(&co, 0, 1, 0);
-    tflb_opts_add(&co, 1, 4, 2);
-    tflb_opts_add(&co, 2, 4, 2);
-    tflb_op(b, TFL_OP_CONV_2D, (int[]){x, w, bb}, 3, (int[]){logit}, 1, &co);
-    tflb_op(b, TFL_OP_LOGISTIC, (int[]){logit}, 1, (int[]){prob}, 1, NULL);
-    tflb_io(b, (int[]){x}, 1, (int[]){prob}, 1);
-    size_t len = 0;
-    uint8_t *file = tflb_finish(b, &len);
-    tflb_destroy(b);
-    assert_int_equal(lq_test_write_artifact("tryon_red.tflite", file, len), 0);
-    free(file);
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/test-output/tryon_red.tflite", LQ_BINARY_DIR);
-    return path;
-}
 
 /* A grey frame (no hand for the palm detector) with two red "nails". */
 static void nail_frame(lq_image *f, float shift)
@@ -77,7 +46,9 @@ static void segmentation_finds_nails_without_a_hand(void **state)
         skip();
     }
     char err[512] = "";
-    lq_tryon_engine_opts eo = {.models_dir = LQ_MODELS_DIR, .nailseg_path = red_model()};
+    lq_tryon_engine_opts eo = {.models_dir = LQ_MODELS_DIR,
+                               .nailseg_path = lq_test_red_nail_model("tryon_red.tflite")};
+    assert_non_null(eo.nailseg_path);
     lq_tryon_engine *e = NULL;
     assert_int_equal(lq_tryon_engine_create(&eo, &e, err, sizeof err), 0);
     lq_tryon_worker *w = NULL;

@@ -626,6 +626,19 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
                lm->per[i].file, r->fold_of[i], lm->per[i].iou, fu->per[i].iou,
                r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou, d < -1e-6 ? "  WORSE" : "");
     }
+    /* every image's three figures, hand or not (for per-image comparisons of
+     * models and settings) */
+    cJSON *all = cJSON_AddArrayToObject(cv, "per_image");
+    for (int i = 0; i < lm->images; i++) {
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "file", lm->per[i].file);
+        cJSON_AddNumberToObject(row, "fold", r->fold_of[i]);
+        cJSON_AddNumberToObject(row, "hands", lm->per[i].hands);
+        cJSON_AddNumberToObject(row, "landmarks", lm->per[i].iou);
+        cJSON_AddNumberToObject(row, "segment", r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou);
+        cJSON_AddNumberToObject(row, "fused", fu->per[i].iou);
+        cJSON_AddItemToArray(all, row);
+    }
     /* segmentation mode 2 (only on frames without a hand): landmarks where a
      * hand is found, the network alone elsewhere */
     double mode2 = 0.0;

@@ -26,6 +26,7 @@ DATA = os.environ.get("LQ_NAILS_DATA",
                       os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared",
                                    "data", "nails"))
 STORE_MAX = 640      # longest side of the images kept for augmentation
+HI_MAX = 1280        # longest side of the copy phase 3 samples when it zooms in
 
 
 def list_files(data=DATA):
@@ -108,6 +109,7 @@ class Source:
 
     def __init__(self, name, data=DATA):
         img, mask = load_pair(name, data)
+        img0 = img
         w, h = img.size
         k = min(1.0, STORE_MAX / max(w, h))
         sw, sh = max(1, round(w * k)), max(1, round(h * k))
@@ -128,15 +130,72 @@ class Source:
         self.nail_px = np.stack([xs, ys], 1).astype(np.float32) if len(xs) else None
         cw, ch = canvas_for(sw, sh)
         self.s0 = min(cw / sw, ch / sh)   # letterbox scale, output px per stored px
+        # phase 3: each nail (4-connected component of the mask) with its box
+        # in stored px, and a sharper copy for crops that zoom in
+        self.nails = nail_boxes(np.asarray(m) > 127)
+        kh = min(1.0, HI_MAX / max(w, h))
+        hw, hh = max(1, round(w * kh)), max(1, round(h * kh))
+        self.hi_scale = hw / sw                   # hi-res px per stored px
+        hi = img0.resize((hw, hh), Image.BILINEAR) if (hw, hh) != (w, h) else img0
+        self.hi = torch.from_numpy(np.asarray(hi).copy()).permute(2, 0, 1).float().div(255)
+        hm = Image.fromarray(mask.astype(np.uint8) * 255)
+        hm = hm.resize((hw, hh), Image.BILINEAR) if (hw, hh) != (w, h) else hm
+        self.hi_mask = torch.from_numpy(np.asarray(hm).copy()).float().div(255)[None]
+
+
+def nail_boxes(mask, min_px=12):
+    """Boxes (x0, y0, x1, y1), inclusive, of the 4-connected components of a
+    bool mask with at least min_px pixels."""
+    h, w = mask.shape
+    seen = np.zeros_like(mask, dtype=bool)
+    boxes = []
+    ys, xs = np.nonzero(mask)
+    for y0, x0 in zip(ys.tolist(), xs.tolist()):
+        if seen[y0, x0]:
+            continue
+        seen[y0, x0] = True
+        stack = [(y0, x0)]
+        n, bx0, by0, bx1, by1 = 0, x0, y0, x0, y0
+        while stack:
+            y, x = stack.pop()
+            n += 1
+            bx0, bx1, by0, by1 = min(bx0, x), max(bx1, x), min(by0, y), max(by1, y)
+            for yy, xx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= yy < h and 0 <= xx < w and mask[yy, xx] and not seen[yy, xx]:
+                    seen[yy, xx] = True
+                    stack.append((yy, xx))
+        if n >= min_px:
+            boxes.append((bx0, by0, bx1, by1))
+    return boxes
 
 
 def sample_geometry(src, rng, out_size, phase=1):
     """A random homography from output normalised coordinates to source pixels.
     Scale f relative to the letterboxed whole image, log-uniform: phase 1 35 %
     in [0.8, 1.25] and 65 % in [0.3, 2.6]; phase 2 50 % in [0.75, 1.33] and
-    50 % in [0.4, 2.2]."""
+    50 % in [0.4, 2.2]. Phase 3 (nail-relative scale): 60 % of the crops take
+    one nail and scale it so that its box's longer side is log-uniform in
+    NAIL_PX output px (what the C side's passes show the network: a nail of a
+    whole hand in the frame is 6-12 px, a nail of a per-nail zoomed pass 80-110
+    px), the crop centred within +-0.3 crop sizes of the nail's centre; the
+    other 40 % as phase 2."""
     sw, sh = src.size
     osz = out_size
+    if phase == 3 and src.nails and rng.random() < 0.6:
+        x0, y0, x1, y1 = src.nails[rng.randrange(len(src.nails))]
+        size = max(x1 - x0 + 1, y1 - y0 + 1)
+        want = math.exp(rng.uniform(math.log(NAIL_PX[0]), math.log(NAIL_PX[1])))
+        s = want / size
+        span = osz / s
+        cx = (x0 + x1 + 1) / 2 + rng.uniform(-0.3, 0.3) * span
+        cy = (y0 + y1 + 1) / 2 + rng.uniform(-0.3, 0.3) * span
+        theta = (rng.uniform(-math.pi, math.pi) if rng.random() < 0.5
+                 else rng.uniform(-0.45, 0.45))
+        flip = -1.0 if rng.random() < 0.5 else 1.0
+        persp = ((rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2)) if rng.random() < 0.5
+                 else (0, 0))
+        aniso = math.exp(rng.uniform(-0.15, 0.15))
+        return dict(s=s, theta=theta, flip=flip, cx=cx, cy=cy, persp=persp, aniso=aniso)
     r = rng.random()
     near, wide = ((0.8, 1.25), (0.3, 2.6)) if phase == 1 else ((0.75, 1.33), (0.4, 2.2))
     if r < (0.35 if phase == 1 else 0.5):
@@ -183,6 +242,7 @@ def make_grid(src, g, n, out_size):
 
 
 OUT_SIZE = 160      # training crop (square); the network is fully convolutional
+NAIL_PX = (8.0, 110.0)   # phase 3: a nail's longer side in output px
 
 
 def sample_batch(sources, rng, batch, out_size=OUT_SIZE, phase=1):
@@ -198,11 +258,13 @@ def sample_batch(sources, rng, batch, out_size=OUT_SIZE, phase=1):
         while lv < 2 and down >= 2 ** (lv + 1) * 0.75:
             lv += 1
         pad = "zeros" if rng.random() < 0.6 else "reflection"
-        im = F.grid_sample(src.levels[lv][None], grid, mode="bilinear", padding_mode=pad,
-                           align_corners=False)
+        # phase 3 zooms in further than the stored copy has detail: the sharper one
+        sharp = phase == 3 and g["s"] > 1.0 and src.hi_scale > 1.0
+        im = F.grid_sample((src.hi if sharp else src.levels[lv])[None], grid, mode="bilinear",
+                           padding_mode=pad, align_corners=False)
         gm = make_grid(src, g, out_size // 2, out_size)
-        mk = F.grid_sample(src.mask[None], gm, mode="bilinear", padding_mode=pad,
-                           align_corners=False)
+        mk = F.grid_sample((src.hi_mask if sharp else src.mask)[None], gm, mode="bilinear",
+                           padding_mode=pad, align_corners=False)
         imgs.append(im)
         tgts.append(mk)
     return torch.cat(imgs), torch.cat(tgts).clamp(0, 1)

@@ -78,19 +78,44 @@ class ConvBN(nn.Module):
 
 
 class Block(nn.Module):
-    """Residual depthwise-separable block: relu(x + pw(relu(dw(x))))."""
+    """Residual depthwise-separable block: relu(x + pw(relu(dw(x))) [+ side(x)]).
 
-    def __init__(self, c, dilation=1):
+    With expand > 0 a side branch adds capacity: pw 1x1 to expand x c
+    channels (ReLU), depthwise 3x3 (same dilation, ReLU), pw 1x1 back to c.
+    Its last BatchNorm starts at zero scale and shift, so a block grown from
+    a trained one (NailSeg.grow_from) computes exactly what it did."""
+
+    def __init__(self, c, dilation=1, expand=0):
         super().__init__()
         self.dw = ConvBN(c, c, 3, dw=True, dilation=dilation)
         self.pw = ConvBN(c, c, 1, relu=False)
+        self.side = None
+        if expand:
+            e = int(round(expand * c))
+            self.side = nn.ModuleList([ConvBN(c, e, 1), ConvBN(e, e, 3, dw=True, dilation=dilation),
+                                       ConvBN(e, c, 1, relu=False)])
+            nn.init.zeros_(self.side[2].bn.weight)
+            nn.init.zeros_(self.side[2].bn.bias)
 
     def forward(self, x):
-        return F.relu(x + self.pw(self.dw(x)))
+        y = x + self.pw(self.dw(x))
+        if self.side is not None:
+            t = x
+            for m in self.side:
+                t = m(t)
+            y = y + t
+        return F.relu(y)
 
     def export(self, g, x, name):
         t = self.dw.export(g, x, name + "/dw")
         t = self.pw.export(g, t, name + "/pw")
+        if self.side is not None:
+            r = g.tensor(name + "/res", g.shape(x))
+            g.add(x, t, r, act="NONE")
+            t = x
+            for i, m in enumerate(self.side):
+                t = m.export(g, t, f"{name}/side{i}")
+            x = r
         y = g.tensor(name + "/out", g.shape(x))
         g.add(x, t, y, act="RELU")
         return y
@@ -115,10 +140,10 @@ class Up(nn.Module):
     """1x1 projection at low resolution, bilinear x2 (half-pixel centres),
     ADD the skip, ReLU, then a block."""
 
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, expand=0):
         super().__init__()
         self.proj = ConvBN(cin, cout, 1, relu=False)
-        self.block = Block(cout)
+        self.block = Block(cout, expand=expand)
 
     def forward(self, x, skip):
         x = F.interpolate(self.proj(x), size=skip.shape[2:], mode="bilinear",
@@ -136,20 +161,29 @@ class Up(nn.Module):
         return self.block.export(g, s, name + "/block")
 
 
+# Side-branch expansion per stage of the grown network (phase 3 of the
+# recipe): the 30x40 and 15x20 encoder stages and the 30x40 decoder block,
+# where more channels cost the fewest multiply-accumulates.
+GROWN = {"b3": 2.0, "b4": 1.0, "u3": 2.0}
+
+
 class NailSeg(nn.Module):
-    def __init__(self, c=(16, 32, 48, 96), dropout=0.1):
+    def __init__(self, c=(16, 32, 48, 96), dropout=0.1, side=None):
         super().__init__()
+        side = side or {}
+        self.side = dict(side)
         c1, c2, c3, c4 = c
         self.stem = ConvBN(3, c1, 3, stride=2)                    # H/2
         self.b1 = Block(c1)
         self.d2 = Down(c1, c2)                                    # H/4
         self.b2 = nn.ModuleList([Block(c2), Block(c2)])
         self.d3 = Down(c2, c3)                                    # H/8
-        self.b3 = nn.ModuleList([Block(c3), Block(c3, 2)])
+        e3, e4 = side.get("b3", 0), side.get("b4", 0)
+        self.b3 = nn.ModuleList([Block(c3, 1, e3), Block(c3, 2, e3)])
         self.d4 = Down(c3, c4)                                    # H/16
-        self.b4 = nn.ModuleList([Block(c4), Block(c4, 2), Block(c4, 4), Block(c4, 8)])
+        self.b4 = nn.ModuleList([Block(c4, d, e4) for d in (1, 2, 4, 8)])
         self.drop = nn.Dropout2d(dropout)
-        self.u3 = Up(c4, c3)
+        self.u3 = Up(c4, c3, side.get("u3", 0))
         self.u2 = Up(c3, c2)
         self.u1 = Up(c2, c1)
         self.head = nn.Conv2d(c1, 1, 1)
@@ -174,6 +208,21 @@ class NailSeg(nn.Module):
 
     def forward(self, x):
         return torch.sigmoid(self.logits(x))
+
+    @staticmethod
+    def from_state(sd):
+        """The network a state dict was saved from (grown if it has side branches)."""
+        m = NailSeg(side=GROWN if any(".side." in k for k in sd) else None)
+        m.load_state_dict(sd)
+        return m
+
+    def grow_from(self, sd):
+        """Loads a state dict of the small network into this (grown) one: every
+        weight it has is taken; the side branches keep their zero-output
+        initialisation, so the output does not change."""
+        missing, unexpected = self.load_state_dict(sd, strict=False)
+        if unexpected or any(".side." not in k for k in missing):
+            raise ValueError(f"cannot grow: missing {missing}, unexpected {unexpected}")
 
     @torch.no_grad()
     def export_tflite(self, h=240, w=320):

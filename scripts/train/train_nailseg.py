@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nailseg_data as nd  # noqa: E402
-from nailseg_model import NailSeg, count_macs, count_params  # noqa: E402
+from nailseg_model import GROWN, NailSeg, count_macs, count_params  # noqa: E402
 from check_export import write_check  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -47,6 +47,8 @@ BATCH = 16
 STEPS = 1600
 STEPS2 = 900
 CYCLES = 2
+STEPS3 = 900         # phase 3: warm restarts with nail-relative crop scales
+CYCLES3 = 2
 EXPORT_EVERY = 300   # interim exports of the final model (early integration)
 
 
@@ -92,14 +94,20 @@ def train_one(tag, train_names, val_names, steps, seed, log, on_export=None, ini
     torch.manual_seed(seed)
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = NailSeg().to(memory_format=torch.channels_last)
-    if phase == 1:
+    # phase 3 trains the grown network (side branches, nailseg_model.GROWN)
+    model = NailSeg(side=GROWN if phase == 3 else None)
+    if phase == 1:   # phases 2 and 3 are warm restarts, 3 with nail-relative scales
+        model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
                                                     pct_start=0.1, div_factor=10,
                                                     final_div_factor=100)
     else:
-        model.load_state_dict(init)
+        if phase == 3 and not any(".side." in k for k in init):
+            model.grow_from(init)    # same output; the new branches start at zero
+        else:
+            model.load_state_dict(init)
+        model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
 
         def lr_at(i):
@@ -179,17 +187,15 @@ def export_only(jobs, a, log):
         if st["step"] != st["steps"]:
             log(f"{tag}: checkpoint at step {st['step']} of {st['steps']}, skipped")
             return None
-        model = NailSeg()
-        model.load_state_dict(st["model"])
-        return model.eval()
+        return NailSeg.from_state(st["model"]).eval()
 
     for job in jobs:
         base = f"{job}_s{a.steps}"
         model1 = finished(base)
         model = model1
         cycles = []
-        for c in range(1, a.cycles + 1) if a.steps2 else []:
-            model = finished(cycle_tag(base, a, c))
+        for tag, _ in all_cycle_tags(base, a):
+            model = finished(tag)
             cycles.append(model)
         if model1 is None or any(m is None for m in cycles):
             continue
@@ -206,6 +212,7 @@ def export_only(jobs, a, log):
         entry = {"fold": k, "val": folds[k], "per_image_iou": per,
                  "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps,
                  "steps_phase2": a.steps2, "phase2_cycles": a.cycles,
+                 "steps_phase3": a.steps3, "phase3_cycles": a.cycles3,
                  "mean_iou_after_phase1": float(np.mean(list(per1.values()))),
                  "mean_iou_after_each_cycle": [
                      float(np.mean(list(evaluate(m, folds[k], cache).values())))
@@ -220,6 +227,16 @@ def cycle_tag(base, a, c):
     return f"{base}_p{a.steps2}" + (f"c{c}" if c > 1 else "")
 
 
+def all_cycle_tags(base, a):
+    """(tag, phase) of every warm restart after phase 1, in order: phase-2
+    cycles, then phase-3 cycles (tag of the last phase-2 cycle + _g<steps3>c<c>)."""
+    tags = [(cycle_tag(base, a, c), 2) for c in range(1, a.cycles + 1)] if a.steps2 else []
+    last = tags[-1][0] if tags else base
+    if a.steps3:
+        tags += [(f"{last}_g{a.steps3}c{c}", 3) for c in range(1, a.cycles3 + 1)]
+    return tags
+
+
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
 
 
@@ -230,6 +247,9 @@ def main():
                     help="phase-2 (warm restart) steps per model; 0 = none")
     ap.add_argument("--cycles", type=int, default=CYCLES,
                     help="phase-2 warm-restart cycles of --steps2 steps each")
+    ap.add_argument("--steps3", type=int, default=STEPS3,
+                    help="phase-3 (warm restart, nail-relative scales) steps per cycle; 0 = none")
+    ap.add_argument("--cycles3", type=int, default=CYCLES3, help="phase-3 cycles")
     ap.add_argument("--only", default=",".join(JOBS),
                     help="comma-separated jobs to run in this process (final, fold0..fold4)")
     ap.add_argument("--jobs", type=int, default=2,
@@ -241,7 +261,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)   # 1 thread per process: OpenMP spinning on a busy machine costs 3x
     if a.quick:
-        a.steps, a.steps2, a.only, a.jobs = 300, 0, "final", 1
+        a.steps, a.steps2, a.steps3, a.only, a.jobs = 300, 0, 0, "final", 1
     jobs = [j for j in a.only.split(",") if j]
     for j in jobs:
         if j not in JOBS:
@@ -256,6 +276,7 @@ def main():
                 procs.append(subprocess.Popen(
                     [sys.executable, os.path.abspath(__file__), "--steps", str(a.steps),
                      "--steps2", str(a.steps2), "--cycles", str(a.cycles),
+                     "--steps3", str(a.steps3), "--cycles3", str(a.cycles3),
                      "--seed", str(a.seed), "--jobs", "1", "--only", ",".join(mine)]))
         rc = [p.wait() for p in procs]
         return max(rc)
@@ -284,12 +305,12 @@ def main():
                 log(f"final model (step {step}): {n} bytes -> {OUT}/nailseg.tflite")
             model, _ = train_one(f"final_s{a.steps}", names, [], a.steps, a.seed + 100, log,
                                  on_export=interim)
-            for c in range(1, a.cycles + 1) if a.steps2 else []:
-                model, _ = train_one(cycle_tag(f"final_s{a.steps}", a, c), names, [], a.steps2,
+            for c, (tag, ph) in enumerate(all_cycle_tags(f"final_s{a.steps}", a), 1):
+                model, _ = train_one(tag, names, [], a.steps2 if ph == 2 else a.steps3,
                                      a.seed + 200 + 1000 * (c - 1), log, on_export=interim,
-                                     init=model.state_dict(), phase=2)
+                                     init=model.state_dict(), phase=ph)
             torch.save(model.state_dict(), os.path.join(TMP, "nailseg_final.pt"))
-            interim(model, a.steps)
+            interim(model, a.steps + a.cycles * a.steps2 + a.cycles3 * a.steps3)
             continue
         k = int(job[4:])
         val = folds[k]
@@ -297,17 +318,18 @@ def main():
         model, per = train_one(f"fold{k}_s{a.steps}", train, val, a.steps, a.seed + k, log)
         per1 = per
         cycles = []
-        for c in range(1, a.cycles + 1) if a.steps2 else []:
-            log(f"fold {k}: mean IoU before phase-2 cycle {c}: "
+        for c, (tag, ph) in enumerate(all_cycle_tags(f"fold{k}_s{a.steps}", a), 1):
+            log(f"fold {k}: mean IoU before {tag} (phase {ph}): "
                 f"{np.mean(list(per.values())):.4f}")
-            model, per = train_one(cycle_tag(f"fold{k}_s{a.steps}", a, c), train, val,
-                                   a.steps2, a.seed + 10 + k + 1000 * (c - 1), log,
-                                   init=model.state_dict(), phase=2)
+            model, per = train_one(tag, train, val, a.steps2 if ph == 2 else a.steps3,
+                                   a.seed + 10 + k + 1000 * (c - 1), log,
+                                   init=model.state_dict(), phase=ph)
             cycles.append(float(np.mean(list(per.values()))))
         write_model(model, os.path.join(OUT, f"fold{k}"))
         entry = {"fold": k, "val": val, "per_image_iou": per,
                  "mean_iou": float(np.mean(list(per.values()))), "steps": a.steps,
                  "steps_phase2": a.steps2, "phase2_cycles": a.cycles,
+                 "steps_phase3": a.steps3, "phase3_cycles": a.cycles3,
                  "mean_iou_after_phase1": float(np.mean(list(per1.values()))),
                  "mean_iou_after_each_cycle": cycles}
         log(f"fold {k}: mean IoU {entry['mean_iou']:.4f}")
@@ -335,6 +357,8 @@ def write_summary(path, entry, a):
             "steps": a.steps,
             "steps_phase2": a.steps2,
             "phase2_cycles": a.cycles,
+            "steps_phase3": a.steps3,
+            "phase3_cycles": a.cycles3,
             "batch": BATCH,
             "crop": nd.OUT_SIZE,
             "scoring": "per-image IoU of prob>0.5 (bilinear to the original size) vs "

@@ -28,9 +28,7 @@
 #include "cli/handnails.h"
 #include "hand/tracker.h"
 #include "image/codec.h"
-#include "nails/design.h"
 #include "nails/geometry.h"
-#include "tryon/tryon.h"
 
 typedef struct nails_opts {
     const char *models_dir;
@@ -263,10 +261,7 @@ int lq_cmd_nails(int argc, char **argv)
     uint8_t *mask = NULL;
     lq_hand_models *models = NULL;
     lq_tracker *tracker = NULL;
-    lq_tryon_engine *engine = NULL;
-    lq_tryon_worker *worker = NULL;
-    lq_tryon_session *session = NULL;
-    lq_tryon_result *res = NULL;
+    lq_cli_nails *pipe = NULL;
     const char *dir = lq_cli_models_dir(o.models_dir);
     lq_hands hands;
     memset(&hands, 0, sizeof hands);
@@ -275,31 +270,17 @@ int lq_cmd_nails(int argc, char **argv)
     int rc;
     if (!o.no_refine) {
         /* the try-on pipeline, analysis only: what it would paint */
-        lq_tryon_engine_opts eo = {.models_dir = dir, .load_lite = variant == LQ_HAND_LITE};
-        if (o.no_segmentation)
-            eo.nailseg_path = "";
-        if ((rc = lq_tryon_engine_create(&eo, &engine, err, sizeof err)) < 0) {
+        const lq_cli_nails_opts po = {.models_dir = dir,
+                                      .lite = variant == LQ_HAND_LITE,
+                                      .segmentation = !o.no_segmentation};
+        if ((rc = lq_cli_nails_open(&po, &pipe, err, sizeof err)) < 0) {
             fprintf(stderr, "lacquer nails: %s\n", err);
             goto done;
         }
-        lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
-        so.variant = variant == LQ_HAND_LITE ? LQ_MODEL_LITE : LQ_MODEL_FULL;
-        so.static_mode = 1;
-        so.smoothing = 0;
-        so.paint = 0;
-        so.segmentation = o.no_segmentation ? 0 : 1;
-        nail_design design;
-        nail_design_default(&design);
-        res = calloc(1, sizeof *res);
-        if (!res || (rc = lq_tryon_worker_create(engine, &worker)) < 0 ||
-            (rc = lq_tryon_session_create(engine, &design, &so, &session)) < 0 ||
-            (rc = lq_tryon_process(worker, session, &img, 0, res)) < 0) {
-            fprintf(stderr, "lacquer nails: %s\n", lq_strerror(res ? rc : LQ_ENOMEM));
+        if ((rc = lq_cli_nails_find(pipe, &img, !o.no_segmentation, &hands, nails, &n)) < 0) {
+            fprintf(stderr, "lacquer nails: %s\n", lq_strerror(rc));
             goto done;
         }
-        hands = res->hands;
-        n = res->nnails < NAIL_MAX ? res->nnails : NAIL_MAX;
-        memcpy(nails, res->nails, (size_t)n * sizeof nails[0]);
         goto located;
     }
     rc = lq_hand_models_load(dir, 1u << variant, &models, err, sizeof err);
@@ -356,10 +337,7 @@ located:; /* a label must precede a statement in C11 */
     status = fflush(stdout) == 0 ? 0 : 1;
 done:
     free(mask);
-    free(res);
-    lq_tryon_session_destroy(session);
-    lq_tryon_worker_destroy(worker);
-    lq_tryon_engine_destroy(engine);
+    lq_cli_nails_close(pipe);
     lq_tracker_destroy(tracker);
     lq_hand_models_destroy(models);
     lq_image_free(&img);

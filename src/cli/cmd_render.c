@@ -5,8 +5,11 @@
  * The design comes from a JSON file (the seed guide's nail reference
  * metadata, see design.h) and/or from flags; flags override the file. With
  * --reference and no colours, the colours are taken from the reference
- * photo's palette. Hands are found by the product's tracker (static mode)
- * and nails by nail_locate, as for a live frame.
+ * photo's palette. The nails are found as the product finds them in a photo
+ * (cli/handnails.h): the try-on pipeline in a static session, landmarks
+ * fused with the nail segmentation network's outlines, plus the nails the
+ * network finds where no hand is found (a close-up of fingertips);
+ * --no-segmentation takes them from the hand landmarks alone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +43,7 @@ typedef struct render_opts {
     int quality;
     int max_side;
     int quiet;
+    int no_segmentation;
 } render_opts;
 
 #define OFF(f) offsetof(render_opts, f)
@@ -66,6 +70,8 @@ static const lq_cli_opt opt_table[] = {
     {"--quality", "Q", LQ_CLI_INT, OFF(quality), 1, 100, "JPEG/WebP quality (default 92)"},
     {"--max-side", "N", LQ_CLI_INT, OFF(max_side), 0, 16384,
      "shrink the input so its longer side is at most N first (0 = keep; default 0)"},
+    {"--no-segmentation", NULL, LQ_CLI_FLAG, OFF(no_segmentation), 0, 1,
+     "nails from the hand landmarks only, without the nail segmentation network"},
     {"--quiet", NULL, LQ_CLI_FLAG, OFF(quiet), 0, 1, "print nothing on success"},
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
@@ -285,7 +291,7 @@ int lq_cmd_render(int argc, char **argv)
         return 1;
     }
     int status = 1;
-    lq_cli_nails p = {0};
+    lq_cli_nails *p = NULL;
     lq_image img = {0};
     char err[512];
     if (o.reference && use_reference(o.reference, &d, r, o.quiet) < 0)
@@ -304,7 +310,9 @@ int lq_cmd_render(int argc, char **argv)
         lq_image_free(&img);
         img = small;
     }
-    rc = lq_cli_nails_open(&p, lq_cli_models_dir(o.models), err, sizeof err);
+    const lq_cli_nails_opts po = {.models_dir = lq_cli_models_dir(o.models),
+                                  .segmentation = !o.no_segmentation};
+    rc = lq_cli_nails_open(&po, &p, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "lacquer render: %s\n", err);
         goto done;
@@ -313,7 +321,7 @@ int lq_cmd_render(int argc, char **argv)
     nail_geom nails[NAIL_MAX];
     int n = 0;
     double t0 = lq_clock_ms();
-    rc = lq_cli_nails_find(&p, &img, &hands, nails, &n);
+    rc = lq_cli_nails_find(p, &img, !o.no_segmentation, &hands, nails, &n);
     double t1 = lq_clock_ms();
     if (rc < 0) {
         fprintf(stderr, "lacquer render: hand/nail detection failed: %s\n", lq_strerror(rc));
@@ -331,8 +339,9 @@ int lq_cmd_render(int argc, char **argv)
         fprintf(stderr, "lacquer render: cannot write %s: %s\n", out, lq_strerror(rc));
         goto done;
     }
-    if (hands.count == 0)
-        fprintf(stderr, "lacquer render: no hand found in %s; wrote it unchanged\n", in);
+    if (n == 0)
+        fprintf(stderr, "lacquer render: no nail found in %s (%d hand(s)); wrote it unchanged\n",
+                in, hands.count);
     else if (!o.quiet)
         fprintf(stderr,
                 "lacquer render: %d hand(s), %d nail(s) painted (%ld px); hands+nails %.1f ms, "
@@ -341,8 +350,7 @@ int lq_cmd_render(int argc, char **argv)
     status = 0;
 done:
     lq_image_free(&img);
-    if (p.tracker)
-        lq_cli_nails_close(&p);
+    lq_cli_nails_close(p);
     nail_renderer_destroy(r);
     return status;
 }

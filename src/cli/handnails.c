@@ -1,9 +1,22 @@
-/* handnails.c - hands and nails of a still image for the CLI tools. */
+/* handnails.c - hands and nails of a still image for the CLI tools, through
+ * the try-on pipeline in a static, analysis-only session. */
 #include "cli/handnails.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nails/design.h"
+#include "tryon/tryon.h"
+
+struct lq_cli_nails {
+    lq_tryon_engine *engine;
+    lq_tryon_worker *worker;
+    lq_tryon_session *session[2]; /* [0] landmarks only, [1] with the network;
+                                     created on first use */
+    lq_cli_nails_opts opts;
+    lq_tryon_result res; /* scratch for lq_tryon_process */
+};
 
 const char *lq_cli_models_dir(const char *flag)
 {
@@ -13,39 +26,86 @@ const char *lq_cli_models_dir(const char *flag)
     return env && *env ? env : "models";
 }
 
-int lq_cli_nails_open(lq_cli_nails *p, const char *models_dir, char *err, size_t errlen)
+int lq_cli_nails_open(const lq_cli_nails_opts *o, lq_cli_nails **out, char *err, size_t errlen)
 {
-    memset(p, 0, sizeof *p);
-    int rc = lq_hand_models_load(models_dir, LQ_HAND_LOAD_FULL, &p->models, err, errlen);
-    if (rc < 0)
-        return rc;
-    lq_tracker_opts o = LQ_TRACKER_OPTS_DEFAULT;
-    o.static_mode = 1;
-    o.smoothing = 0;
-    rc = lq_tracker_create(p->models, &o, &p->tracker);
-    if (rc < 0) {
+    if (!o || !o->models_dir || !out) {
         if (err && errlen)
-            snprintf(err, errlen, "cannot create the hand tracker: %s", lq_strerror(rc));
-        lq_hand_models_destroy(p->models);
-        memset(p, 0, sizeof *p);
+            snprintf(err, errlen, "%s", lq_strerror(LQ_EINVAL));
+        return LQ_EINVAL;
     }
-    return rc;
+    lq_cli_nails *p = calloc(1, sizeof *p);
+    if (!p) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", lq_strerror(LQ_ENOMEM));
+        return LQ_ENOMEM;
+    }
+    p->opts = *o;
+    lq_tryon_engine_opts eo = {.models_dir = o->models_dir, .load_lite = o->lite != 0};
+    if (!o->segmentation)
+        eo.nailseg_path = ""; /* nothing to load */
+    int rc = lq_tryon_engine_create(&eo, &p->engine, err, errlen);
+    if (rc == 0 && (rc = lq_tryon_worker_create(p->engine, &p->worker)) < 0 && err && errlen)
+        snprintf(err, errlen, "%s", lq_strerror(rc));
+    if (rc < 0) {
+        lq_cli_nails_close(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
 }
 
-int lq_cli_nails_find(lq_cli_nails *p, const lq_image *img, lq_hands *hands, nail_geom *nails,
-                      int *n)
+/* The static session of one mode: every image on its own, no smoothing,
+ * analysis only (the caller paints). */
+static int session_for(lq_cli_nails *p, int segmentation, lq_tryon_session **out)
 {
+    lq_tryon_session **s = &p->session[segmentation ? 1 : 0];
+    if (!*s) {
+        lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
+        so.variant = p->opts.lite ? LQ_MODEL_LITE : LQ_MODEL_FULL;
+        so.static_mode = 1;
+        so.smoothing = 0;
+        so.paint = 0;
+        so.segmentation = segmentation ? 1 : 0;
+        nail_design design;
+        nail_design_default(&design);
+        int rc = lq_tryon_session_create(p->engine, &design, &so, s);
+        if (rc < 0)
+            return rc;
+    }
+    *out = *s;
+    return 0;
+}
+
+int lq_cli_nails_find(lq_cli_nails *p, const lq_image *img, int segmentation, lq_hands *hands,
+                      nail_geom *nails, int *n)
+{
+    memset(hands, 0, sizeof *hands);
     *n = 0;
-    int rc = lq_tracker_process(p->tracker, img, 0, hands);
+    if (!p || !img || !nails)
+        return LQ_EINVAL;
+    lq_tryon_session *s = NULL;
+    int rc = session_for(p, segmentation, &s);
     if (rc < 0)
         return rc;
-    nail_locate_opts o = NAIL_LOCATE_OPTS_DEFAULT;
-    return nail_locate(img, hands, &o, nails, NAIL_MAX, n);
+    /* a session that does not paint never writes to the frame */
+    lq_image view = *img;
+    view.owned = 0;
+    rc = lq_tryon_process(p->worker, s, &view, 0, &p->res);
+    if (rc < 0)
+        return rc;
+    *hands = p->res.hands;
+    *n = p->res.nnails < NAIL_MAX ? p->res.nnails : NAIL_MAX;
+    memcpy(nails, p->res.nails, (size_t)*n * sizeof nails[0]);
+    return 0;
 }
 
 void lq_cli_nails_close(lq_cli_nails *p)
 {
-    lq_tracker_destroy(p->tracker);
-    lq_hand_models_destroy(p->models);
-    memset(p, 0, sizeof *p);
+    if (!p)
+        return;
+    lq_tryon_session_destroy(p->session[0]);
+    lq_tryon_session_destroy(p->session[1]);
+    lq_tryon_worker_destroy(p->worker);
+    lq_tryon_engine_destroy(p->engine);
+    free(p);
 }

@@ -63,8 +63,7 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__)
         return 2
-    m = NailSeg()
-    m.load_state_dict(torch.load(sys.argv[1]))
+    m = NailSeg.from_state(torch.load(sys.argv[1]))
     print(json.dumps(write_check(m), indent=1))
     return 0
 

@@ -79,10 +79,10 @@ static int session_for(lq_cli_nails *p, int segmentation, lq_tryon_session **out
 int lq_cli_nails_find(lq_cli_nails *p, const lq_image *img, int segmentation, lq_hands *hands,
                       nail_geom *nails, int *n)
 {
+    if (!p || !img || !hands || !nails || !n)
+        return LQ_EINVAL;
     memset(hands, 0, sizeof *hands);
     *n = 0;
-    if (!p || !img || !nails)
-        return LQ_EINVAL;
     lq_tryon_session *s = NULL;
     int rc = session_for(p, segmentation, &s);
     if (rc < 0)

@@ -56,7 +56,8 @@ int lq_cli_nails_open(const lq_cli_nails_opts *o, lq_cli_nails **out, char *err,
  * -1). segmentation 1 uses the network when open loaded it, 0 the landmarks
  * alone. img is only read. Returns 0 (*n may be 0, hands->count may be 0
  * while *n is not) or a negative code (LQ_EINVAL, LQ_ENOMEM, LQ_EMODEL);
- * *hands and *n are set to nothing found on failure. */
+ * after the arguments are checked, *hands and *n are set to nothing found
+ * on failure. */
 int lq_cli_nails_find(lq_cli_nails *p, const lq_image *img, int segmentation, lq_hands *hands,
                       nail_geom *nails, int *n) LQ_NODISCARD;
 

@@ -430,6 +430,34 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
      * coverage is 1 and no edge effect reaches (they end at 2.2 px) */
     const float in_u = sh->hw - 2.5f, in_v0 = (sh->rc + 2.5f) / fs, in_v1 = sh->vt - 2.5f / fs;
     const float prox_v = (sh->rc + 2.0f) / fs, inv_prox = 1.0f / prox_v;
+    /* the same beyond the body (a long design tip is mostly inside too):
+     * the outline's cross-section at each v is |u| <= halfwidth(v), so a
+     * pixel is more than 2.5 px inside when |u| + 2.5 stays under the half
+     * width all along the v a 2.5 px disc around it spans. inner[i] is that
+     * bound for v in table step i (window widened by a step, less 0.3 px
+     * for the table's interpolation). Pixels more than 2.5 px outside
+     * (beyond outer[i]) get no coverage and are skipped. */
+    float inner[NAIL__HW_N], outer[NAIL__HW_N];
+    const float tstep = (sh->T - sh->vt) / (float)NAIL__HW_N;
+    const float reach = 2.5f / fs + tstep;
+    const int tip_fast = tstep > 1e-3f;
+    const float inv_tstep = tip_fast ? 1.0f / tstep : 0.0f;
+    if (tip_fast) {
+        int k = (int)ceilf(reach / tstep);
+        for (int i = 0; i < NAIL__HW_N; i++) {
+            float lo = sh->hw, hi = 0.0f;
+            for (int j = i - k; j <= i + 1 + k; j++) {
+                /* before vt the half width is at most hw (less at the
+                 * cuticle): no bound from below there */
+                float h = j < 0 ? sh->hw : (j > NAIL__HW_N ? 0.0f : sh->hw_tab[j]);
+                lo = j < 0 ? 0.0f : (h < lo ? h : lo);
+                hi = h > hi ? h : hi;
+            }
+            inner[i] = lo - 2.8f;
+            /* and more than 2.5 px outside (no coverage) beyond this */
+            outer[i] = hi + 2.8f;
+        }
+    }
     long touched = 0;
     for (int y = n->y0; y < n->y1; y++) {
         int xa, xb;
@@ -440,8 +468,16 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
         to_nail(n, (float)xa + 0.5f, (float)y + 0.5f, &u, &v);
         uint8_t *row = lq_image_px(img, 0, y);
         for (int x = xa; x < xb; x++, u += du, v += dv) {
+            int deep = fabsf(u) < in_u && v > in_v0 && v < in_v1;
+            if (!deep && tip_fast && v >= in_v1 && v < sh->T) {
+                int i = v > sh->vt ? (int)((v - sh->vt) * inv_tstep) : 0;
+                i = i < NAIL__HW_N ? i : NAIL__HW_N - 1;
+                if (fabsf(u) > outer[i])
+                    continue; /* no coverage */
+                deep = fabsf(u) < inner[i];
+            }
             float dpx;
-            if (fabsf(u) < in_u && v > in_v0 && v < in_v1) {
+            if (deep) {
                 dpx = -2.5f;
             } else {
                 float d = nail__shape_sdf(sh, u, v);

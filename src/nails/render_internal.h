@@ -47,14 +47,35 @@ static inline float nail__expn(const nail__tables *t, float x)
     return t->expn[i] + a * (t->expn[i + 1] - t->expn[i]);
 }
 
+/* floorf(x) as an int, for |x| < 2^31: without SSE4.1 (the x86-64 baseline
+ * the build targets) floorf is a library call, and the patterns need
+ * several per pixel. Same value as (int)floorf(x). */
+static inline int nail__floori(float x)
+{
+    int i = (int)x; /* toward zero */
+    return i - (x < (float)i);
+}
+
+/* -1 or +1: toward the nearer neighbour of cell ix = nail__floori(x),
+ * by arithmetic (which half of its cell a pixel falls in is a coin toss,
+ * so a compiler's branch on the comparison is mispredicted half the time).
+ * The fraction x - ix is in [0, 1], 1 when rounding (a tiny negative x)
+ * gets there: the same side as the comparison x - ix < 0.5 picks. */
+static inline int nail__nearer_side(float x, int ix)
+{
+    int h = (int)((x - (float)ix) * 2.0f); /* 0, 1 or (at 1) 2 */
+    h -= h >> 1;
+    return 2 * h - 1;
+}
+
 /* Periodic fbm value noise, bilinear; x, y in tile texels (any real value).
  * Inline: patterns call it several times per pixel. */
 static inline float nail__noise(const nail__tables *t, float x, float y)
 {
     const int n = NAIL__NOISE_N;
-    float fx0 = floorf(x), fy0 = floorf(y);
-    float fx = x - fx0, fy = y - fy0;
-    int xi = (int)fx0 & (n - 1), yi = (int)fy0 & (n - 1);
+    int ix = nail__floori(x), iy = nail__floori(y);
+    float fx = x - (float)ix, fy = y - (float)iy;
+    int xi = ix & (n - 1), yi = iy & (n - 1);
     int xj = (xi + 1) & (n - 1), yj = (yi + 1) & (n - 1);
     const float *r0 = t->noise + yi * n, *r1 = t->noise + yj * n;
     float a = r0[xi] + (r0[xj] - r0[xi]) * fx;
@@ -67,9 +88,9 @@ static inline float nail__noise(const nail__tables *t, float x, float y)
 static inline float nail__noise_grad(const nail__tables *t, float x, float y, float *gx, float *gy)
 {
     const int n = NAIL__NOISE_N;
-    float fx0 = floorf(x), fy0 = floorf(y);
-    float fx = x - fx0, fy = y - fy0;
-    int xi = (int)fx0 & (n - 1), yi = (int)fy0 & (n - 1);
+    int ix = nail__floori(x), iy = nail__floori(y);
+    float fx = x - (float)ix, fy = y - (float)iy;
+    int xi = ix & (n - 1), yi = iy & (n - 1);
     int xj = (xi + 1) & (n - 1), yj = (yi + 1) & (n - 1);
     const float *r0 = t->noise + yi * n, *r1 = t->noise + yj * n;
     float dx0 = r0[xj] - r0[xi], dx1 = r1[xj] - r1[xi];
@@ -178,7 +199,9 @@ typedef struct nail__flk {
     float cx, cy; /* centre, in cell units of the layer's grid */
     float r;      /* apothem (cell units); 0: no flake in this cell */
     float reach2; /* squared distance beyond which it covers nothing */
-    uint32_t h;   /* the cell's hash (the flake's other properties) */
+    float rc, rs; /* rotation (cos, sin) */
+    float col[3]; /* colour (linear, the facet's brightness applied) */
+    float flash;  /* how much it flashes in the light, 0.. */
 } nail__flk;
 
 typedef struct nail__spk {

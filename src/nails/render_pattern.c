@@ -164,15 +164,16 @@ static const flake_layer FLAKES[2] = {
 };
 
 /* The flake of cell (ix, iy), if any, from its hash: one hash decides
- * presence (bits 0-7), position (8-15, 16-23) and size (24-31). */
-static inline void flake_decode(const nail__nail *n, const flake_layer *L, int ix, int iy, float aa,
-                                nail__flk *o)
+ * presence (bits 0-7), position (8-15, 16-23) and size (24-31); a second
+ * hash of it its rotation, colour and facet (decoded here once, not for
+ * every pixel it covers). */
+static void flake_decode(const nail__nail *n, const flake_layer *L, int ix, int iy, float aa,
+                         nail__flk *o)
 {
     uint32_t h =
         nail__hash((n->seed ^ L->salt) + (uint32_t)ix * 0x9e3779b1u + (uint32_t)iy * 0x85ebca77u);
-    o->h = h;
     if ((float)(h & 0xffu) >= L->density * 256.0f) {
-        o->cx = o->cy = o->r = 0.0f;
+        memset(o, 0, sizeof *o);
         o->reach2 = -1.0f;
         return;
     }
@@ -185,42 +186,14 @@ static inline void flake_decode(const nail__nail *n, const flake_layer *L, int i
     float reach = 1.1547005f * (o->r + 0.5f * aa / L->cell);
     reach = reach < 0.5f ? reach : 0.5f;
     o->reach2 = reach * reach;
-}
-
-/* The decoded flake of cell (ix, iy) of layer li, or NULL if the nail has
- * no table for it (then decode it on the spot). */
-static inline const nail__flk *flake_table(const nail__nail *n, int li, int ix, int iy, float aa)
-{
-    const nail__cells *c = n->cells;
-    if (!c || aa != c->aa)
-        return NULL;
-    const nail__grid *g = &c->glit[li];
-    unsigned x = (unsigned)(ix - g->ix0), y = (unsigned)(iy - g->iy0);
-    if (x >= (unsigned)g->nx || y >= (unsigned)g->ny)
-        return NULL;
-    return &c->flk[g->first + (int)y * g->nx + (int)x];
-}
-
-/* A flake that may cover the point (dx, dy from its centre, cell units):
- * its shape, coverage and colour. A second hash of its cell gives its
- * rotation, colour and facet. */
-static void flake_paint(const nail__nail *n, const nail__flk *f, float dx, float dy, float cell_aa,
-                        nail__surface *o)
-{
-    float r = f->r;
-    uint32_t h2 = nail__hash(f->h), h3 = nail__hash(h2), h4 = h2 ^ (h3 >> 11);
+    uint32_t h2 = nail__hash(h), h3 = nail__hash(h2), h4 = h2 ^ (h3 >> 11);
     /* six-fold symmetric, so eight rotations cover it */
     static const float ROT[8][2] = {
         {1.0f, 0.0f},    {0.9914f, 0.1305f}, {0.9659f, 0.2588f}, {0.9239f, 0.3827f},
         {0.8660f, 0.5f}, {0.7934f, 0.6088f}, {0.7071f, 0.7071f}, {0.6088f, 0.7934f},
     };
-    const float *rt = ROT[(h2 >> 5) & 7u];
-    float x = fabsf(dx * rt[0] - dy * rt[1]), y = fabsf(dx * rt[1] + dy * rt[0]);
-    float hx = 0.5f * x + 0.8660254f * y;
-    float d = (x > hx ? x : hx) - r; /* hexagon, in cell units */
-    float cov = nail__clampf(0.5f - d * cell_aa, 0.0f, 1.0f);
-    if (cov <= 0.0f)
-        return;
+    o->rc = ROT[(h2 >> 5) & 7u][0];
+    o->rs = ROT[(h2 >> 5) & 7u][1];
     /* colour: one of the design's accent colours; with a single colour the
      * flakes are a lighter, metallic version of it plus some silver */
     int nacc = n->ncol > 1 ? n->ncol - 1 : 3;
@@ -239,30 +212,37 @@ static void flake_paint(const nail__nail *n, const nail__flk *f, float dx, float
     float facet = nail__unit(h4 * 0x9e3779b1u);
     float bright = 0.2f + 1.1f * facet * facet;
     for (int c = 0; c < 3; c++)
-        fc[c] = nail__clampf(fc[c] * bright, 0.0f, 1.0f);
-    mix3(o->a, fc, cov * 0.9f);
-    float flash = facet > 0.78f ? (facet - 0.78f) * 7.0f : 0.0f;
-    o->spark += cov * flash;
-    mix3(o->spark_col, fc, cov);
+        o->col[c] = nail__clampf(fc[c] * bright, 0.0f, 1.0f);
+    o->flash = facet > 0.78f ? (facet - 0.78f) * 7.0f : 0.0f;
+}
+
+/* A flake that may cover the point (dx, dy from its centre, cell units):
+ * its hexagon's coverage there, blended over what lies under it. */
+static inline void flake_paint(const nail__flk *f, float dx, float dy, float cell_aa,
+                               nail__surface *o)
+{
+    float x = fabsf(dx * f->rc - dy * f->rs), y = fabsf(dx * f->rs + dy * f->rc);
+    float hx = 0.5f * x + 0.8660254f * y;
+    float d = (x > hx ? x : hx) - f->r; /* hexagon, in cell units */
+    float cov = nail__clampf(0.5f - d * cell_aa, 0.0f, 1.0f);
+    if (cov <= 0.0f)
+        return;
+    mix3(o->a, f->col, cov * 0.9f);
+    o->spark += cov * f->flash;
+    mix3(o->spark_col, f->col, cov);
     o->metal = o->metal + (1.0f - o->metal) * cov;
 }
 
 /* One flake per cell (or none), centred anywhere in its cell and never
  * reaching more than half a cell out of it, so the 2 x 2 cells nearest to a
- * point are all that can cover it. The test for "near enough" is inline and
- * the only branch (an absent flake has reach2 < 0 and fails it). */
-static inline void flake(const nail__nail *n, const flake_layer *L, int li, int ix, int iy,
-                         float gx, float gy, float aa, float cell_aa, nail__surface *o)
+ * point are all that can cover it. The test for "near enough" is the only
+ * branch (an absent flake has reach2 < 0 and fails it). */
+static inline void flake(const nail__flk *f, float ix, float iy, float gx, float gy, float cell_aa,
+                         nail__surface *o)
 {
-    nail__flk tmp;
-    const nail__flk *f = flake_table(n, li, ix, iy, aa);
-    if (!f) {
-        flake_decode(n, L, ix, iy, aa, &tmp);
-        f = &tmp;
-    }
-    float dx = gx - ((float)ix + f->cx), dy = gy - ((float)iy + f->cy);
+    float dx = gx - (ix + f->cx), dy = gy - (iy + f->cy);
     if (dx * dx + dy * dy <= f->reach2)
-        flake_paint(n, f, dx, dy, cell_aa, o);
+        flake_paint(f, dx, dy, cell_aa, o);
 }
 
 static inline void glitter_layer(const nail__nail *n, int li, float s, float t, float aa,
@@ -270,14 +250,37 @@ static inline void glitter_layer(const nail__nail *n, int li, float s, float t, 
 {
     const flake_layer *L = &FLAKES[li];
     float gx = s * L->inv_cell + 64.0f, gy = t * L->inv_cell;
-    float fx0 = floorf(gx), fy0 = floorf(gy);
-    int ix = (int)fx0, iy = (int)fy0;
-    int ox = gx - fx0 < 0.5f ? -1 : 1, oy = gy - fy0 < 0.5f ? -1 : 1;
+    int ix = nail__floori(gx), iy = nail__floori(gy);
+    int ox = nail__nearer_side(gx, ix), oy = nail__nearer_side(gy, iy);
     float cell_aa = L->cell / aa;
-    flake(n, L, li, ix, iy, gx, gy, aa, cell_aa, o);
-    flake(n, L, li, ix + ox, iy, gx, gy, aa, cell_aa, o);
-    flake(n, L, li, ix, iy + oy, gx, gy, aa, cell_aa, o);
-    flake(n, L, li, ix + ox, iy + oy, gx, gy, aa, cell_aa, o);
+    /* the four cells from the nail's table when it holds all of them (one
+     * test for the four), else decoded here */
+    const nail__cells *c = n->cells;
+    int xa = ix + (ox - 1) / 2, ya = iy + (oy - 1) / 2; /* the 2 x 2 block's corner */
+    const nail__flk *b;
+    int stride;
+    nail__flk tmp[4];
+    const nail__grid *g = c ? &c->glit[li] : NULL;
+    if (g && aa == c->aa && xa >= g->ix0 && xa - g->ix0 < g->nx - 1 && ya >= g->iy0 &&
+        ya - g->iy0 < g->ny - 1) {
+        b = &c->flk[g->first + (ya - g->iy0) * g->nx + (xa - g->ix0)];
+        stride = g->nx;
+    } else {
+        for (int k = 0; k < 4; k++)
+            flake_decode(n, L, xa + (k & 1), ya + (k >> 1), aa, &tmp[k]);
+        b = tmp;
+        stride = 2;
+    }
+    /* the same order as before: own cell, across, along, diagonal (picked
+     * by arithmetic: which side is nearer is a coin toss per pixel) */
+    int cx0 = ix - xa, cx1 = cx0 + ox, ry0 = (iy - ya) * stride, ry1 = ry0 + oy * stride;
+    const nail__flk *own = b + ry0 + cx0, *acr = b + ry0 + cx1;
+    const nail__flk *alo = b + ry1 + cx0, *dia = b + ry1 + cx1;
+    float fx = (float)ix, fy = (float)iy, fxo = (float)(ix + ox), fyo = (float)(iy + oy);
+    flake(own, fx, fy, gx, gy, cell_aa, o);
+    flake(acr, fxo, fy, gx, gy, cell_aa, o);
+    flake(alo, fx, fyo, gx, gy, cell_aa, o);
+    flake(dia, fxo, fyo, gx, gy, cell_aa, o);
 }
 
 /* Decodes the flakes of every cell a painted pixel of this nail can look
@@ -307,8 +310,7 @@ static void setup_glitter(nail__nail *n)
         }
         for (int y = 0; y < g->ny; y++)
             for (int x = 0; x < g->nx; x++)
-                flake_decode(n, L, g->ix0 + x, g->iy0 + y, c->aa,
-                             &c->flk[first + y * g->nx + x]);
+                flake_decode(n, L, g->ix0 + x, g->iy0 + y, c->aa, &c->flk[first + y * g->nx + x]);
         first += g->nx * g->ny;
     }
 }
@@ -331,7 +333,7 @@ static void marble(const nail__nail *n, const nail__tables *t, float s, float tt
     float n2 = nail__noise_grad(t, x + 34.0f * w, 0.4f * y + 26.0f * w, &gx, &gy);
     gy *= 0.4f;
     float grad = sqrtf(gx * gx + gy * gy) + 1e-4f; /* per texel of (x, y) */
-    float q = n2 * 3.0f, lv = floorf(q + 0.5f);
+    float q = n2 * 3.0f, lv = (float)nail__floori(q + 0.5f);
     float dist = fabsf(q - lv) / (3.0f * grad) / scale; /* nail widths */
     /* the noise lies in [0, 1], so there are four iso-lines: their
      * strengths were drawn at setup */

@@ -363,6 +363,89 @@ static void golden_images(void **state)
     nail_renderer_destroy(r);
 }
 
+/* ---- every pattern x finish against its reference image ------------------ */
+
+#define GRID_W 64
+#define GRID_H 96
+#define GRID_PATTERNS 6 /* all but reference (a texture lookup, no procedural work) */
+
+/* One synthetic nail per pattern x finish (cycling through the shapes, a
+ * long design so the extension is painted too), each on its own finger,
+ * tiled into one image. The reference (tests/golden/render_pattern_finish_
+ * grid.png) was painted by the renderer before its per-pixel work was made
+ * cheaper: the cheaper forms must give the same picture (every value within
+ * 2 levels, no drift of the mean). Regenerate with LQ_UPDATE_GOLDEN=1 only
+ * after a deliberate look change. */
+static void pattern_finish_grid_matches_reference(void **state)
+{
+    (void)state;
+    static const char *COLORS[GRID_PATTERNS] = {"crimson",
+                                                "pink,white",
+                                                "purple,pink",
+                                                "navy,#d4af37,silver",
+                                                "white,gray,#d4af37",
+                                                "lightpink,white,gold"};
+    nail_renderer *r = NULL;
+    assert_int_equal(nail_renderer_create(&r), 0);
+    lq_image grid, cell;
+    assert_int_equal(lq_image_alloc(&grid, GRID_W * NAIL_FINISH_COUNT, GRID_H * GRID_PATTERNS), 0);
+    assert_int_equal(lq_image_alloc(&cell, GRID_W, GRID_H), 0);
+    for (int p = 0; p < GRID_PATTERNS; p++) {
+        for (int f = 0; f < NAIL_FINISH_COUNT; f++) {
+            int k = p * NAIL_FINISH_COUNT + f;
+            nail_geom g = make_nail(32.3f, 62.4f, -14.0f + 4.0f * (float)(k % 8),
+                                    21.0f + (float)(k % 5), 26.0f);
+            g.foreshorten = 0.85f + 0.03f * (float)(k % 5);
+            g.track_id = 3 + k;
+            draw_finger(&cell, &g, k % 3 - 1, 1.0f);
+            nail_design d;
+            design_for(&d, (nail_shape)(k % NAIL_SHAPE_COUNT), (nail_pattern)p, (nail_finish)f,
+                       1.6f, COLORS[p]);
+            assert_int_equal(nail_render_frame(r, &cell, &g, 1, &d, 7), 0);
+            for (int y = 0; y < GRID_H; y++)
+                memcpy(lq_image_px(&grid, f * GRID_W, p * GRID_H + y), lq_image_px(&cell, 0, y),
+                       GRID_W * 3);
+        }
+    }
+    const char *name = "render_pattern_finish_grid.png";
+    char gpath[1024], err[256];
+    snprintf(gpath, sizeof gpath, "%s/tests/golden/%s", LQ_SOURCE_DIR, name);
+    save_artifact(&grid, name);
+    if (getenv("LQ_UPDATE_GOLDEN")) {
+        assert_int_equal(lq_image_save(&grid, gpath, 100), 0);
+    } else {
+        lq_image gold;
+        assert_int_equal(lq_image_load(gpath, NULL, &gold, err, sizeof err), 0);
+        assert_int_equal(gold.width, grid.width);
+        assert_int_equal(gold.height, grid.height);
+        for (int p = 0; p < GRID_PATTERNS; p++) {
+            for (int f = 0; f < NAIL_FINISH_COUNT; f++) {
+                int worst = 0;
+                long sum = 0, sum_abs = 0, n = 0;
+                for (int y = p * GRID_H; y < (p + 1) * GRID_H; y++) {
+                    const uint8_t *a = lq_image_px(&grid, f * GRID_W, y);
+                    const uint8_t *b = lq_image_px(&gold, f * GRID_W, y);
+                    for (int i = 0; i < GRID_W * 3; i++, n++) {
+                        int dd = (int)a[i] - (int)b[i];
+                        sum += dd;
+                        sum_abs += abs(dd);
+                        worst = abs(dd) > worst ? abs(dd) : worst;
+                    }
+                }
+                double mean = (double)sum / (double)n, mean_abs = (double)sum_abs / (double)n;
+                if (worst > 2 || fabs(mean) > 0.02 || mean_abs > 0.1)
+                    fail_msg("pattern %d finish %d differs from the reference: max %d, mean %.4f, "
+                             "mean |d| %.4f",
+                             p, f, worst, mean, mean_abs);
+            }
+        }
+        lq_image_free(&gold);
+    }
+    lq_image_free(&cell);
+    lq_image_free(&grid);
+    nail_renderer_destroy(r);
+}
+
 /* ---- geometry of the painted outline ------------------------------------ */
 
 /* Farthest painted pixel along the axis, measured from the cuticle. */
@@ -757,6 +840,7 @@ int main(void)
         cmocka_unit_test(paints_only_inside_the_outline),
         cmocka_unit_test(deterministic_across_instances),
         cmocka_unit_test(golden_images),
+        cmocka_unit_test(pattern_finish_grid_matches_reference),
         cmocka_unit_test(extension_follows_length_factor),
         cmocka_unit_test(french_line_follows_the_free_edge),
         cmocka_unit_test(patterns_move_with_the_nail),

@@ -1,7 +1,7 @@
 /*
  * test_render_color.c - the renderer's tables and helpers
  * (src/nails/render_color.c): the exp table, the periodic noise tile, the
- * hash and the OKLab wrappers.
+ * hash, the OKLab wrappers, and the cheap floor and nearer-side helpers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +117,33 @@ static void oklab_wrappers_round_trip(void **state)
         assert_true(out[k] >= 0.0f && out[k] <= 1.0f);
 }
 
+/* nail__floori is (int)floorf and nail__nearer_side picks the side that
+ * "x - floor(x) < 0.5 ? -1 : +1" picks, on integers, halves, values just
+ * beside them, and tiny negatives whose fraction rounds to 1. */
+static void floor_and_nearer_side_match_the_comparisons(void **state)
+{
+    (void)state;
+    float xs[] = {0.0f,         -0.0f,      0.5f,    -0.5f,       1.0f,        -1.0f,
+                  1e-9f,        -1e-9f,     -1e-30f, 0.49999997f, 0.50000006f, -0.49999997f,
+                  -0.50000006f, 63.999996f, 64.0f,   -7.25f,      511.75f,     512.25f,
+                  1000.5f,      -1000.5f,   3.0e6f,  -3.0e6f};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        float x = xs[i];
+        int ix = nail__floori(x);
+        assert_int_equal(ix, (int)floorf(x));
+        int want = x - floorf(x) < 0.5f ? -1 : 1;
+        assert_int_equal(nail__nearer_side(x, ix), want);
+    }
+    uint32_t h = 12345u;
+    for (int i = 0; i < 100000; i++) {
+        h = nail__hash(h + (uint32_t)i);
+        float x = ((float)(h >> 8) * (1.0f / 16777216.0f) - 0.5f) * 2000.0f;
+        int ix = nail__floori(x);
+        assert_int_equal(ix, (int)floorf(x));
+        assert_int_equal(nail__nearer_side(x, ix), x - floorf(x) < 0.5f ? -1 : 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +151,7 @@ int main(void)
         cmocka_unit_test(noise_is_periodic_smooth_and_spread),
         cmocka_unit_test(hash_spreads_bits),
         cmocka_unit_test(oklab_wrappers_round_trip),
+        cmocka_unit_test(floor_and_nearer_side_match_the_comparisons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

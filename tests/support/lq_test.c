@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 uint8_t *lq_test_read_file(const char *path, size_t *len)
@@ -65,4 +66,10 @@ const char *lq_test_model(const char *name)
 int lq_test_exists(const char *path)
 {
     return access(path, R_OK) == 0;
+}
+
+void lq_test_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }

@@ -26,4 +26,7 @@ const char *lq_test_model(const char *name);
 /* 1 if the path exists and is readable. */
 int lq_test_exists(const char *path);
 
+/* Sleeps ms milliseconds (0 <= ms). */
+void lq_test_sleep_ms(int ms);
+
 #endif

@@ -6,93 +6,50 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "batch/queue.h"
 #include "lq_test.h"
-
-#define REDIS_SERVER "/usr/bin/redis-server"
+#include "redis_server.h"
 
 typedef struct fixture {
-    pid_t pid;
-    int port;
-    char dir[64];
+    lq_test_redis redis;
     redisContext *raw;      /* the test's own connection, for setting up and checking */
 } fixture;
 
-static int free_port(void)
+static void fixture_free(fixture *f)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(s, (struct sockaddr *)&a, &n) < 0)
-        return -1;
-    close(s);
-    return ntohs(a.sin_port);
+    if (f->raw)
+        redisFree(f->raw);
+    lq_test_redis_remove(&f->redis);
+    free(f);
 }
 
 static int setup(void **state)
 {
-    if (access(REDIS_SERVER, X_OK) != 0) {
-        fprintf(stderr, "%s is needed (scripts/deps.sh --test)\n", REDIS_SERVER);
-        return -1;
-    }
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/lq-redis-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!f)
         return -1;
-    f->port = free_port();
-    char port[16];
-    snprintf(port, sizeof port, "%d", f->port);
-    f->pid = fork();
-    if (f->pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        execl(REDIS_SERVER, REDIS_SERVER, "--port", port, "--bind", "127.0.0.1", "--save", "",
-              "--appendonly", "no", "--dir", f->dir, (char *)NULL);
-        _exit(127);
+    if (lq_test_redis_start(&f->redis, NULL) < 0) {
+        fixture_free(f);
+        return -1;
     }
-    for (int i = 0; i < 200; i++) {
-        redisContext *c = redisConnect("127.0.0.1", f->port);
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            if (r && r->type == REDIS_REPLY_STATUS) {
-                freeReplyObject(r);
-                f->raw = c;
-                *state = f;
-                return 0;
-            }
-            if (r)
-                freeReplyObject(r);
-        }
-        if (c)
-            redisFree(c);
-        struct timespec ts = {0, 25 * 1000000L};
-        nanosleep(&ts, NULL);
+    f->raw = redisConnect("127.0.0.1", f->redis.port);
+    if (!f->raw || f->raw->err) {
+        fprintf(stderr, "cannot connect to redis-server\n");
+        fixture_free(f);
+        return -1;
     }
-    fprintf(stderr, "redis-server did not start\n");
-    return -1;
+    *state = f;
+    return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    redisFree(f->raw);
-    kill(f->pid, SIGTERM);
-    waitpid(f->pid, NULL, 0);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
-    free(f);
+    fixture_free(*state);
     return 0;
 }
 
@@ -126,7 +83,7 @@ static void xadd(fixture *f, const char *job_id, const char *image)
 
 static batch_queue *open_queue(fixture *f, const char *consumer, int delete_done)
 {
-    batch_queue_opts o = {{"127.0.0.1", f->port, 0, "", ""}, "tryon:jobs", "g", consumer,
+    batch_queue_opts o = {{"127.0.0.1", f->redis.port, 0, "", ""}, "tryon:jobs", "g", consumer,
                           2000, 500, delete_done};
     batch_queue *q = NULL;
     char err[256];
@@ -287,14 +244,15 @@ static void recovers_from_script_flush_and_a_lost_group(void **state)
 static void connect_failures_say_why(void **state)
 {
     (void)state;
-    batch_queue_opts o = {{"127.0.0.1", free_port(), 0, "", ""}, "s", "g", "c", 500, 100, 0};
+    batch_queue_opts o = {{"127.0.0.1", lq_test_free_port(), 0, "", ""}, "s", "g", "c", 500, 100,
+                          0};
     batch_queue *q = NULL;
     char err[256] = "";
     assert_int_equal(batch_queue_connect(&o, &q, err, sizeof err), LQ_EIO);
     assert_null(q);
     assert_non_null(strstr(err, "cannot connect to Redis"));
     fixture *f = *state;
-    o.url.port = f->port;
+    o.url.port = f->redis.port;
     snprintf(o.url.password, sizeof o.url.password, "wrong");
     assert_int_equal(batch_queue_connect(&o, &q, err, sizeof err), LQ_EAUTH);
     assert_non_null(strstr(err, "AUTH"));

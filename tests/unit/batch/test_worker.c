@@ -6,40 +6,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "batch/worker.h"
 #include "lq_test.h"
-
-#define REDIS_SERVER "/usr/bin/redis-server"
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(s, (struct sockaddr *)&a, &n) < 0)
-        return -1;
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#include "redis_server.h"
 
 typedef struct run_arg {
     batch_worker_opts opts;
@@ -67,30 +43,12 @@ static long long xlen(redisContext *c, const char *key)
 static void processes_jobs_on_two_threads_and_stops(void **state)
 {
     (void)state;
-    assert_int_equal(access(REDIS_SERVER, X_OK), 0);
-    char dir[] = "/tmp/lq-worker-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    int port = free_port();
-    char sport[16];
-    snprintf(sport, sizeof sport, "%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (!freopen("/dev/null", "w", stdout))
-            _exit(126);
-        execl(REDIS_SERVER, REDIS_SERVER, "--port", sport, "--bind", "127.0.0.1", "--save", "",
-              "--appendonly", "no", "--dir", dir, (char *)NULL);
-        _exit(127);
-    }
-    redisContext *c = NULL;
-    for (int i = 0; i < 200 && !c; i++) {
-        c = redisConnect("127.0.0.1", port);
-        if (c && c->err) {
-            redisFree(c);
-            c = NULL;
-            sleep_ms(25);
-        }
-    }
-    assert_non_null(c);
+    assert_int_equal(access(LQ_TEST_REDIS_SERVER, X_OK), 0);
+    lq_test_redis redis = {0};
+    assert_int_equal(lq_test_redis_start(&redis, NULL), 0);
+    const int port = redis.port;
+    redisContext *c = redisConnect("127.0.0.1", port);
+    assert_true(c && !c->err);
 
     size_t len = 0;
     uint8_t *photo = lq_test_read_file(lq_test_data("hands/tfjs_hands_two_dorsal.jpg"), &len);
@@ -116,7 +74,7 @@ static void processes_jobs_on_two_threads_and_stops(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, run_worker, a), 0);
     for (int i = 0; i < 600 && xlen(c, "tryon:results") < 4; i++)
-        sleep_ms(50);
+        lq_test_sleep_ms(50);
     assert_int_equal(xlen(c, "tryon:results"), 4);
 
     uint64_t t0 = lq_clock_ns();
@@ -149,11 +107,7 @@ static void processes_jobs_on_two_threads_and_stops(void **state)
     free(a);
     free(photo);
     redisFree(c);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(lq_test_redis_remove(&redis), 0);
 }
 
 int main(void)

@@ -10,45 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "image/codec.h"
+#include "cli_run.h"
 #include "lq_test.h"
-
-#define OUT_MAX (4u << 20)
-
-/* Runs `lacquer <args>` with stderr discarded; returns its exit code and
- * its stdout in a malloc'd string (*out). */
-static int run(const char *args, char **out)
-{
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "LQ_MODELS_DIR='%s' '%s/lacquer' %s 2>/dev/null", LQ_MODELS_DIR,
-             LQ_BINARY_DIR, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char *buf = malloc(OUT_MAX + 1);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, OUT_MAX, p);
-    buf[n] = 0;
-    const int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void help_lists_every_option(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run("detect --help", &out), 0);
+    assert_int_equal(lq_test_run("detect --help", &out), 0);
     static const char *opts[] = {"--model",     "--max-hands", "--video",
                                  "--no-smooth", "--models",    "--help"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_non_null(strstr(out, opts[i]));
     free(out);
-    assert_int_equal(run("--help", &out), 0);
+    assert_int_equal(lq_test_run("--help", &out), 0);
     assert_non_null(strstr(out, "detect"));
     free(out);
 }
@@ -57,13 +37,13 @@ static void bad_usage_exits_2(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run("detect", &out), 2);
+    assert_int_equal(lq_test_run("detect", &out), 2);
     free(out);
-    assert_int_equal(run("detect --max-hands 3 x.jpg", &out), 2);
+    assert_int_equal(lq_test_run("detect --max-hands 3 x.jpg", &out), 2);
     free(out);
-    assert_int_equal(run("detect --model heavy x.jpg", &out), 2);
+    assert_int_equal(lq_test_run("detect --model heavy x.jpg", &out), 2);
     free(out);
-    assert_int_equal(run("detect --bogus x.jpg", &out), 2);
+    assert_int_equal(lq_test_run("detect --bogus x.jpg", &out), 2);
     free(out);
 }
 
@@ -82,7 +62,7 @@ static void prints_mediapipe_shaped_json(void **state)
     snprintf(first, sizeof first, "%s", lq_test_data("hands/tfjs_hands_two_dorsal.jpg"));
     snprintf(args, sizeof args, "detect --compact '%s' '%s'", first,
              lq_test_data("hands/kagglenails_09aefeec-e05f-11e8-87a6-0242ac1c0002.jpg"));
-    assert_int_equal(run(args, &out), 0);
+    assert_int_equal(lq_test_run(args, &out), 0);
     cJSON *doc = cJSON_Parse(out);
     free(out);
     assert_non_null(doc);
@@ -160,7 +140,7 @@ static void video_mode_tracks_and_unreadable_files_fail(void **state)
         k += snprintf(args + k, sizeof args - (size_t)k, " '%s'", lq_test_data(rel));
     }
     snprintf(args + k, sizeof args - (size_t)k, " /nonexistent/frame.webp");
-    assert_int_equal(run(args, &out), 1); /* the missing file fails the run... */
+    assert_int_equal(lq_test_run(args, &out), 1); /* the missing file fails the run... */
     cJSON *doc = cJSON_Parse(out);
     free(out);
     assert_non_null(doc); /* ...but every image still gets its entry */
@@ -277,7 +257,7 @@ static void lite_model_png_and_exif_orientation(void **state)
 
     char args[9000], *out = NULL;
     snprintf(args, sizeof args, "detect --compact --model lite '%s' '%s' '%s'", jpg, png, rot);
-    assert_int_equal(run(args, &out), 0);
+    assert_int_equal(lq_test_run(args, &out), 0);
     cJSON *doc = cJSON_Parse(out);
     free(out);
     assert_non_null(doc);

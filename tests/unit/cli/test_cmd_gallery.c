@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/codec.h"
+#include "cli_run.h"
 #include "lq_test.h"
 
 /* The layout of gallery_outlines.png (cmd_gallery.c): a label column, two
@@ -27,23 +27,6 @@
 #define CELL_H 270
 #define ROW_H (CELL_H + 22 + 4)
 #define OUTLINE_ROWS 6 /* the photos it lists, all in the shared data */
-
-/* Runs `lacquer <args>` with its output discarded; returns its exit code. */
-static int run(const char *args)
-{
-    char cmd[24576];
-    snprintf(cmd, sizeof cmd, "LQ_MODELS_DIR='%s' '%s/lacquer' %s >/dev/null 2>&1", LQ_MODELS_DIR,
-             LQ_BINARY_DIR, args);
-    const int st = system(cmd);
-    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int have_models(void)
-{
-    return lq_test_exists(lq_test_model("palm_detection_full.tflite")) &&
-           lq_test_exists(lq_test_model("hand_landmark_full.tflite")) &&
-           lq_test_exists(LQ_MODELS_DIR "/../assets/nailseg/nailseg.tflite");
-}
 
 /* A fresh folder under the build folder: "<build>/test_cmd_gallery_<pid>_<tag>". */
 static void scratch_dir(const char *tag, char *dir, size_t cap)
@@ -71,44 +54,39 @@ static int file_in(const char *dir, const char *name)
 static void help_and_usage_errors(void **state)
 {
     (void)state;
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s/lacquer' gallery --help", LQ_BINARY_DIR);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    static char help[65536];
-    size_t n = fread(help, 1, sizeof help - 1, p);
-    help[n] = 0;
-    assert_int_equal(pclose(p), 0);
+    char *help = NULL;
+    assert_int_equal(lq_test_run("gallery --help", &help), 0);
     static const char *opts[] = {"--models", "--photos",          "--closeups",          "--frame",
                                  "--seed",   "--no-segmentation", "gallery_outlines.png"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_non_null(strstr(help, opts[i]));
+    free(help);
 
     char out[4096], args[12288];
     scratch_dir("usage", out, sizeof out);
-    assert_int_equal(run("gallery"), 2);
-    assert_int_equal(run("gallery --no-segmentation"), 2);
+    assert_int_equal(lq_test_run("gallery", NULL), 2);
+    assert_int_equal(lq_test_run("gallery --no-segmentation", NULL), 2);
     snprintf(args, sizeof args, "gallery --bogus '%s'", out);
-    assert_int_equal(run(args), 2);
+    assert_int_equal(lq_test_run(args, NULL), 2);
     snprintf(args, sizeof args, "gallery '%s' '%s'", out, out);
-    assert_int_equal(run(args), 2);
+    assert_int_equal(lq_test_run(args, NULL), 2);
     snprintf(args, sizeof args, "gallery --frame 100 '%s'", out);
-    assert_int_equal(run(args), 2);
+    assert_int_equal(lq_test_run(args, NULL), 2);
     snprintf(args, sizeof args, "gallery --frame big '%s'", out);
-    assert_int_equal(run(args), 2);
+    assert_int_equal(lq_test_run(args, NULL), 2);
     snprintf(args, sizeof args, "gallery --seed -1 '%s'", out);
-    assert_int_equal(run(args), 2);
+    assert_int_equal(lq_test_run(args, NULL), 2);
     snprintf(args, sizeof args, "gallery '%s' --frame", out);
-    assert_int_equal(run(args), 2);
+    assert_int_equal(lq_test_run(args, NULL), 2);
     snprintf(args, sizeof args, "gallery --photos '' '%s'", out);
-    assert_int_equal(run(args), 2);
+    assert_int_equal(lq_test_run(args, NULL), 2);
     /* runtime failures: no models, no photo */
     snprintf(args, sizeof args, "gallery --models /nonexistent '%s'", out);
-    assert_int_equal(run(args), 1);
-    if (have_models()) {
+    assert_int_equal(lq_test_run(args, NULL), 1);
+    if (lq_test_have_render_models()) {
         snprintf(args, sizeof args, "gallery --photos /nonexistent --closeups /nonexistent '%s'",
                  out);
-        assert_int_equal(run(args), 1);
+        assert_int_equal(lq_test_run(args, NULL), 1);
     }
     assert_false(file_in(out, "gallery.png"));
     remove_dir(out);
@@ -122,7 +100,7 @@ static void closeup_without_a_hand_needs_segmentation(void **state)
 {
     (void)state;
     const char *closeup = lq_test_data("nails/images/1eecab90-1a92-43a7-b952-0204384e1fae.jpg");
-    if (!have_models() || !lq_test_exists(closeup)) {
+    if (!lq_test_have_render_models() || !lq_test_exists(closeup)) {
         print_message("no models, nail segmentation model or shared data, skipped\n");
         skip();
     }
@@ -135,12 +113,12 @@ static void closeup_without_a_hand_needs_segmentation(void **state)
 
     snprintf(cmd, sizeof cmd, "gallery --no-segmentation --photos '%s' --closeups '%s' '%s'",
              photos, empty, out);
-    assert_int_equal(run(cmd), 1);
+    assert_int_equal(lq_test_run(cmd, NULL), 1);
     assert_false(file_in(out, "gallery_solid.png"));
     assert_false(file_in(out, "gallery.png"));
 
     snprintf(cmd, sizeof cmd, "gallery --photos '%s' --closeups '%s' '%s'", photos, empty, out);
-    assert_int_equal(run(cmd), 0);
+    assert_int_equal(lq_test_run(cmd, NULL), 0);
     static const char *sheets[] = {
         "gallery_solid.png",  "gallery_french_tips.png", "gallery_ombre.png", "gallery_glitter.png",
         "gallery_marble.png", "gallery_floral.png",      "gallery.png"};
@@ -174,7 +152,7 @@ static long cells_differ(const lq_image *sheet, int r)
 static void writes_gallery_outlines(void **state)
 {
     (void)state;
-    if (!have_models() || !lq_test_exists(lq_test_data("hands")) ||
+    if (!lq_test_have_render_models() || !lq_test_exists(lq_test_data("hands")) ||
         !lq_test_exists(lq_test_data("nails/images"))) {
         print_message("no models, nail segmentation model or shared data, skipped\n");
         skip();
@@ -184,7 +162,7 @@ static void writes_gallery_outlines(void **state)
     snprintf(hands, sizeof hands, "%s", lq_test_data("hands")); /* one static buffer */
     snprintf(closeups, sizeof closeups, "%s", lq_test_data("nails/images"));
     snprintf(args, sizeof args, "gallery --photos '%s' --closeups '%s' '%s'", hands, closeups, out);
-    assert_int_equal(run(args), 0);
+    assert_int_equal(lq_test_run(args, NULL), 0);
     assert_true(file_in(out, "gallery.png"));
     snprintf(path, sizeof path, "%s/gallery_outlines.png", out);
     lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;

@@ -11,33 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "image/codec.h"
+#include "cli_run.h"
 #include "lq_test.h"
-
-#define OUT_MAX (4u << 20)
-
-/* Runs `lacquer <args>` with stderr discarded; returns its exit code and
- * its stdout in a malloc'd string (*out). */
-static int run(const char *args, char **out)
-{
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "LQ_MODELS_DIR='%s' '%s/lacquer' %s 2>/dev/null", LQ_MODELS_DIR,
-             LQ_BINARY_DIR, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char *buf = malloc(OUT_MAX + 1);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, OUT_MAX, p);
-    buf[n] = 0;
-    const int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int have_inputs(void)
 {
@@ -49,27 +29,27 @@ static void help_and_usage_errors(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run("nails --help", &out), 0);
+    assert_int_equal(lq_test_run("nails --help", &out), 0);
     static const char *opts[] = {"--mask",      "--overlay",        "--models",
                                  "--model",     "--no-refine",      "--no-segmentation"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_non_null(strstr(out, opts[i]));
     free(out);
-    assert_int_equal(run("--help", &out), 0);
+    assert_int_equal(lq_test_run("--help", &out), 0);
     assert_non_null(strstr(out, "nails"));
     free(out);
-    assert_int_equal(run("nails", &out), 2);
+    assert_int_equal(lq_test_run("nails", &out), 2);
     free(out);
-    assert_int_equal(run("nails --bogus x.jpg", &out), 2);
+    assert_int_equal(lq_test_run("nails --bogus x.jpg", &out), 2);
     free(out);
-    assert_int_equal(run("nails a.jpg b.jpg", &out), 2);
+    assert_int_equal(lq_test_run("nails a.jpg b.jpg", &out), 2);
     free(out);
-    assert_int_equal(run("nails --mask", &out), 2);
+    assert_int_equal(lq_test_run("nails --mask", &out), 2);
     free(out);
-    assert_int_equal(run("nails --model heavy x.jpg", &out), 2);
+    assert_int_equal(lq_test_run("nails --model heavy x.jpg", &out), 2);
     free(out);
     /* a file that is not there is a runtime failure */
-    assert_int_equal(run("nails /nonexistent/photo.jpg", &out), 1);
+    assert_int_equal(lq_test_run("nails /nonexistent/photo.jpg", &out), 1);
     free(out);
 }
 
@@ -89,7 +69,7 @@ static void writes_the_mask_and_the_json(void **state)
     snprintf(mask_path, sizeof mask_path, "%s/test_cmd_nails_%d.png", LQ_BINARY_DIR, (int)getpid());
     snprintf(args, sizeof args, "nails --compact --mask '%s' '%s'", mask_path, in);
     char *out = NULL;
-    assert_int_equal(run(args, &out), 0);
+    assert_int_equal(lq_test_run(args, &out), 0);
 
     cJSON *root = cJSON_Parse(out);
     assert_non_null(root);
@@ -164,7 +144,7 @@ static void no_hand_nails_come_from_segmentation(void **state)
         snprintf(args, sizeof args, "nails --compact %s --mask '%s' '%s'",
                  seg ? "" : "--no-segmentation", mask_path, in);
         char *out = NULL;
-        assert_int_equal(run(args, &out), 0);
+        assert_int_equal(lq_test_run(args, &out), 0);
         cJSON *root = cJSON_Parse(out);
         assert_non_null(root);
         assert_int_equal(cJSON_GetObjectItem(root, "numHands")->valueint, 0);

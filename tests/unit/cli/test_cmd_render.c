@@ -13,67 +13,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/codec.h"
+#include "cli_run.h"
 #include "lq_test.h"
-
-/* Runs `lacquer <args>` with its output discarded; returns its exit code. */
-static int run(const char *args)
-{
-    char cmd[24576];
-    snprintf(cmd, sizeof cmd, "LQ_MODELS_DIR='%s' '%s/lacquer' %s >/dev/null 2>&1", LQ_MODELS_DIR,
-             LQ_BINARY_DIR, args);
-    const int st = system(cmd);
-    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The help text of `lacquer render`. */
-static char *help_text(void)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s/lacquer' render --help", LQ_BINARY_DIR);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char *buf = calloc(1, 65536);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, 65535, p);
-    buf[n] = 0;
-    assert_int_equal(pclose(p), 0);
-    return buf;
-}
-
-static int have_models(void)
-{
-    return lq_test_exists(lq_test_model("palm_detection_full.tflite")) &&
-           lq_test_exists(lq_test_model("hand_landmark_full.tflite")) &&
-           lq_test_exists(LQ_MODELS_DIR "/../assets/nailseg/nailseg.tflite");
-}
 
 static void help_and_usage_errors(void **state)
 {
     (void)state;
-    char *help = help_text();
+    char *help = NULL;
+    assert_int_equal(lq_test_run("render --help", &help), 0);
     assert_non_null(strstr(help, "--no-segmentation"));
     free(help);
     char args[8192];
     const char *photo = lq_test_data("hands/kagglenails_d639e532-db67-11e8-9658-0242ac1c0002.jpg");
-    assert_int_equal(run("render"), 2);
-    assert_int_equal(run("render --no-segmentation"), 2);
-    assert_int_equal(run("render --no-segmentation in.jpg"), 2);
-    assert_int_equal(run("render --bogus in.jpg out.png"), 2);
-    assert_int_equal(run("render --no-segmentation=1 in.jpg out.png"), 2);
-    assert_int_equal(run("render in.jpg out.txt"), 2);
-    assert_int_equal(run("render --shape blob in.jpg out.png"), 2);
-    assert_int_equal(run("render --length 9 in.jpg out.png"), 2);
+    assert_int_equal(lq_test_run("render", NULL), 2);
+    assert_int_equal(lq_test_run("render --no-segmentation", NULL), 2);
+    assert_int_equal(lq_test_run("render --no-segmentation in.jpg", NULL), 2);
+    assert_int_equal(lq_test_run("render --bogus in.jpg out.png", NULL), 2);
+    assert_int_equal(lq_test_run("render --no-segmentation=1 in.jpg out.png", NULL), 2);
+    assert_int_equal(lq_test_run("render in.jpg out.txt", NULL), 2);
+    assert_int_equal(lq_test_run("render --shape blob in.jpg out.png", NULL), 2);
+    assert_int_equal(lq_test_run("render --length 9 in.jpg out.png", NULL), 2);
     /* runtime failures: a missing input, missing models */
     snprintf(args, sizeof args, "render --no-segmentation /nonexistent/in.jpg '%s/x.png'",
              LQ_BINARY_DIR);
-    assert_int_equal(run(args), 1);
+    assert_int_equal(lq_test_run(args, NULL), 1);
     snprintf(args, sizeof args, "render --models /nonexistent '%s' '%s/x.png'", photo,
              LQ_BINARY_DIR);
-    assert_int_equal(run(args), 1);
+    assert_int_equal(lq_test_run(args, NULL), 1);
 }
 
 /* Renders IN (under the shared data) to a PNG and returns the number of
@@ -84,7 +53,7 @@ static long painted_pixels(const char *rel, const char *flags)
     snprintf(in, sizeof in, "%s", lq_test_data(rel));
     snprintf(out, sizeof out, "%s/test_cmd_render_%d.png", LQ_BINARY_DIR, (int)getpid());
     snprintf(args, sizeof args, "render --quiet --colors crimson %s '%s' '%s'", flags, in, out);
-    assert_int_equal(run(args), 0);
+    assert_int_equal(lq_test_run(args, NULL), 0);
     lq_decode_limits lim = LQ_DECODE_LIMITS_DEFAULT;
     lq_image a, b;
     assert_int_equal(lq_image_load(in, &lim, &a, err, sizeof err), 0);
@@ -105,7 +74,7 @@ static void closeup_without_a_hand_is_painted_only_with_segmentation(void **stat
 {
     (void)state;
     const char *rel = "nails/images/1eecab90-1a92-43a7-b952-0204384e1fae.jpg";
-    if (!have_models() || !lq_test_exists(lq_test_data(rel))) {
+    if (!lq_test_have_render_models() || !lq_test_exists(lq_test_data(rel))) {
         print_message("no models, nail segmentation model or shared data, skipped\n");
         skip();
     }
@@ -121,7 +90,7 @@ static void hand_photo_is_painted_either_way(void **state)
 {
     (void)state;
     const char *rel = "hands/kagglenails_d639e532-db67-11e8-9658-0242ac1c0002.jpg";
-    if (!have_models() || !lq_test_exists(lq_test_data(rel))) {
+    if (!lq_test_have_render_models() || !lq_test_exists(lq_test_data(rel))) {
         print_message("no models, nail segmentation model or shared data, skipped\n");
         skip();
     }

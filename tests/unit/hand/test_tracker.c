@@ -24,6 +24,7 @@
 
 #include "hand/tracker.h"
 #include "image/codec.h"
+#include "hand_tracker.h"
 #include "lq_test.h"
 
 static lq_hand_models *models;
@@ -31,12 +32,7 @@ static lq_hand_models *models;
 static int setup(void **state)
 {
     (void)state;
-    char err[512];
-    if (lq_hand_models_load(LQ_MODELS_DIR, LQ_HAND_LOAD_ALL, &models, err, sizeof err) < 0) {
-        fprintf(stderr, "cannot load the models: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return lq_test_load_hand_models(LQ_HAND_LOAD_ALL, &models);
 }
 
 static int teardown(void **state)

@@ -29,6 +29,7 @@
 #include "hand/one_euro.h"
 #include "hand/tracker.h"
 #include "image/codec.h"
+#include "hand_tracker.h"
 #include "lq_test.h"
 
 #define MAX_FRAMES 400
@@ -46,12 +47,7 @@ typedef struct video_run {
 static int setup(void **state)
 {
     (void)state;
-    char err[512];
-    if (lq_hand_models_load(LQ_MODELS_DIR, LQ_HAND_LOAD_FULL, &models, err, sizeof err) < 0) {
-        fprintf(stderr, "cannot load the models: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return lq_test_load_hand_models(LQ_HAND_LOAD_FULL, &models);
 }
 
 static int teardown(void **state)

@@ -12,43 +12,17 @@
 
 #include "lq_test.h"
 #include "nails/geometry.h"
+#include "synthetic_hand.h"
 
 #define PI_F 3.14159265f
 
 /* A flat hand seen from the back, fingers pointing up (-y), wrist at
- * (320, 400). MediaPipe's "Right" label (the subject's left hand on an
- * unmirrored frame) has its thumb on the image's right (+x) in this view.
- * Fingertips slightly closer to the camera than the joints, as MediaPipe
- * reports for a relaxed hand. */
+ * (320, 400), thumb on the image's right (lq_test_dorsal_hand). */
 static lq_hand dorsal_hand(void)
 {
-    lq_hand h;
-    memset(&h, 0, sizeof h);
-    h.presence = 1.0f;
-    h.handedness = LQ_HAND_RIGHT;
+    lq_hand h = lq_test_dorsal_hand(0.0f, 0.0f);
     h.handedness_score = 0.95f;
     h.track_id = 7;
-    const float wx = 320.0f, wy = 400.0f;
-    h.lm[LQ_LM_WRIST] = (lq_point3){wx, wy, 0.0f};
-    /* index (f=1) at +x ... pinky (f=4) at -x */
-    const float mcp_x[4] = {45.0f, 15.0f, -15.0f, -42.0f};
-    const float seg[4][3] = {{40, 25, 20}, {45, 28, 22}, {42, 26, 21}, {33, 20, 18}};
-    for (int f = 0; f < 4; f++) {
-        int base = LQ_LM_INDEX_MCP + 4 * f;
-        float x = wx + mcp_x[f], y = wy - 150.0f;
-        h.lm[base] = (lq_point3){x, y, 0.0f};
-        y -= seg[f][0];
-        h.lm[base + 1] = (lq_point3){x, y, -3.0f};
-        y -= seg[f][1];
-        h.lm[base + 2] = (lq_point3){x, y, -6.0f};
-        y -= seg[f][2];
-        h.lm[base + 3] = (lq_point3){x, y, -9.0f};
-    }
-    /* thumb: out to the right and up */
-    h.lm[LQ_LM_THUMB_CMC] = (lq_point3){wx + 40.0f, wy - 30.0f, -5.0f};
-    h.lm[LQ_LM_THUMB_MCP] = (lq_point3){wx + 80.0f, wy - 70.0f, -10.0f};
-    h.lm[LQ_LM_THUMB_IP] = (lq_point3){wx + 100.0f, wy - 105.0f, -14.0f};
-    h.lm[LQ_LM_THUMB_TIP] = (lq_point3){wx + 112.0f, wy - 135.0f, -18.0f};
     return h;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "hand/tracker.h"
+#include "hand_tracker.h"
 #include "lq_test.h"
 #include "nails/nail_eval.h"
 #include "ref_landmarks.h"
@@ -155,14 +156,9 @@ static void iou_from_our_own_tracker(void **state)
         print_message("no shared data or models, skipped\n");
         skip();
     }
-    char err[256];
     lq_hand_models *m = NULL;
-    assert_int_equal(lq_hand_models_load(LQ_MODELS_DIR, LQ_HAND_LOAD_FULL, &m, err, sizeof err), 0);
-    lq_tracker_opts to = LQ_TRACKER_OPTS_DEFAULT;
-    to.static_mode = 1;
-    to.smoothing = 0;
     lq_tracker *t = NULL;
-    assert_int_equal(lq_tracker_create(m, &to, &t), 0);
+    lq_test_static_tracker(&m, &t);
     nail_eval_result *r = calloc(1, sizeof *r);
     assert_non_null(r);
     nail_eval_opts o = NAIL_EVAL_OPTS_DEFAULT;

@@ -16,27 +16,16 @@
 #include "nail_jitter.h"
 #include "nails/nail_track.h"
 #include "ref_landmarks.h"
+#include "synthetic_hand.h"
 
 #define FRAME_US 40000 /* 25 fps */
 
 static nail_geom nail_at(int track_id, int finger, float cx, float cy, float facing)
 {
-    nail_geom g;
-    memset(&g, 0, sizeof g);
-    g.track_id = track_id;
-    g.finger = finger;
-    g.visible = 1;
+    nail_geom g = lq_test_upright_nail(track_id, finger, cx, cy, 16.0f, 20.0f);
     g.confidence = 0.9f;
-    g.cx = cx;
-    g.cy = cy;
-    g.ax = 0.0f;
-    g.ay = -1.0f;
-    g.width = 16.0f;
-    g.length = 20.0f;
-    g.foreshorten = 1.0f;
     g.cuticle_round = g.tip_round = 0.9f;
     g.facing = facing;
-    g.fit = 0.5f;
     return g;
 }
 
@@ -308,30 +297,8 @@ static void odd_input_is_ignored_and_bad_arguments_refused(void **state)
 /* A flat hand seen from the back, fingers up, as in test_geometry.c. */
 static lq_hand dorsal_hand(float dx, float dy)
 {
-    lq_hand h;
-    memset(&h, 0, sizeof h);
-    h.presence = 1.0f;
-    h.handedness = LQ_HAND_RIGHT;
+    lq_hand h = lq_test_dorsal_hand(dx, dy);
     h.track_id = 6;
-    const float wx = 320.0f + dx, wy = 400.0f + dy;
-    h.lm[LQ_LM_WRIST] = (lq_point3){wx, wy, 0.0f};
-    const float mcp_x[4] = {45.0f, 15.0f, -15.0f, -42.0f};
-    const float seg[4][3] = {{40, 25, 20}, {45, 28, 22}, {42, 26, 21}, {33, 20, 18}};
-    for (int f = 0; f < 4; f++) {
-        int base = LQ_LM_INDEX_MCP + 4 * f;
-        float x = wx + mcp_x[f], y = wy - 150.0f;
-        h.lm[base] = (lq_point3){x, y, 0.0f};
-        y -= seg[f][0];
-        h.lm[base + 1] = (lq_point3){x, y, -3.0f};
-        y -= seg[f][1];
-        h.lm[base + 2] = (lq_point3){x, y, -6.0f};
-        y -= seg[f][2];
-        h.lm[base + 3] = (lq_point3){x, y, -9.0f};
-    }
-    h.lm[LQ_LM_THUMB_CMC] = (lq_point3){wx + 40.0f, wy - 30.0f, -5.0f};
-    h.lm[LQ_LM_THUMB_MCP] = (lq_point3){wx + 80.0f, wy - 70.0f, -10.0f};
-    h.lm[LQ_LM_THUMB_IP] = (lq_point3){wx + 100.0f, wy - 105.0f, -14.0f};
-    h.lm[LQ_LM_THUMB_TIP] = (lq_point3){wx + 112.0f, wy - 135.0f, -18.0f};
     return h;
 }
 

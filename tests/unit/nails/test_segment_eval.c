@@ -15,6 +15,7 @@
 
 #include "hand/tracker.h"
 #include "image/codec.h"
+#include "hand_tracker.h"
 #include "lq_test.h"
 #include "nails/segment_eval.h"
 #include "colour_model.h"
@@ -209,14 +210,9 @@ static void cross_validated_iou_of_committed_models(void **state)
         print_message("no committed fold models, shared data or hand models: skipped\n");
         skip();
     }
-    char err[256];
     lq_hand_models *m = NULL;
-    assert_int_equal(lq_hand_models_load(LQ_MODELS_DIR, LQ_HAND_LOAD_FULL, &m, err, sizeof err), 0);
-    lq_tracker_opts to = LQ_TRACKER_OPTS_DEFAULT;
-    to.static_mode = 1;
-    to.smoothing = 0;
     lq_tracker *t = NULL;
-    assert_int_equal(lq_tracker_create(m, &to, &t), 0);
+    lq_test_static_tracker(&m, &t);
     nail_seg_eval_opts o = NAIL_SEG_EVAL_OPTS_DEFAULT;
     char images[4096], masks[4096];
     snprintf(images, sizeof images, "%s", lq_test_data("nails/images"));

@@ -15,49 +15,16 @@
 #include "lq_test.h"
 #include "nails/segment_frame.h"
 #include "colour_model.h"
+#include "synthetic_hand.h"
 
-/* Finger f's tip at (TIP_X + 40 f, TIP_Y), DIP 30 px below; the other
- * landmarks at the wrist (300, 420). */
+/* The hand (lq_test_fingers_up_hands): finger f's tip at (TIP_X + 40 f,
+ * TIP_Y), DIP 30 px below; the other landmarks at the wrist (300, 420). */
 #define TIP_X 200.0f
 #define TIP_Y 200.0f
 
-static void make_hand(lq_hands *hs)
-{
-    memset(hs, 0, sizeof *hs);
-    hs->count = 1;
-    lq_hand *h = &hs->hand[0];
-    h->presence = 0.99f;
-    h->track_id = 3;
-    for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
-        h->lm[i] = (lq_point3){300.0f, 420.0f, 0.0f};
-    for (int f = 0; f < 5; f++) {
-        h->lm[4 + 4 * f] = (lq_point3){TIP_X + 40.0f * (float)f, TIP_Y, 0.0f};
-        h->lm[3 + 4 * f] = (lq_point3){TIP_X + 40.0f * (float)f, TIP_Y + 30.0f, 0.0f};
-        h->lm[2 + 4 * f] = (lq_point3){TIP_X + 40.0f * (float)f, TIP_Y + 60.0f, 0.0f};
-    }
-}
-
 static nail_geom lm_nail(int finger, float cx, float cy)
 {
-    nail_geom g;
-    memset(&g, 0, sizeof g);
-    g.hand = 0;
-    g.track_id = 3;
-    g.finger = finger;
-    g.visible = 1;
-    g.confidence = 0.8f;
-    g.cx = cx;
-    g.cy = cy;
-    g.ax = 0.0f;
-    g.ay = -1.0f;
-    g.width = 16.0f;
-    g.length = 20.0f;
-    g.foreshorten = 1.0f;
-    g.cuticle_round = 0.5f;
-    g.tip_round = 1.0f;
-    g.facing = 0.9f;
-    g.fit = 0.5f;
-    return g;
+    return lq_test_upright_nail(3, finger, cx, cy, 16.0f, 20.0f);
 }
 
 /* A grey 640x480 frame with four red nails (16 x 20 ellipses) at the
@@ -97,7 +64,7 @@ static int setup(void **state)
     assert_int_equal(nail_seg_model_load(model, &fx->m, err, sizeof err), 0);
     assert_int_equal(nail_seg_create(fx->m, &fx->s), 0);
     make_frame(&fx->img);
-    make_hand(&fx->hands);
+    lq_test_fingers_up_hands(&fx->hands, TIP_X, TIP_Y, 300.0f, 420.0f, 3);
     *state = fx;
     return 0;
 }

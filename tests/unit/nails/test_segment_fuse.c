@@ -10,46 +10,18 @@
 
 #include "lq_test.h"
 #include "nails/segment_fuse.h"
+#include "synthetic_hand.h"
 
 /* One hand whose fingers point up; finger f's tip at (100 + 40 f, 100),
  * DIP 30 px below it. */
 static void make_hand(lq_hands *hs)
 {
-    memset(hs, 0, sizeof *hs);
-    hs->count = 1;
-    lq_hand *h = &hs->hand[0];
-    h->presence = 0.99f;
-    h->track_id = 7;
-    for (int i = 0; i < LQ_HAND_LANDMARKS; i++)
-        h->lm[i] = (lq_point3){300.0f, 400.0f, 0.0f};
-    for (int f = 0; f < 5; f++) {
-        h->lm[4 + 4 * f] = (lq_point3){100.0f + 40.0f * (float)f, 100.0f, 0.0f};
-        h->lm[3 + 4 * f] = (lq_point3){100.0f + 40.0f * (float)f, 130.0f, 0.0f};
-        h->lm[2 + 4 * f] = (lq_point3){100.0f + 40.0f * (float)f, 160.0f, 0.0f};
-    }
+    lq_test_fingers_up_hands(hs, 100.0f, 100.0f, 300.0f, 400.0f, 7);
 }
 
 static nail_geom lm_nail(int finger, float cx, float cy)
 {
-    nail_geom g;
-    memset(&g, 0, sizeof g);
-    g.hand = 0;
-    g.track_id = 7;
-    g.finger = finger;
-    g.visible = 1;
-    g.confidence = 0.8f;
-    g.cx = cx;
-    g.cy = cy;
-    g.ax = 0.0f;
-    g.ay = -1.0f;
-    g.width = 14.0f;
-    g.length = 18.0f;
-    g.foreshorten = 1.0f;
-    g.cuticle_round = 0.5f;
-    g.tip_round = 1.0f;
-    g.facing = 0.9f;
-    g.fit = 0.5f;
-    return g;
+    return lq_test_upright_nail(7, finger, cx, cy, 14.0f, 18.0f);
 }
 
 static nail_seg_blob blob(float cx, float cy, float ax, float ay, float len, float wid,

@@ -9,98 +9,19 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "lq_test.h"
+#include "redis_server.h"
 #include "service/tokenstore.h"
 
-#define REDIS_SERVER "/usr/bin/redis-server"
-
-typedef struct redis_proc {
-    pid_t pid;
-    int port;
-    char dir[64];
-} redis_proc;
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(s, (struct sockaddr *)&a, &n) < 0)
-        return -1;
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Starts redis-server on r->port (chosen if 0); password may be NULL. */
-static int redis_start(redis_proc *r, const char *password)
-{
-    if (access(REDIS_SERVER, X_OK) != 0) {
-        fprintf(stderr, "%s is needed (scripts/deps.sh --test)\n", REDIS_SERVER);
-        return -1;
-    }
-    if (!r->dir[0]) {
-        snprintf(r->dir, sizeof r->dir, "/tmp/lq-tokens-XXXXXX");
-        if (!mkdtemp(r->dir))
-            return -1;
-    }
-    if (!r->port)
-        r->port = free_port();
-    char port[16];
-    snprintf(port, sizeof port, "%d", r->port);
-    r->pid = fork();
-    if (r->pid == 0) {
-        if (!freopen("/dev/null", "w", stdout))
-            _exit(126);
-        if (password)
-            execl(REDIS_SERVER, REDIS_SERVER, "--port", port, "--bind", "127.0.0.1", "--save", "",
-                  "--appendonly", "no", "--dir", r->dir, "--requirepass", password, (char *)NULL);
-        else
-            execl(REDIS_SERVER, REDIS_SERVER, "--port", port, "--bind", "127.0.0.1", "--save", "",
-                  "--appendonly", "no", "--dir", r->dir, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        redisContext *c = redisConnect("127.0.0.1", r->port);
-        int up = c && !c->err;
-        if (c)
-            redisFree(c);
-        if (up)
-            return 0;
-        sleep_ms(25);
-    }
-    fprintf(stderr, "redis-server did not start\n");
-    return -1;
-}
-
-static void redis_stop(redis_proc *r)
-{
-    if (r->pid > 0) {
-        kill(r->pid, SIGTERM);
-        waitpid(r->pid, NULL, 0);
-        r->pid = 0;
-    }
-}
-
-static void redis_cmd(const redis_proc *r, const char *password, const char *fmt, ...)
+static void redis_cmd(const lq_test_redis *r, const char *password, const char *fmt, ...)
 {
     redisContext *c = redisConnect("127.0.0.1", r->port);
     assert_true(c && !c->err);
@@ -155,7 +76,7 @@ static void wait_results(svc_tokenstore *ts, int want)
     for (int i = 0; i < 500 && R.n < want; i++) {
         svc_tokenstore_dispatch(ts);
         if (R.n < want)
-            sleep_ms(10);
+            lq_test_sleep_ms(10);
     }
     assert_int_equal(R.n, want);
 }
@@ -189,7 +110,7 @@ static void lookup(svc_tokenstore *ts, const char *token, int tag)
 
 static void found_unknown_expired_and_bad_values(void **state)
 {
-    redis_proc *rp = *state;
+    lq_test_redis *rp = *state;
     redis_cmd(rp, NULL, "SET tryon:token:tok-good sess-123 EX 60");
     redis_cmd(rp, NULL, "SET tryon:token:tok-short sess-9 PX 300");
     redis_cmd(rp, NULL, "SET tryon:token:tok-bad %s", "not a session id!");
@@ -213,7 +134,7 @@ static void found_unknown_expired_and_bad_values(void **state)
     for (int i = 0; i < 5; i++) /* answered in order */
         assert_int_equal(R.tag[i], i + 1);
     /* the short token's TTL runs out: now it is unknown */
-    sleep_ms(400);
+    lq_test_sleep_ms(400);
     lookup(ts, "tok-short", 6);
     wait_results(ts, 6);
     assert_int_equal(R.got[5].status, LQ_ENOTFOUND);
@@ -224,7 +145,7 @@ static void found_unknown_expired_and_bad_values(void **state)
 
 static void bad_arguments(void **state)
 {
-    redis_proc *rp = *state;
+    lq_test_redis *rp = *state;
     svc_tokenstore *ts = open_store(rp->port, NULL, 500, 16);
     uint64_t id;
     assert_int_equal(svc_tokenstore_lookup(ts, "", on_result, NULL, &id), LQ_EINVAL);
@@ -245,7 +166,7 @@ static void *silent_server(void *arg)
 {
     int s = *(int *)arg;
     int c = accept(s, NULL, NULL);
-    sleep_ms(1500);
+    lq_test_sleep_ms(1500);
     if (c >= 0)
         close(c);
     return NULL;
@@ -282,8 +203,8 @@ static void silent_redis_times_out_and_caps_pending(void **state)
 static void redis_down_fails_fast_then_recovers(void **state)
 {
     (void)state;
-    redis_proc down = {0};
-    down.port = free_port();
+    lq_test_redis down = {0};
+    down.port = lq_test_free_port();
     svc_tokenstore *ts = open_store(down.port, NULL, 300, 16);
     lookup(ts, "tok-a", 1);
     wait_results(ts, 1);
@@ -298,33 +219,30 @@ static void redis_down_fails_fast_then_recovers(void **state)
     assert_non_null(strstr(R.got[1].reason, "unavailable"));
     assert_int_equal(R.got[2].status, LQ_EIO);
     /* Redis comes up: after the back-off the next lookup connects */
-    assert_int_equal(redis_start(&down, NULL), 0);
+    assert_int_equal(lq_test_redis_start(&down, NULL), 0);
     redis_cmd(&down, NULL, "SET tryon:token:tok-d sess-d");
-    sleep_ms(SVC_TOKENSTORE_BACKOFF_MS + 50);
+    lq_test_sleep_ms(SVC_TOKENSTORE_BACKOFF_MS + 50);
     lookup(ts, "tok-d", 4);
     wait_results(ts, 4);
     assert_int_equal(R.got[3].status, 0);
     assert_string_equal(R.got[3].session_id, "sess-d");
     /* Redis restarts under an open connection: the stale one is replaced once */
-    redis_stop(&down);
-    assert_int_equal(redis_start(&down, NULL), 0);
+    lq_test_redis_stop(&down);
+    assert_int_equal(lq_test_redis_start(&down, NULL), 0);
     redis_cmd(&down, NULL, "SET tryon:token:tok-e sess-e");
     lookup(ts, "tok-e", 5);
     wait_results(ts, 5);
     assert_int_equal(R.got[4].status, 0);
     assert_string_equal(R.got[4].session_id, "sess-e");
     svc_tokenstore_destroy(ts);
-    redis_stop(&down);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", down.dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(lq_test_redis_remove(&down), 0);
 }
 
 static void password_protected_redis(void **state)
 {
     (void)state;
-    redis_proc rp = {0};
-    assert_int_equal(redis_start(&rp, "pw-123"), 0);
+    lq_test_redis rp = {0};
+    assert_int_equal(lq_test_redis_start(&rp, "pw-123"), 0);
     redis_cmd(&rp, "pw-123", "SET tryon:token:tok sess-pw");
     svc_tokenstore *ts = open_store(rp.port, "pw-123", 500, 4);
     lookup(ts, "tok", 1);
@@ -345,15 +263,12 @@ static void password_protected_redis(void **state)
     assert_int_equal(R.got[0].status, LQ_EIO);
     assert_non_null(strstr(R.got[0].reason, "NOAUTH"));
     svc_tokenstore_destroy(ts);
-    redis_stop(&rp);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", rp.dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(lq_test_redis_remove(&rp), 0);
 }
 
 static void cancelled_lookups_never_call_back(void **state)
 {
-    redis_proc *rp = *state;
+    lq_test_redis *rp = *state;
     redis_cmd(rp, NULL, "SET tryon:token:t1 s1");
     svc_tokenstore *ts = open_store(rp->port, NULL, 500, 16);
     uint64_t ids[4];
@@ -363,9 +278,9 @@ static void cancelled_lookups_never_call_back(void **state)
     svc_tokenstore_cancel(ts, ids[1]);
     svc_tokenstore_cancel(ts, ids[3]);
     svc_tokenstore_cancel(ts, 999999); /* unknown: ignored */
-    sleep_ms(200);
+    lq_test_sleep_ms(200);
     wait_results(ts, 2);
-    sleep_ms(50);
+    lq_test_sleep_ms(50);
     svc_tokenstore_dispatch(ts);
     assert_int_equal(R.n, 2);
     assert_int_equal(R.tag[0], 1);
@@ -380,9 +295,14 @@ static void cancelled_lookups_never_call_back(void **state)
 
 static int setup(void **state)
 {
-    redis_proc *rp = calloc(1, sizeof *rp);
-    if (redis_start(rp, NULL) < 0)
+    lq_test_redis *rp = calloc(1, sizeof *rp);
+    if (!rp)
         return -1;
+    if (lq_test_redis_start(rp, NULL) < 0) {
+        lq_test_redis_remove(rp);
+        free(rp);
+        return -1;
+    }
     pthread_mutex_init(&R.mu, NULL);
     *state = rp;
     return 0;
@@ -390,12 +310,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    redis_proc *rp = *state;
-    redis_stop(rp);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", rp->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", rp->dir);
+    lq_test_redis *rp = *state;
+    lq_test_redis_remove(rp);
     free(rp);
     return 0;
 }

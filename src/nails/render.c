@@ -446,7 +446,12 @@ static long paint(nail__nail *n, const nail__tables *t, const nail__ref *ref, lq
         int k = (int)ceilf(reach / tstep);
         for (int i = 0; i < NAIL__HW_N; i++) {
             float lo = sh->hw, hi = 0.0f;
-            for (int j = i - k; j <= i + 1 + k; j++) {
+            /* every j < 0 (or > NAIL__HW_N) gives what j = -1 (or
+             * NAIL__HW_N + 1) gives: the window is clipped to those, so a
+             * tip far shorter than the 2.5 px reach costs no more */
+            int j0 = i - k < -1 ? -1 : i - k;
+            int j1 = i + 1 + k > NAIL__HW_N + 1 ? NAIL__HW_N + 1 : i + 1 + k;
+            for (int j = j0; j <= j1; j++) {
                 /* before vt the half width is at most hw (less at the
                  * cuticle): no bound from below there */
                 float h = j < 0 ? sh->hw : (j > NAIL__HW_N ? 0.0f : sh->hw_tab[j]);

@@ -33,10 +33,10 @@
  * are written. The output depends only on the inputs (same frame, nails,
  * design and seed -> same bytes, whatever renderer instance is used).
  *
- * Cost (bench/bench_nails.c, one thread): about 0.4-0.85 ms per 640x480
- * frame with 8-10 nails (5-10k painted pixels) for a solid glossy design;
- * patterns and finishes add up to about 2x (glitter), shimmer and marble
- * somewhat less. Only pixels within each nail's oriented bounding box are
+ * Cost (bench/bench_nails.c, one thread): about 0.7-0.8 ms per 640x480
+ * frame with 10 long nails for a solid glossy design; patterns and finishes
+ * add up to about 3x (glitter with shimmer: about 2 ms), the others less
+ * (docs/designs.md, "Cost of a design"). Only pixels within each nail's oriented bounding box are
  * visited; sRGB conversions and exponentials go through tables.
  *
  * Threading: a renderer is not thread-safe; use one per worker thread. It

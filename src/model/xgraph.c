@@ -18,6 +18,7 @@
 #include <xnnpack.h>
 
 #include "base/log.h"
+#include "model/xalloc.h"
 #include "model/xgraph_internal.h"
 
 #define XG_MAX_THREADS 64
@@ -41,7 +42,7 @@ static enum xnn_status g_init_status = xnn_status_uninitialized;
 
 static void init_once(void)
 {
-    g_init_status = xnn_initialize(NULL);
+    g_init_status = xnn_initialize(xa_allocator());
 }
 
 int xg_init(void)
@@ -304,9 +305,20 @@ int xg_runner_create(const xg_net *net, int threads, xg_runner **out)
     }
     /* With a pool, its threads sleep after each inference instead of
      * spinning: an idle spinning thread takes a core from another worker. */
+    /* Inside the guard an allocation the system refuses comes from a reserve
+     * (XNNPACK dereferences some without checking; xalloc.h): if any did, the
+     * runtime is out of memory and goes before the reserve is reused. */
+    xa_guard_begin();
     enum xnn_status st =
         xnn_create_runtime_v2(sg, r->pool, r->pool ? XNN_FLAG_YIELD_WORKERS : 0, &r->rt);
     xnn_delete_subgraph(sg);
+    if (xa_guard_used() > 0) {
+        if (st == xnn_status_success && r->rt)
+            xnn_delete_runtime(r->rt);
+        r->rt = NULL;
+        st = xnn_status_out_of_memory;
+    }
+    xa_guard_end();
     /* XNNPACK 0~git20220216 (Debian 12) returns success without a runtime
      * when its blob or workspace allocation fails: its status still holds the
      * last operator's success. Out of memory, not a runtime to set up. */

@@ -140,6 +140,67 @@ int ws_session_id_valid(const char *id, size_t len)
     return 1;
 }
 
+static size_t skip_space(const uint8_t *b, size_t i, size_t n)
+{
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    return i;
+}
+
+/* A top-level value of the peeked object at b[i..n): session_id or sequence. */
+static void peek_value(const uint8_t *b, size_t i, size_t n, const uint8_t *key, size_t klen,
+                       char *sid, int *has_seq, int64_t *seq)
+{
+    if (klen == 10 && memcmp(key, "session_id", 10) == 0 && i < n && b[i] == '"') {
+        size_t j = i + 1;
+        while (j < n && b[j] != '"' && b[j] != '\\')
+            j++;
+        if (j < n && b[j] == '"' && ws_session_id_valid((const char *)b + i + 1, j - i - 1)) {
+            memcpy(sid, b + i + 1, j - i - 1);
+            sid[j - i - 1] = '\0';
+        }
+    } else if (klen == 8 && memcmp(key, "sequence", 8) == 0) {
+        int64_t v = 0;
+        size_t j = i;
+        while (j < n && j - i < 17 && b[j] >= '0' && b[j] <= '9')
+            v = v * 10 + (b[j++] - '0');
+        int ends = j < n && b[j] != '.' && b[j] != 'e' && b[j] != 'E' && (b[j] < '0' || b[j] > '9');
+        if (j > i && ends && v <= (int64_t)1 << 53) {
+            *seq = v;
+            *has_seq = 1;
+        }
+    }
+}
+
+int ws_peek_ids(const uint8_t *head, size_t len, char *sid, int *has_seq, int64_t *seq)
+{
+    sid[0] = '\0';
+    *has_seq = 0;
+    *seq = 0;
+    size_t n = len < WS_HEADER_SIZE ? len : WS_HEADER_SIZE;
+    int depth = 0;
+    for (size_t i = 0; head && i < n; i++) {
+        uint8_t c = head[i];
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == '"') {
+            size_t j = i + 1;
+            while (j < n && head[j] != '"')
+                j += head[j] == '\\' ? 2 : 1;
+            if (j >= n)
+                break; /* cut off inside a string */
+            size_t k = skip_space(head, j + 1, n);
+            if (depth == 1 && k < n && head[k] == ':')
+                peek_value(head, skip_space(head, k + 1, n), n, head + i + 1, j - i - 1, sid,
+                           has_seq, seq);
+            i = j;
+        }
+    }
+    return sid[0] != '\0';
+}
+
 /* An integer-valued JSON number within [lo, hi]. */
 static int get_int(const cJSON *v, double lo, double hi, int64_t *out)
 {

@@ -200,6 +200,16 @@ int ws_json_depth_ok(const char *buf, size_t len, int max_depth);
 /* 1 if id is a valid session id. */
 int ws_session_id_valid(const char *id, size_t len);
 
+/* The ids a message names, read from its first bytes without parsing or
+ * allocating: for a message that cannot be received whole (no memory for
+ * it), so that its error can still say which frame it was. Looks at the
+ * top-level "session_id" (a valid id, no escapes) and "sequence" (an integer
+ * in 0..2^53) within the first min(len, WS_HEADER_SIZE) bytes of a text or
+ * header-encoded message. Returns 1 and fills sid (WS_SESSION_ID_MAX + 1
+ * bytes) if a session id was found, else 0 with sid = ""; *has_seq says if
+ * *seq was. */
+int ws_peek_ids(const uint8_t *head, size_t len, char *sid, int *has_seq, int64_t *seq);
+
 /* Base64 (standard alphabet, '=' padding optional; whitespace skipped; an
  * optional "data:...;base64," prefix skipped). Writes at most cap bytes.
  * LQ_EFORMAT on a bad character or length, LQ_ELIMIT if cap is too small. */

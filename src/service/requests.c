@@ -545,6 +545,30 @@ static void handle_binary(lq_server *srv, svc_conn *c, uint8_t *buf, size_t len)
     ws_request_free(&rq);
 }
 
+/* No memory to hold a message: it is dropped, and its error names the frame
+ * (the pending split frame's ids, or those in the message's first bytes) so
+ * that the client knows which request got no other answer. */
+static void unreceivable(lq_server *srv, svc_conn *c, const uint8_t *head, size_t n)
+{
+    static const char msg[] = "out of memory receiving the message; it was dropped";
+    if (c->rx_binary && c->pending.active && (n == 0 || head[0] != '{')) {
+        c->pending.active = 0;
+        if (!c->pending.rejected) /* a rejected one has had its answer */
+            svc__conn_error(srv, c, c->pending.session_id, 1, c->pending.sequence,
+                            WS_ERR_INTERNAL_ERROR, msg);
+        return;
+    }
+    if (c->pending.active) /* as handle_text and handle_binary would say */
+        pending_missing_image(srv, c, c->rx_binary ? "a binary message with a JSON header"
+                                                   : "a text message");
+    char sid[WS_SESSION_ID_MAX + 1];
+    int has_seq;
+    int64_t seq;
+    int found = ws_peek_ids(head, n, sid, &has_seq, &seq);
+    svc__conn_error(srv, c, found ? sid : c->session ? c->session->id : NULL, has_seq, seq,
+                    WS_ERR_INTERNAL_ERROR, msg);
+}
+
 void svc__on_receive(lq_server *srv, svc_conn *c, struct lws *wsi, const void *in, size_t len)
 {
     if (svc__access_blocks_input(c)) /* token not checked yet, or refused: look at nothing */
@@ -589,7 +613,10 @@ void svc__on_receive(lq_server *srv, svc_conn *c, struct lws *wsi, const void *i
             uint8_t *nb = realloc(c->rx, ncap);
             if (!nb) {
                 c->rx_discard = 1;
-                svc__conn_error(srv, c, NULL, 0, 0, WS_ERR_INTERNAL_ERROR, "out of memory");
+                unreceivable(srv, c, c->rx_len ? c->rx : in, c->rx_len ? c->rx_len : len);
+                free(c->rx);
+                c->rx = NULL;
+                c->rx_len = c->rx_cap = 0;
             } else {
                 c->rx = nb;
                 c->rx_cap = ncap;

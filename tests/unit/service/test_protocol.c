@@ -642,6 +642,55 @@ static void problem_priority(void **state)
     assert_int_equal(ws_problem_error(&r), WS_ERR_PARTIAL_HAND_DETECTED);
 }
 
+/* The ids of a message too big for the memory left, from its first bytes. */
+static void ids_are_peeked_from_a_message_head(void **state)
+{
+    (void)state;
+    char sid[WS_SESSION_ID_MAX + 1];
+    int has_seq;
+    int64_t seq;
+#define PEEK(text) ws_peek_ids((const uint8_t *)(text), strlen(text), sid, &has_seq, &seq)
+    assert_int_equal(PEEK("{\"type\":\"process_frame\",\"session_id\":\"s-1.a:b_c\","
+                          "\"sequence\":42,\"frame_data\":\"UklGR"), 1);
+    assert_string_equal(sid, "s-1.a:b_c");
+    assert_true(has_seq);
+    assert_int_equal(seq, 42);
+    /* spaces, other order, a cut-off tail */
+    assert_int_equal(PEEK("{ \"sequence\" : 9007199254740992 , \"session_id\" : \"x\" , \"fr"), 1);
+    assert_string_equal(sid, "x");
+    assert_int_equal(seq, 9007199254740992LL);
+    /* only top-level keys; values and nested keys named alike are not ids */
+    assert_int_equal(PEEK("{\"config\":{\"session_id\":\"inner\",\"sequence\":3},"
+                          "\"note\":\"session_id\",\"session_id\":\"outer\"}"), 1);
+    assert_string_equal(sid, "outer");
+    assert_false(has_seq);
+    /* an escaped quote inside a string does not end it */
+    assert_int_equal(PEEK("{\"a\":\"x\\\",\\\"session_id\\\":\\\"no\",\"sequence\":7}"), 0);
+    assert_string_equal(sid, "");
+    assert_true(has_seq);
+    assert_int_equal(seq, 7);
+    /* invalid values are not taken */
+    assert_int_equal(PEEK("{\"session_id\":\"has space\",\"sequence\":-1}"), 0);
+    assert_false(has_seq);
+    assert_int_equal(PEEK("{\"session_id\":\"a\\u0041\",\"sequence\":1.5}"), 0);
+    assert_false(has_seq);
+    assert_int_equal(PEEK("{\"session_id\":5,\"sequence\":9007199254740993}"), 0);
+    assert_false(has_seq);
+    assert_int_equal(PEEK("{\"sequence\":123456789012345678901}"), 0);
+    assert_false(has_seq);
+    assert_int_equal(PEEK("{\"session_id\":\"cut"), 0);
+    assert_int_equal(PEEK(""), 0);
+    assert_int_equal(ws_peek_ids(NULL, 0, sid, &has_seq, &seq), 0);
+    /* only the first WS_HEADER_SIZE bytes are read */
+    char big[WS_HEADER_SIZE + 64];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{", 1);
+    memcpy(big + WS_HEADER_SIZE + 4, "\"sequence\":1}", 13);
+    assert_int_equal(ws_peek_ids((const uint8_t *)big, sizeof big, sid, &has_seq, &seq), 0);
+    assert_false(has_seq);
+#undef PEEK
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +706,7 @@ int main(void)
         cmocka_unit_test(processed_frame_in_each_encoding),
         cmocka_unit_test(other_replies),
         cmocka_unit_test(problem_priority),
+        cmocka_unit_test(ids_are_peeked_from_a_message_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

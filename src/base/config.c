@@ -81,7 +81,8 @@ static const lq_config_setting settings[] = {
     {"stats_interval", "STATS_INTERVAL", "--stats-interval", LQ_CFG_DOUBLE, OFF(stats_interval),
      "5", 0, 3600, NULL, "seconds between stats messages per session (0 = only at close)"},
     {"idle_timeout", "IDLE_TIMEOUT", "--idle-timeout", LQ_CFG_DOUBLE, OFF(idle_timeout), "60", 0,
-     86400, NULL, "seconds without a message before close_session reason timeout (0 = never)"},
+     86400, NULL, "seconds without a message (while no frame or reference photo of the session is being "
+     "worked on) before close_session reason timeout (0 = never)"},
     {"ping_interval", "PING_INTERVAL", "--ping-interval", LQ_CFG_DOUBLE, OFF(ping_interval), "20",
      0, 3600, NULL, "seconds of silence before a WebSocket ping (0 = no pings)"},
     {"max_frame_width", "MAX_FRAME_WIDTH", "--max-frame-width", LQ_CFG_INT, OFF(max_frame_width),

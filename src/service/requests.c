@@ -672,6 +672,7 @@ void svc__drain_results(lq_server *srv)
         j->next = NULL;
         svc_session *s = j->session;
         svc_session_done(s, j);
+        s->answered_ns = lq_clock_ns();
         svc_metrics *m = &srv->metrics;
         if (j->kind == SVC_JOB_REFERENCE) {
             if (s->state == SVC_SESSION_CLOSED)

@@ -177,14 +177,11 @@ static void tick(lws_sorted_usec_list_t *sul)
         if (c->closing == 1 && c->wsi && c->access.linger_until_ns &&
             !svc__access_lingering(c, now))
             lws_callback_on_writable(c->wsi); /* a refused connection's linger is over */
-        /* Idle means the client is silent; a session waiting for its reference
-         * photo (fetch and analysis, the service's own work) is not idle, and
-         * its silence counts from session_ready. */
-        uint64_t quiet_since = c->last_rx_ns;
-        if (s && s->ready_ns > quiet_since)
-            quiet_since = s->ready_ns;
-        if (idle && !c->api && !c->closing && now - quiet_since > idle &&
-            !(s && s->state == SVC_SESSION_PENDING)) {
+        /* Idle means the client is silent while the service owes it nothing
+         * (svc_session_idle: no reference photo or frame being worked on). */
+        if (idle && !c->api && !c->closing &&
+            (s ? svc_session_idle(s, c->last_rx_ns, now, idle)
+               : now > c->last_rx_ns && now - c->last_rx_ns > idle)) {
             if (s)
                 svc__session_close(srv, s, "close_session", "timeout");
             svc__conn_close(c, LWS_CLOSE_STATUS_NORMAL, "idle timeout");

@@ -84,6 +84,19 @@ void svc_session_done(svc_session *s, svc_job *job)
         s->in_flight = NULL;
 }
 
+int svc_session_idle(const svc_session *s, uint64_t last_rx_ns, uint64_t now_ns,
+                     uint64_t idle_ns)
+{
+    if (s->state == SVC_SESSION_PENDING || s->in_flight || s->qcount > 0)
+        return 0;
+    uint64_t quiet_since = last_rx_ns;
+    if (s->ready_ns > quiet_since)
+        quiet_since = s->ready_ns;
+    if (s->answered_ns > quiet_since)
+        quiet_since = s->answered_ns;
+    return now_ns > quiet_since && now_ns - quiet_since > idle_ns;
+}
+
 svc_job *svc_session_take_waiting(svc_session *s)
 {
     svc_job *head = NULL, *tail = NULL, *j;

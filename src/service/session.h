@@ -63,6 +63,7 @@ typedef struct svc_session {
     float samples[SVC_SESSION_SAMPLES];
     int nsamples, sample_pos;
     uint64_t created_ns, ready_ns, last_stats_ns;
+    uint64_t answered_ns;            /* when the last frame came back from a worker */
 
     /* rate limit: frames accepted in the current one-second window */
     uint64_t rate_window_ns;
@@ -93,6 +94,15 @@ svc_job *svc_session_next(svc_session *s, uint64_t now_ns, uint64_t deadline_ns,
 
 /* The in-flight job came back. */
 void svc_session_done(svc_session *s, svc_job *job);
+
+/* 1 if the session is idle at now_ns for IDLE_TIMEOUT idle_ns (> 0): its
+ * client has been silent (last_rx_ns: its connection's last message) for
+ * longer than idle_ns since the later of that message, session_ready and the
+ * last frame answered, and the service owes it nothing: no reference photo
+ * being fetched, no frame in flight or waiting. A client waiting for a slow
+ * frame is not idle. */
+int svc_session_idle(const svc_session *s, uint64_t last_rx_ns, uint64_t now_ns,
+                     uint64_t idle_ns);
 
 /* Takes every waiting job out (closing or shutting down), as a ->next list. */
 svc_job *svc_session_take_waiting(svc_session *s);

@@ -209,6 +209,37 @@ static void rate_limit_per_second(void **state)
     svc_session_destroy(s);
 }
 
+/* IDLE_TIMEOUT: silence of the client while the service owes it nothing. */
+static void idle_only_when_nothing_is_owed(void **state)
+{
+    (void)state;
+    const uint64_t S = 1000000000ull, idle = 60 * S;
+    svc_session *s;
+    assert_int_equal(svc_session_create("s", 2, 0, &s), 0);
+    s->state = SVC_SESSION_PENDING; /* fetching its reference photo */
+    assert_false(svc_session_idle(s, 0, 100 * S, idle));
+    s->state = SVC_SESSION_READY;
+    s->ready_ns = 50 * S; /* silence counts from session_ready */
+    assert_false(svc_session_idle(s, 0, 100 * S, idle));
+    assert_true(svc_session_idle(s, 0, 111 * S, idle));
+    assert_false(svc_session_idle(s, 70 * S, 111 * S, idle)); /* a message at 70 s */
+    /* a frame sent at 70 s takes 100 s (valgrind, a starved machine): not idle meanwhile */
+    svc_job *dropped, *expired;
+    svc_session_enqueue(s, job(1, 70 * S), &dropped);
+    assert_false(svc_session_idle(s, 70 * S, 140 * S, idle)); /* waiting */
+    svc_job *j = svc_session_next(s, 140 * S, 0, &expired);
+    assert_non_null(j);
+    assert_false(svc_session_idle(s, 70 * S, 170 * S, idle)); /* in flight */
+    svc_session_done(s, j);
+    s->answered_ns = 170 * S;
+    svc_job_free(j);
+    /* answered at 170 s: silence counts from then */
+    assert_false(svc_session_idle(s, 70 * S, 229 * S, idle));
+    assert_true(svc_session_idle(s, 70 * S, 231 * S, idle));
+    assert_false(svc_session_idle(s, 70 * S, 5 * S, idle)); /* a clock before all that */
+    svc_session_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +250,7 @@ int main(void)
         cmocka_unit_test(take_waiting_and_destroy_free_everything),
         cmocka_unit_test(statistics),
         cmocka_unit_test(rate_limit_per_second),
+        cmocka_unit_test(idle_only_when_nothing_is_owed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,11 +303,11 @@ int xg_runner_create(const xg_net *net, int threads, xg_runner **out)
         xg_runner_destroy(r);
         return rc;
     }
-    /* With a pool, its threads sleep after each inference instead of
-     * spinning: an idle spinning thread takes a core from another worker. */
     /* Inside the guard an allocation the system refuses comes from a reserve
      * (XNNPACK dereferences some without checking; xalloc.h): if any did, the
-     * runtime is out of memory and goes before the reserve is reused. */
+     * runtime is out of memory and goes before the reserve is reused.
+     * With a pool, its threads sleep after each inference instead of
+     * spinning: an idle spinning thread takes a core from another worker. */
     xa_guard_begin();
     enum xnn_status st =
         xnn_create_runtime_v2(sg, r->pool, r->pool ? XNN_FLAG_YIELD_WORKERS : 0, &r->rt);

@@ -52,12 +52,9 @@ def test_two_sessions_report(server, encoding):
     assert fr["replies"] == fr["sent"]
     assert fr["received"] > 0
     assert fr["received"] + fr["errors"] + r["drops"]["server"] == fr["replies"]
-    # palm_reach shows a hand the whole time: no errors but the service's own deadline
-    # (FRAME_DEADLINE_MS, 1 s), which a machine loaded by other tests can make a frame miss;
-    # each such frame is still answered, and counted as an error by code
-    codes = r["errors_by_code"]
-    assert fr["errors"] == codes.get("PROCESSING_TIMEOUT", 0), codes
-    assert fr["received"] >= fr["sent"] // 2, (fr, codes)
+    # palm_reach shows a hand the whole time: no errors (frames the service drops at its own
+    # 1 s deadline when other tests load the machine are drops["server"], not errors)
+    assert fr["errors"] == 0, r["errors_by_code"]
     assert fr["check_failed"] == 0 and fr["checked"] == fr["received"]
     assert r["failures"] == []
     lat = r["latency_ms"]

@@ -5,6 +5,10 @@
  *   fz_check_utf8(s, n)      aborts unless s[0..n) is well-formed UTF-8
  *   fz_check_reply(m, type)  aborts unless a reply is one valid UTF-8 JSON
  *                            object of the given "type"
+ *   fz_check_peek(buf, len)  ws_peek_ids on a message (the ids of one the
+ *                            service has no memory for): reads only buf[0..len)
+ *                            and finds nothing but a valid id and a sequence
+ *                            in 0..2^53
  *
  * The UTF-8 check is written from RFC 3629 (table 3-7 of Unicode) on
  * purpose, not shared with the service: it is the oracle.
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "service/outq.h"
+#include "service/protocol.h"
 
 static inline int fz_utf8_ok(const uint8_t *s, size_t n)
 {
@@ -77,6 +82,18 @@ static inline cJSON *fz_check_reply(const ws_out *m, const char *type)
     if (!cJSON_IsString(t) || strcmp(t->valuestring, type) != 0)
         abort();
     return root;
+}
+
+static inline void fz_check_peek(const uint8_t *buf, size_t len)
+{
+    char sid[WS_SESSION_ID_MAX + 1];
+    int has_seq;
+    int64_t seq;
+    int found = ws_peek_ids(buf, len, sid, &has_seq, &seq);
+    size_t sl = strnlen(sid, sizeof sid);
+    if (sl == sizeof sid || found != (sl > 0) || (sl && !ws_session_id_valid(sid, sl)) ||
+        (has_seq && (seq < 0 || seq > (int64_t)1 << 53)) || (!has_seq && seq != 0))
+        abort();
 }
 
 #endif

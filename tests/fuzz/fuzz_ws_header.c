@@ -18,7 +18,8 @@
  *    reply is one JSON object in valid UTF-8 (RFC 6455 8.1);
  *  - a success is a process_frame in WS_ENC_HEADER with a valid session id,
  *    a sequence, and the image view exactly buf[WS_HEADER_SIZE..len), never
- *    empty; the header text itself is never taken as frame data.
+ *    empty; the header text itself is never taken as frame data;
+ *  - ws_peek_ids on it (fz_check_peek).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,7 @@ static const ws_limits limits = {
 
 static void check(const uint8_t *buf, size_t len)
 {
+    fz_check_peek(buf, len);
     ws_request rq;
     ws_error e;
     int rc = ws_parse_binary(buf, len, &limits, &rq, &e);

@@ -18,7 +18,8 @@
  *    a config inside its bounds and an http(s) URL of at most WS_URL_MAX bytes,
  *    close_session with a reason of at most WS_REASON_MAX bytes;
  *  - every reply the service would send for it (error, session_closed) is one
- *    JSON object in valid UTF-8 (RFC 6455 8.1) that echoes the code and id.
+ *    JSON object in valid UTF-8 (RFC 6455 8.1) that echoes the code and id;
+ *  - ws_peek_ids on it (fz_check_peek).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -142,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lq_log_set_level(LQ_LOG_OFF);
         init = 1;
     }
+    fz_check_peek(data, size);
     ws_request rq;
     ws_error e;
     int rc = ws_parse_text((const char *)data, size, &limits, &rq, &e);

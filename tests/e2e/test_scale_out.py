@@ -183,8 +183,10 @@ class Stream:
 
 async def open_spread_sessions(ngx, a, b, frames):
     """Opens SESSIONS sessions through nginx. The hash places each session id on an instance
-    pseudo-randomly; in the rare case (2/2^8) that all land on one, try fresh ids."""
-    for _ in range(3):
+    pseudo-randomly; in the rare case (2/2^8) that all land on one, try fresh ids. An instance
+    that failed one request through nginx (max_fails=1) is left out of the hash for
+    fail_timeout (10 s, deploy/nginx/lacquer.conf), so the next try waits that out."""
+    for attempt in range(3):
         streams = [Stream(ngx.ws, frames, i) for i in range(SESSIONS)]
         for s in streams:
             await s.open()
@@ -194,7 +196,11 @@ async def open_spread_sessions(ngx, a, b, frames):
             return streams, na, nb
         for s in streams:
             await s.session.close()
-    pytest.fail("every session landed on one instance three times in a row")
+        print(f"try {attempt + 1}: all {SESSIONS} sessions on one instance ({na}, {nb}); "
+              f"nginx errors:\n{ngx.errors()[-2000:]}")
+        await asyncio.sleep(11)
+    pytest.fail("every session landed on one instance three times in a row; nginx errors:\n" +
+                ngx.errors()[-3000:])
 
 
 def test_sessions_survive_losing_an_instance(cluster):

@@ -39,6 +39,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def listens_on(pid, port):
+    """True if process pid holds a TCP socket listening on port (Linux /proc). Tests run in
+    parallel, and free_port's port can be taken by another test's server before ours binds
+    it: a /health answer on the port is only ours if the socket is."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in f.readlines()[1:]:
+                col = line.split()
+                if col[3] == "0A" and int(col[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                    inodes.add(f"socket:[{col[9]}]")
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    return True
+    return False
+
+
+PORT_TAKEN = "address in use or not available"  # lacquer serve's message when it cannot bind
+
+
 def video_frames(name, count=None):
     files = sorted(glob.glob(os.path.join(DATA, "video", name, "*.webp")))
     assert files, f"no frames in {DATA}/video/{name}"
@@ -69,12 +91,26 @@ class Server:
         full_env.update({"MODEL_PATH": MODELS, "WS_HOST": "127.0.0.1",
                          "WS_PORT": str(self.port), "LOG_LEVEL": "info"})
         full_env.update(env or {})
-        self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen([BIN, "serve", *args], env=full_env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, cwd=workdir or tempfile.gettempdir())
-        self.url = f"ws://127.0.0.1:{self.port}/ws/tryon"
-        self.http = f"http://127.0.0.1:{self.port}"
-        self.wait_ready()
+        explicit_port = (env or {}).get("WS_PORT")
+        if explicit_port:
+            self.port = int(explicit_port)
+        for attempt in range(3):
+            self.log = open(self.log_path, "w+")
+            self.proc = subprocess.Popen([BIN, "serve", *args], env=full_env, stdout=self.log,
+                                         stderr=subprocess.STDOUT,
+                                         cwd=workdir or tempfile.gettempdir())
+            self.url = f"ws://127.0.0.1:{self.port}/ws/tryon"
+            self.http = f"http://127.0.0.1:{self.port}"
+            try:
+                self.wait_ready()
+                return
+            except AssertionError:
+                # another test's server took free_port's port first: try another one
+                if explicit_port or attempt == 2 or PORT_TAKEN not in self.logs():
+                    raise
+                self.log.close()
+                self.port = free_port()
+                full_env["WS_PORT"] = str(self.port)
 
     def wait_ready(self, timeout=60.0 * SLOW):
         deadline = time.time() + timeout
@@ -83,10 +119,11 @@ class Server:
                 raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.logs()}")
             try:
                 with urllib.request.urlopen(self.http + "/health", timeout=1) as r:
-                    if r.status == 200:
+                    if r.status == 200 and listens_on(self.proc.pid, self.port):
                         return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise AssertionError("server did not become ready:\n" + self.logs())
 
     def logs(self):

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 import websockets
 
-from conftest import BIN, MODELS, SLOW, Server, free_port, read, run, video_frames
+from conftest import BIN, MODELS, SLOW, Server, free_port, listens_on, read, run, video_frames
 from http_support import (API, CURL, REC_IMAGE, REC_JSON, H2Client, curl, end_record,
                           make_cert, parse_records, record, results_by_sequence)
 
@@ -38,10 +38,11 @@ class TlsServer(Server):
             try:
                 with urllib.request.urlopen(f"https://localhost:{self.port}/health", timeout=1,
                                             context=ctx) as r:
-                    if r.status == 200:
+                    if r.status == 200 and listens_on(self.proc.pid, self.port):
                         return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise AssertionError("TLS server did not become ready:\n" + self.logs())
 
 

@@ -17,22 +17,20 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
 import jwt
 import pytest
-import redis
 import websockets
 
 from conftest import (SLOW, frame_header, init_msg, png_bytes, read, recv_json, recv_reply, run,
                       send_frame, video_frames)
+from redis_support import RedisServer
 
 SECRET = "test-secret-that-is-long-enough-for-hs256!"
 AUD = "lacquer"
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 # ---- helpers ----
@@ -287,41 +285,11 @@ def test_bad_auth_settings_stop_start_up(keys):
 
 # ---- AUTH_MODE=redis ----
 
-class RedisServer:
-    def __init__(self, port=None):
-        assert os.path.exists(REDIS_SERVER), "redis-server is needed (scripts/deps.sh --test)"
-        self.dir = tempfile.mkdtemp(prefix="lq-acl-redis-")
-        if port is None:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-        self.port = port
-        self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client = redis.Redis(host="127.0.0.1", port=port)
-        deadline = time.time() + 10
-        while True:
-            try:
-                self.client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                assert self.proc.poll() is None and time.time() < deadline, "no redis-server"
-                time.sleep(0.05)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture
 def rds():
     r = RedisServer()
     yield r
-    r.stop()
+    r.remove()
 
 
 def test_redis_tokens(server_factory, rds):

@@ -11,49 +11,18 @@ and Redis restarting under a running worker.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
 import time
 
 import pytest
-import redis
 
-from conftest import BIN, DATA, MODELS, SLOW, convert, free_port, png_bytes, read, video_frames
+from conftest import BIN, DATA, MODELS, SLOW, convert, png_bytes, read, video_frames
+from redis_support import RedisServer
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 JOBS, RESULTS, DEAD, GROUP = "tryon:jobs", "tryon:results", "tryon:dead", "lacquer"
 CLAIM_IDLE_MS = 1000
-
-
-class RedisServer:
-    def __init__(self, port=None, workdir=None):
-        assert os.path.exists(REDIS_SERVER), "redis-server is needed (scripts/deps.sh --test)"
-        self.dir = workdir or tempfile.mkdtemp(prefix="lacquer-redis-")
-        self.port = port or free_port()
-        self.log = open(os.path.join(self.dir, "redis.log"), "a")
-        self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "yes"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.client = redis.Redis(host="127.0.0.1", port=self.port)
-        deadline = time.time() + 10
-        while True:
-            try:
-                if self.client.ping():
-                    break
-            except redis.exceptions.ConnectionError:
-                assert self.proc.poll() is None, "redis-server exited"
-                assert time.time() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.log.close()
 
 
 class Worker:
@@ -116,8 +85,7 @@ class Worker:
 def rds():
     r = RedisServer()
     yield r
-    r.stop()
-    shutil.rmtree(r.dir, ignore_errors=True)
+    r.remove()
 
 
 @pytest.fixture

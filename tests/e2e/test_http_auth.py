@@ -11,7 +11,7 @@ import pytest
 from conftest import free_port, read, video_frames
 from http_support import (API, REC_IMAGE, REC_JSON, H2Client, curl, end_record, parse_records,
                           record, results_by_sequence)
-from test_access_control import RedisServer
+from redis_support import RedisServer
 
 FRAMES = video_frames("palm_reach")[40:50]
 SECRET = "0123456789abcdef0123456789abcdef-http"
@@ -65,7 +65,7 @@ def test_jwt_bound_to_its_session(server_factory):
 def rds():
     r = RedisServer()
     yield r
-    r.stop()
+    r.remove()
 
 
 def test_redis_tokens_over_http1_and_http2(server_factory, rds):

@@ -6,7 +6,7 @@
 #   make fuzz   every libFuzzer target for FUZZ_SECONDS (60) each
 #   make soak   several sessions at capacity for SOAK_SECONDS (600): RSS, losses, latency
 #   make valgrind  memcheck of the service on a short end-to-end run
-#   make train  retrain the nail segmentation models into assets/nailseg/ (CPU, ~1 h)
+#   make train  retrain the nail segmentation and outline models into assets/nailseg/ (CPU, ~1.5 h)
 # What each run checks and the figures of the last one: docs/reliability.md.
 BUILD ?= build
 BUILD_SAN ?= build-asan

@@ -18,12 +18,15 @@
  * frame there) with the hand tracker in video mode (smoothing on).
  * Segmentation (docs/segmentation.md; models in $LQ_NAILSEG_DIR or
  * <models>/../assets/nailseg): the network's time per 640x480 frame (one
- * thread, wall and thread CPU), the whole tracked try-on frame with and
- * without it, with the painted nails' jitter (palm_reach and asl_hand, frames
- * 100-202), and the cross-validated nail-mask
- * IoU of landmarks, segmentation and both fused (each image scored by the
- * fold model that did not train on it), per fold, with fused vs landmarks on
- * every image with a hand. $LQ_NAILSEG_OVERLAYS=DIR writes overlays there.
+ * thread, wall and thread CPU), the whole tracked try-on frame landmarks
+ * only, with it, and with it and the outline stage on every frame, with the
+ * painted nails' jitter (palm_reach and asl_hand, frames 100-202), and the
+ * cross-validated nail-mask IoU of landmarks, segmentation, both fused, and
+ * fused then outlined (outline.h), each image scored by the fold models that
+ * did not train on it, per fold, with fused and outlined vs landmarks on
+ * every image with a hand. $LQ_NAILSEG_OVERLAYS=DIR writes overlays there;
+ * $LQ_OUTLINE_ITERATIONS=N sets the outline stage's fits per nail for the
+ * cross-validation (an experiment knob; default the stage's own).
  * Writes <out>/nails.json.
  */
 #include <math.h>
@@ -420,98 +423,118 @@ static void accel_add(accel_acc *a, const nail_geom *cur, int ncur)
     a->nprev[0] = ncur;
 }
 
-/* The whole tracked try-on frame (hands, nails, quality, paint) on a video,
- * with and without segmentation: two sessions take turns on each frame, so
- * the machine's load hits both alike; wall and thread CPU time. */
+/* The whole tracked try-on frame (hands, nails, quality, paint) on a video:
+ * landmarks only, with segmentation, and with segmentation and the outline
+ * stage on every frame. Three sessions take turns on each frame, so the
+ * machine's load hits them alike; wall and thread CPU time. */
 static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, const char *clip,
                             cJSON *out)
 {
-    char err[512];
-    lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir, .nailseg_path = model};
+    char err[512], outline[4200];
+    snprintf(outline, sizeof outline, "%s", model);
+    char *slash = strrchr(outline, '/');
+    snprintf(slash ? slash + 1 : outline, sizeof outline - (size_t)(slash ? slash + 1 - outline : 0),
+             "outline.tflite");
+    const int with_outline = access(outline, R_OK) == 0;
+    lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir, .nailseg_path = model,
+                               .outline_path = with_outline ? outline : ""};
     lq_tryon_engine *e = NULL;
     lq_tryon_worker *w = NULL;
-    lq_tryon_session *s[2] = {NULL, NULL};
+    enum { V = 3 };
+    lq_tryon_session *s[V] = {NULL, NULL, NULL};
     int rc = lq_tryon_engine_create(&eo, &e, err, sizeof err);
     if (rc == 0)
         rc = lq_tryon_worker_create(e, &w);
     nail_design d;
     if (rc == 0)
         rc = make_design(&DESIGNS[0], &d);
-    for (int on = 0; rc == 0 && on < 2; on++) {
+    for (int v = 0; rc == 0 && v < V; v++) {
         lq_tryon_session_opts so = LQ_TRYON_SESSION_OPTS_DEFAULT;
-        so.segmentation = on;
-        rc = lq_tryon_session_create(e, &d, &so, &s[on]);
+        so.segmentation = v > 0;
+        so.outline = v == 2 ? 1 : 0;
+        rc = lq_tryon_session_create(e, &d, &so, &s[v]);
     }
     enum { N = JITTER_LAST - JITTER_FIRST + 1 };
-    static double total[2][N], cpu[2][N], seg[N];
+    static double total[V][N], cpu[V][N], seg[N], oms[N];
     static lq_tryon_result res;
-    static jitter_acc jit[2];
-    static accel_acc acc[2];
+    static jitter_acc jit[V];
+    static accel_acc acc[V];
     memset(jit, 0, sizeof jit);
     memset(acc, 0, sizeof acc);
     int frames = 0, nails_seg = 0;
     for (int i = JITTER_FIRST; rc == 0 && i <= JITTER_LAST; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/video/%s/%04d.webp", ctx->data_dir, clip, i);
-        lq_image img[2] = {{0}, {0}};
+        lq_image img[V] = {{0}, {0}, {0}};
         if (access(path, R_OK) != 0 || lq_image_load(path, NULL, &img[0], err, sizeof err) < 0)
             break;
-        rc = lq_image_copy(&img[1], &img[0]);
-        for (int on = 0; rc == 0 && on < 2; on++) {
+        for (int v = 1; rc == 0 && v < V; v++)
+            rc = lq_image_copy(&img[v], &img[0]);
+        for (int v = 0; rc == 0 && v < V; v++) {
             double c0 = lq_bench_thread_cpu_ms();
-            rc = lq_tryon_process(w, s[on], &img[on], (int64_t)(i - JITTER_FIRST + 1) * 40000,
+            rc = lq_tryon_process(w, s[v], &img[v], (int64_t)(i - JITTER_FIRST + 1) * 40000,
                                   &res);
-            cpu[on][frames] = lq_bench_thread_cpu_ms() - c0;
-            total[on][frames] = res.t.total_ms;
-            jitter_add(&jit[on], res.nails, res.nnails);
-            accel_add(&acc[on], res.nails, res.nnails);
-            if (on) {
+            cpu[v][frames] = lq_bench_thread_cpu_ms() - c0;
+            total[v][frames] = res.t.total_ms;
+            jitter_add(&jit[v], res.nails, res.nnails);
+            accel_add(&acc[v], res.nails, res.nnails);
+            if (v == 1) {
                 seg[frames] = res.t.seg_ms;
                 nails_seg += res.nails_segmented;
             }
+            if (v == 2)
+                oms[frames] = res.t.outline_ms;
         }
-        lq_image_free(&img[0]);
-        lq_image_free(&img[1]);
+        for (int v = 0; v < V; v++)
+            lq_image_free(&img[v]);
         frames += rc == 0;
     }
     if (rc == 0 && frames > 0) {
-        lq_bench_stats off = lq_bench_summarize(total[0], frames);
-        lq_bench_stats onn = lq_bench_summarize(total[1], frames);
-        lq_bench_stats coff = lq_bench_summarize(cpu[0], frames);
-        lq_bench_stats con = lq_bench_summarize(cpu[1], frames);
-        lq_bench_stats sg = lq_bench_summarize(seg, frames);
-        char key[64];
+        static const char *const name[V] = {"landmarks_only", "with_segmentation",
+                                            "with_segmentation_and_outline"};
+        lq_bench_stats tot[V], tc[V];
+        jitter_stats js[V];
+        double ac[V];
+        char key[96];
         snprintf(key, sizeof key, "tracked_frame_%s", clip);
         cJSON *t = cJSON_AddObjectToObject(out, key);
         cJSON_AddStringToObject(t, "video", clip);
         cJSON_AddNumberToObject(t, "first_frame", JITTER_FIRST);
         cJSON_AddNumberToObject(t, "frames", frames);
-        cJSON_AddItemToObject(t, "total_ms_landmarks_only", stats_json(&off));
-        cJSON_AddItemToObject(t, "total_ms_with_segmentation", stats_json(&onn));
-        cJSON_AddItemToObject(t, "thread_cpu_ms_landmarks_only", stats_json(&coff));
-        cJSON_AddItemToObject(t, "thread_cpu_ms_with_segmentation", stats_json(&con));
+        cJSON_AddBoolToObject(t, "outline_model", with_outline);
+        for (int v = 0; v < V; v++) {
+            tot[v] = lq_bench_summarize(total[v], frames);
+            tc[v] = lq_bench_summarize(cpu[v], frames);
+            jitter_done(&jit[v], &js[v]);
+            ac[v] = acc[v].n ? sqrt(acc[v].sum / acc[v].n) : 0.0;
+            snprintf(key, sizeof key, "total_ms_%s", name[v]);
+            cJSON_AddItemToObject(t, key, stats_json(&tot[v]));
+            snprintf(key, sizeof key, "thread_cpu_ms_%s", name[v]);
+            cJSON_AddItemToObject(t, key, stats_json(&tc[v]));
+            snprintf(key, sizeof key, "painted_centre_rms_px_%s", name[v]);
+            cJSON_AddNumberToObject(t, key, js[v].rms_px);
+            snprintf(key, sizeof key, "painted_centre_accel_rms_px_%s", name[v]);
+            cJSON_AddNumberToObject(t, key, ac[v]);
+            snprintf(key, sizeof key, "painted_width_rms_px_%s", name[v]);
+            cJSON_AddNumberToObject(t, key, js[v].rms_width_px);
+        }
+        lq_bench_stats sg = lq_bench_summarize(seg, frames);
+        lq_bench_stats os = lq_bench_summarize(oms, frames);
         cJSON_AddItemToObject(t, "segmentation_ms", stats_json(&sg));
+        cJSON_AddItemToObject(t, "outline_ms", stats_json(&os));
         cJSON_AddNumberToObject(t, "nails_found_by_segmentation_alone", nails_seg);
-        jitter_stats j0, j1;
-        jitter_done(&jit[0], &j0);
-        jitter_done(&jit[1], &j1);
-        double a0 = acc[0].n ? sqrt(acc[0].sum / acc[0].n) : 0.0;
-        double a1 = acc[1].n ? sqrt(acc[1].sum / acc[1].n) : 0.0;
-        cJSON_AddNumberToObject(t, "painted_centre_rms_px_landmarks_only", j0.rms_px);
-        cJSON_AddNumberToObject(t, "painted_centre_rms_px_with_segmentation", j1.rms_px);
-        cJSON_AddNumberToObject(t, "painted_centre_accel_rms_px_landmarks_only", a0);
-        cJSON_AddNumberToObject(t, "painted_centre_accel_rms_px_with_segmentation", a1);
-        cJSON_AddNumberToObject(t, "painted_width_rms_px_landmarks_only", j0.rms_width_px);
-        cJSON_AddNumberToObject(t, "painted_width_rms_px_with_segmentation", j1.rms_width_px);
-        printf("%s %d-%d, tracked try-on frame, 1 thread: median %.2f ms wall / %.2f ms CPU with "
-               "segmentation (segmentation %.2f ms), %.2f / %.2f ms landmarks only; painted "
-               "centres: frame-to-frame RMS %.2f vs %.2f px, second-difference RMS %.2f vs "
-               "%.2f px (%d vs %d triples)\n",
-               clip, JITTER_FIRST, JITTER_FIRST + frames - 1, onn.median, con.median, sg.median,
-               off.median, coff.median, j1.rms_px, j0.rms_px, a1, a0, acc[1].n, acc[0].n);
+        printf("%s %d-%d, tracked try-on frame, 1 thread: median %.2f ms wall / %.2f ms CPU "
+               "landmarks only, %.2f / %.2f with segmentation (segmentation %.2f ms), %.2f / "
+               "%.2f with segmentation and outline stage (outline %.2f ms); painted centres "
+               "frame-to-frame RMS %.2f / %.2f / %.2f px, second-difference RMS %.2f / %.2f / "
+               "%.2f px, width RMS %.2f / %.2f / %.2f px\n",
+               clip, JITTER_FIRST, JITTER_FIRST + frames - 1, tot[0].median, tc[0].median,
+               tot[1].median, tc[1].median, sg.median, tot[2].median, tc[2].median, os.median,
+               js[0].rms_px, js[1].rms_px, js[2].rms_px, ac[0], ac[1], ac[2],
+               js[0].rms_width_px, js[1].rms_width_px, js[2].rms_width_px);
     }
-    lq_tryon_session_destroy(s[0]);
-    lq_tryon_session_destroy(s[1]);
+    for (int v = 0; v < V; v++)
+        lq_tryon_session_destroy(s[v]);
     lq_tryon_worker_destroy(w);
     lq_tryon_engine_destroy(e);
     if (rc < 0)
@@ -546,6 +569,21 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     o.folds_dir = dir;
     o.overlay_dir = getenv("LQ_NAILSEG_OVERLAYS");
     o.partial = 1; /* folds still being trained: score what is there, say so */
+    char opath[4200];
+    snprintf(opath, sizeof opath, "%s/outline_fold0.tflite", dir);
+    o.outline = access(opath, R_OK) == 0; /* the outline stage's fold models */
+    const char *oit = getenv("LQ_OUTLINE_ITERATIONS"); /* an experiment knob: fits per nail */
+    if (oit && *oit)
+        o.outline_opts.iterations = atoi(oit);
+    const char *omi = getenv("LQ_OUTLINE_MIRROR"); /* likewise: 1 = also the mirrored crop */
+    if (omi && *omi)
+        o.outline_opts.mirror = atoi(omi);
+    const char *odr = getenv("LQ_OUTLINE_DROP"); /* likewise: 1 = drop_unseen */
+    if (odr && *odr)
+        o.outline_opts.drop_unseen = atoi(odr);
+    const char *oth = getenv("LQ_OUTLINE_THRESHOLD"); /* likewise: the blob threshold */
+    if (oth && *oth)
+        o.outline_opts.threshold = (float)atof(oth);
     nail_seg_eval_result *r = calloc(1, sizeof *r);
     if (!r)
         return LQ_ENOMEM;
@@ -567,6 +605,19 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     cJSON_AddItemToObject(cv, "precision", modes_json(r, 2));
     cJSON_AddItemToObject(cv, "recall", modes_json(r, 3));
     cJSON_AddNumberToObject(cv, "segmentation_ms_per_image_mean", r->seg_ms_mean);
+    cJSON_AddBoolToObject(cv, "outline_models", o.outline);
+    cJSON_AddNumberToObject(cv, "outline_ms_per_image_mean", r->outline_ms_mean);
+    cJSON_AddNumberToObject(cv, "outline_ms_per_image_max", r->outline_ms_max);
+    cJSON_AddNumberToObject(cv, "outline_nails_fitted", r->outline_nails);
+    cJSON_AddNumberToObject(cv, "outline_nails_kept", r->outline_kept);
+    cJSON_AddNumberToObject(cv, "outline_nails_dropped", r->outline_dropped);
+    if (o.outline)
+        printf("outline stage (outline_fold<k>.tflite): %d nails fitted, %d kept as they were, "
+               "%d dropped; %.2f ms per photo mean, %.2f max\n",
+               r->outline_nails, r->outline_kept, r->outline_dropped, r->outline_ms_mean,
+               r->outline_ms_max);
+    else
+        printf("no %s: the outline modes repeat fused and landmarks\n", opath);
     cJSON *dj = cJSON_AddObjectToObject(cv, "direction_vs_landmarks");
     cJSON_AddNumberToObject(dj, "context_rule_checked", r->dir_checked[0]);
     cJSON_AddNumberToObject(dj, "context_rule_agreed", r->dir_agree[0]);
@@ -599,9 +650,12 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
             printf(" %9.3f", r->fold_mean_iou[md][k]);
         printf("\n");
     }
-    /* fused vs landmarks on every image with a hand */
+    /* fused and outlined vs landmarks on every image with a hand */
     const nail_eval_result *lm = &r->mode[NAIL_SEG_EVAL_LANDMARKS];
     const nail_eval_result *fu = &r->mode[NAIL_SEG_EVAL_FUSED];
+    const nail_eval_result *ol = &r->mode[NAIL_SEG_EVAL_OUTLINED];
+    int obetter = 0, oworse = 0, osame = 0;
+    double oworst = 0.0;
     cJSON *cmp = cJSON_AddObjectToObject(cv, "fused_vs_landmarks_images_with_hand");
     cJSON *rows = cJSON_AddArrayToObject(cmp, "images");
     int better = 0, worse = 0, same = 0;
@@ -615,16 +669,24 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
         worse += d < -1e-6;
         same += fabs(d) <= 1e-6;
         worst = d < worst ? d : worst;
+        double od = ol->per[i].iou - lm->per[i].iou;
+        obetter += od > 1e-6;
+        oworse += od < -1e-6;
+        osame += fabs(od) <= 1e-6;
+        oworst = od < oworst ? od : oworst;
         cJSON *row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "file", lm->per[i].file);
         cJSON_AddNumberToObject(row, "fold", r->fold_of[i]);
         cJSON_AddNumberToObject(row, "landmarks", lm->per[i].iou);
         cJSON_AddNumberToObject(row, "fused", fu->per[i].iou);
         cJSON_AddNumberToObject(row, "segment", r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou);
+        cJSON_AddNumberToObject(row, "outlined", ol->per[i].iou);
         cJSON_AddItemToArray(rows, row);
-        printf("    %-48.48s fold %d  landmarks %.3f  fused %.3f  segment %.3f%s\n",
-               lm->per[i].file, r->fold_of[i], lm->per[i].iou, fu->per[i].iou,
-               r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou, d < -1e-6 ? "  WORSE" : "");
+        printf("    %-40.40s fold %d  landmarks %.3f  fused %.3f  outlined %.3f  segment "
+               "%.3f%s%s\n",
+               lm->per[i].file, r->fold_of[i], lm->per[i].iou, fu->per[i].iou, ol->per[i].iou,
+               r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou, d < -1e-6 ? "  WORSE" : "",
+               od < -1e-6 ? "  OUTLINED WORSE" : "");
     }
     /* every image's three figures, hand or not (for per-image comparisons of
      * models and settings) */
@@ -637,6 +699,9 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
         cJSON_AddNumberToObject(row, "landmarks", lm->per[i].iou);
         cJSON_AddNumberToObject(row, "segment", r->mode[NAIL_SEG_EVAL_SEGMENT].per[i].iou);
         cJSON_AddNumberToObject(row, "fused", fu->per[i].iou);
+        cJSON_AddNumberToObject(row, "outlined", ol->per[i].iou);
+        cJSON_AddNumberToObject(row, "landmarks_outlined",
+                                r->mode[NAIL_SEG_EVAL_LANDMARKS_OUTLINED].per[i].iou);
         cJSON_AddItemToArray(all, row);
     }
     /* segmentation mode 2 (only on frames without a hand): landmarks where a
@@ -654,6 +719,13 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     cJSON_AddNumberToObject(cmp, "largest_drop", -worst);
     printf("  fused better on %d, same on %d, worse on %d (largest drop %.3f)\n", better, same,
            worse, -worst);
+    cJSON *ocmp = cJSON_AddObjectToObject(cv, "outlined_vs_landmarks_images_with_hand");
+    cJSON_AddNumberToObject(ocmp, "better", obetter);
+    cJSON_AddNumberToObject(ocmp, "same", osame);
+    cJSON_AddNumberToObject(ocmp, "worse", oworse);
+    cJSON_AddNumberToObject(ocmp, "largest_drop", -oworst);
+    printf("  outlined better on %d, same on %d, worse on %d (largest drop %.3f)\n", obetter,
+           osame, oworse, -oworst);
     free(r);
     return 0;
 }

@@ -188,12 +188,42 @@ def photometric(x, rng):
     return torch.cat([rgb.clamp(0, 1), x[3:]])
 
 
-def batch(photos, rng, n):
+def negative(photo, mo, rng):
+    """(x, zero target): an estimate of a nail's size where there is no nail
+    (half of them 1.5-3 nail lengths from a true nail: finger skin, knuckles,
+    a neighbour's side; half anywhere in the photo), so that the network
+    answers "no nail here" for a false blob instead of drawing the prior."""
+    cx, cy, ax, ay, L, W = mo
+    H, Wd = photo.mask.shape
+    for _ in range(20):
+        if rng.random() < 0.5:
+            a = rng.uniform(0, 2 * math.pi)
+            r = rng.uniform(1.5, 3.0) * L
+            x, y = cx + r * math.cos(a), cy + r * math.sin(a)
+        else:
+            x, y = rng.uniform(0, Wd), rng.uniform(0, H)
+        xi, yi = int(x), int(y)
+        if not (0 <= xi < Wd and 0 <= yi < H):
+            continue
+        r0 = max(2, int(0.5 * min(L, W)))   # no nail pixel near the centre
+        if photo.mask[max(0, yi - r0):yi + r0 + 1, max(0, xi - r0):xi + r0 + 1].any():
+            continue
+        b = rng.uniform(0, 2 * math.pi)
+        M, s = crop_affine(x, y, math.cos(b), math.sin(b), L * math.exp(rng.normal(0, 0.2)),
+                           W * math.exp(rng.normal(0, 0.15)), mirror=rng.random() < 0.5)
+        xs = sample(photo.img, M, s)
+        p = torch.from_numpy(prior(L, W, s))[None]
+        return torch.cat([xs, p]), torch.zeros(1, S, S)
+    return None
+
+
+def batch(photos, rng, n, neg_frac=0.0):
     pool = [(p, k, mo) for p in photos for k, mo in p.nails]
     xs, ts = [], []
-    for _ in range(n):
+    while len(xs) < n:
         p, k, mo = pool[rng.integers(len(pool))]
-        x, t = example(p, k, mo, rng)
+        ex = negative(p, mo, rng) if neg_frac > 0 and rng.random() < neg_frac else None
+        x, t = ex if ex is not None else example(p, k, mo, rng)
         xs.append(photometric(x, rng))
         ts.append(t)
     return torch.stack(xs), torch.stack(ts)

@@ -34,10 +34,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.environ.get("LQ_NAILSEG_OUT", os.path.join(ROOT, "assets", "nailseg"))
 STEPS = 1200
 BATCH = 48
+NEG_FRAC = 0.0   # share of crops with no nail at the centre (target empty)
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
 
 
-def train(photos, steps, seed, log, tag):
+def train(photos, steps, seed, log, tag, neg_frac=NEG_FRAC):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = no.NailOutline()
@@ -48,7 +49,7 @@ def train(photos, steps, seed, log, tag):
     run = None
     model.train()
     for step in range(steps):
-        x, t = no.batch(photos, rng, BATCH)
+        x, t = no.batch(photos, rng, BATCH, neg_frac)
         loss = no.loss_fn(model.logits(x), t)
         opt.zero_grad()
         loss.backward()
@@ -105,6 +106,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--neg-frac", type=float, default=NEG_FRAC,
+                    help="share of crops with no nail at the centre")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.quick:
@@ -117,6 +120,7 @@ def main():
     if a.jobs > 1 and len(jobs) > 1:
         procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--steps",
                                    str(a.steps), "--seed", str(a.seed), "--jobs", "1",
+                                   "--neg-frac", str(a.neg_frac),
                                    "--only", ",".join(jobs[w::a.jobs])])
                  for w in range(a.jobs) if jobs[w::a.jobs]]
         return max(p.wait() for p in procs)
@@ -131,13 +135,13 @@ def main():
         f"params {sum(p.numel() for p in no.NailOutline().parameters())}; jobs {jobs}")
     for job in jobs:
         if job == "final":
-            m = train([photos[n] for n in names], a.steps, a.seed + 100, log, job)
+            m = train([photos[n] for n in names], a.steps, a.seed + 100, log, job, a.neg_frac)
             log(f"final: {write(m, os.path.join(OUT, 'outline.tflite'))} bytes")
             write_check(m, photos, os.path.join(OUT, "check"))
             continue
         k = int(job[4:])
         tr = [photos[n] for n in names if n not in folds[k]]
-        m = train(tr, a.steps, a.seed + k, log, job)
+        m = train(tr, a.steps, a.seed + k, log, job, a.neg_frac)
         n = write(m, os.path.join(OUT, f"outline_fold{k}.tflite"))
         val = no.crop_iou(m, [photos[v] for v in folds[k]])
         fit = no.crop_iou(m, tr[:8])
@@ -148,7 +152,8 @@ def main():
             old = json.load(open(path)) if os.path.exists(path) else {"folds": []}
             done = {f["fold"]: f for f in old["folds"]}
             done[k] = {"fold": k, "val": folds[k], "crop_iou_val": val,
-                       "crop_iou_train8": fit, "steps": a.steps, "batch": BATCH}
+                       "crop_iou_train8": fit, "steps": a.steps, "batch": BATCH,
+                       "neg_frac": a.neg_frac}
             old["folds"] = [done[i] for i in sorted(done)]
             with open(path + ".tmp", "w") as f:
                 json.dump(old, f, indent=1)

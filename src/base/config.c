@@ -97,6 +97,10 @@ static const lq_config_setting settings[] = {
      "default of a session's config.segmentation: when the nail segmentation network runs "
      "(untracked = on frames without a tracked hand, close-ups; always = every frame, about "
      "5 ms more per tracked frame; off)"},
+    {"nail_outline", "NAIL_OUTLINE", "--nail-outline", LQ_CFG_BOOL, OFF(nail_outline), "false", 0,
+     0, NULL,
+     "default of a session's config.outline: the nail outline network refits every painted "
+     "nail's outline on every frame (about 1 ms a nail; photos always get it)"},
     {"frame_deadline_ms", "FRAME_DEADLINE_MS", "--frame-deadline-ms", LQ_CFG_INT,
      OFF(frame_deadline_ms), "1000", 0, 60000, NULL,
      "a frame still waiting after this many ms is dropped with PROCESSING_TIMEOUT (0 = never)"},

@@ -90,6 +90,7 @@ typedef struct lq_config {
     int frame_deadline_ms;                  /* a frame waiting longer is dropped, 0 = never */
     int max_hands;
     int nail_segmentation;                  /* default config.segmentation: 0 off, 1 always, 2 untracked */
+    int nail_outline;                       /* default config.outline (bool) */
     /* network */
     char ws_host[LQ_CONFIG_STR_MAX];
     int ws_port;

@@ -41,8 +41,10 @@ int lq_cli_nails_open(const lq_cli_nails_opts *o, lq_cli_nails **out, char *err,
     }
     p->opts = *o;
     lq_tryon_engine_opts eo = {.models_dir = o->models_dir, .load_lite = o->lite != 0};
-    if (!o->segmentation)
-        eo.nailseg_path = ""; /* nothing to load */
+    if (!o->segmentation) { /* nothing to load */
+        eo.nailseg_path = "";
+        eo.outline_path = "";
+    }
     int rc = lq_tryon_engine_create(&eo, &p->engine, err, errlen);
     if (rc == 0 && (rc = lq_tryon_worker_create(p->engine, &p->worker)) < 0 && err && errlen)
         snprintf(err, errlen, "%s", lq_strerror(rc));
@@ -66,6 +68,7 @@ static int session_for(lq_cli_nails *p, int segmentation, lq_tryon_session **out
         so.smoothing = 0;
         so.paint = 0;
         so.segmentation = segmentation ? 1 : 0;
+        so.outline = segmentation ? 1 : 0; /* with the network: the outline stage too */
         nail_design design;
         nail_design_default(&design);
         int rc = lq_tryon_session_create(p->engine, &design, &so, s);

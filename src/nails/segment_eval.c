@@ -147,7 +147,8 @@ int nail_seg_folds_find(const nail_seg_folds *f, const char *file)
 
 const char *nail_seg_eval_mode_name(int mode)
 {
-    static const char *const names[] = {"landmarks", "segment", "fused", "segment_raw"};
+    static const char *const names[] = {"landmarks", "segment",  "fused",
+                                        "segment_raw", "outlined", "landmarks_outlined"};
     return mode >= 0 && mode < NAIL_SEG_EVAL_MODES ? names[mode] : "?";
 }
 
@@ -159,6 +160,9 @@ typedef struct eval_ctx {
     nail_seg_model *model[NAIL_SEG_FOLDS_MAX];
     nail_seg *seg[NAIL_SEG_FOLDS_MAX];
     int nmodels;
+    nail_outline_model *omodel[NAIL_SEG_FOLDS_MAX];
+    nail_outline *outline[NAIL_SEG_FOLDS_MAX];      /* NULL without o->outline */
+    double outline_ms_sum;
     nail_seg_eval_result *res;
     int image;                      /* index of the image being scored */
     double ms_sum;
@@ -261,6 +265,30 @@ static int eval_image(void *ud, const char *file, const lq_image *img, int npred
         (rc = nail_geom_rasterize(segn, ns, pred[NAIL_SEG_EVAL_SEGMENT], w, h, w)) < 0 ||
         (rc = nail_geom_rasterize(fused, nf, pred[NAIL_SEG_EVAL_FUSED], w, h, w)) < 0)
         return rc;
+    /* the outline stage on the fused nails, and on the landmark nails alone */
+    nail_geom outl[NAIL_MAX], lmo[NAIL_MAX];
+    memcpy(outl, fused, sizeof(nail_geom) * (size_t)nf);
+    memcpy(lmo, lm, sizeof(nail_geom) * (size_t)nlm);
+    int changed = 0, lchanged = 0;
+    double t5 = lq_clock_ms();
+    if (c->outline[m] &&
+        (rc = nail_outline_fit_all(c->outline[m], img, outl, nf, &o->outline_opts, &changed)) < 0)
+        return rc;
+    double t6 = lq_clock_ms();
+    if (c->outline[m] &&
+        (rc = nail_outline_fit_all(c->outline[m], img, lmo, nlm, &o->outline_opts, &lchanged)) <
+            0)
+        return rc;
+    c->outline_ms_sum += t6 - t5;
+    if (t6 - t5 > c->res->outline_ms_max)
+        c->res->outline_ms_max = t6 - t5;
+    c->res->outline_nails += changed;
+    c->res->outline_dropped += count_visible(fused, nf) - count_visible(outl, nf);
+    c->res->outline_kept += count_visible(outl, nf) - changed;
+    if ((rc = nail_geom_rasterize(outl, nf, pred[NAIL_SEG_EVAL_OUTLINED], w, h, w)) < 0 ||
+        (rc = nail_geom_rasterize(lmo, nlm, pred[NAIL_SEG_EVAL_LANDMARKS_OUTLINED], w, h, w)) <
+            0)
+        return rc;
     for (int k = 0; k < NAIL_SEG_EVAL_MODES; k++)
         rows[k].hands = hands.count;
     rows[NAIL_SEG_EVAL_LANDMARKS].nails = count_visible(lm, nlm);
@@ -271,6 +299,10 @@ static int eval_image(void *ud, const char *file, const lq_image *img, int npred
     rows[NAIL_SEG_EVAL_FUSED].locate_ms = (t1 - t0) + (t4 - t3);
     rows[NAIL_SEG_EVAL_SEGMENT_RAW].nails = nb;
     rows[NAIL_SEG_EVAL_SEGMENT_RAW].locate_ms = seg_ms;
+    rows[NAIL_SEG_EVAL_OUTLINED].nails = count_visible(outl, nf);
+    rows[NAIL_SEG_EVAL_OUTLINED].locate_ms = (t1 - t0) + (t4 - t3) + (t6 - t5);
+    rows[NAIL_SEG_EVAL_LANDMARKS_OUTLINED].nails = count_visible(lmo, nlm);
+    rows[NAIL_SEG_EVAL_LANDMARKS_OUTLINED].locate_ms = (t1 - t0) + (lq_clock_ms() - t6);
     return 0;
 }
 
@@ -294,6 +326,22 @@ static int load_models(eval_ctx *c, char *err, size_t errlen)
             LQ_ERROR(TAG, "%s: %s", path, lq_strerror(rc));
             return rc;
         }
+        if (!o->outline)
+            continue;
+        if (c->folds)
+            snprintf(path, sizeof path, "%s/outline_fold%d.tflite", o->folds_dir, k);
+        else if (o->outline_path)
+            snprintf(path, sizeof path, "%s", o->outline_path);
+        else
+            continue;
+        if ((rc = nail_outline_model_load(path, &c->omodel[k], err, errlen)) < 0) {
+            LQ_ERROR(TAG, "%s", err);
+            return rc;
+        }
+        if ((rc = nail_outline_create(c->omodel[k], &c->outline[k])) < 0) {
+            LQ_ERROR(TAG, "%s: %s", path, lq_strerror(rc));
+            return rc;
+        }
     }
     return 0;
 }
@@ -305,7 +353,8 @@ int nail_seg_eval_dataset(const nail_seg_eval_opts *o, nail_eval_hands_fn hands_
         return LQ_EINVAL;
     nail_seg_frame_opts fo = {o->blobs, o->fuse, o->hand_region, o->zoom, o->zoom_grow,
                               o->flips_untracked, o->zoom_grow_untracked};
-    if (nail_locate_opts_validate(&o->locate) < 0 || nail_seg_frame_opts_validate(&fo) < 0)
+    if (nail_locate_opts_validate(&o->locate) < 0 || nail_seg_frame_opts_validate(&fo) < 0 ||
+        (o->outline && nail_outline_opts_validate(&o->outline_opts) < 0))
         return LQ_EINVAL;
     memset(res, 0, sizeof *res);
     eval_ctx c;
@@ -340,6 +389,7 @@ int nail_seg_eval_dataset(const nail_seg_eval_opts *o, nail_eval_hands_fn hands_
     int images = res->mode[0].images;
     res->seg_ms_mean = images ? c.ms_sum / images : 0.0;
     res->fused_ms_mean = images ? c.fused_ms_sum / images : 0.0;
+    res->outline_ms_mean = images ? c.outline_ms_sum / images : 0.0;
     res->folds = c.folds ? c.folds->k : 0;
     for (int k = 0; k < res->folds; k++) {
         for (int i = 0; i < images; i++)
@@ -355,6 +405,8 @@ done:
     for (int k = 0; k < c.nmodels; k++) {
         nail_seg_destroy(c.seg[k]);
         nail_seg_model_destroy(c.model[k]);
+        nail_outline_destroy(c.outline[k]);
+        nail_outline_model_destroy(c.omodel[k]);
     }
     free(c.folds);
     return rc;

@@ -25,6 +25,14 @@
  *                without a hand the frame, then a pass around each nail
  *                found)
  *   SEGMENT_RAW  the network's thresholded mask itself (nail_seg_mask)
+ *   OUTLINED     FUSED, then every visible nail's outline from the outline
+ *                network (outline.h): what photos paint with that stage
+ *   LANDMARKS_OUTLINED  LANDMARKS, then the outline network (no whole-frame
+ *                network: what a tracked stream frame would cost)
+ * The outline modes use <folds_dir>/outline_fold<k>.tflite for the images of
+ * fold k (trained without them, scripts/train/train_outline.py), or
+ * outline_path with model_path; with outline = 0 they repeat FUSED and
+ * LANDMARKS.
  *
  * folds.json (assets/nailseg/LOADER_NOTES.md): {"folds": [{"val": [names]},
  * ...]} or {"folds": [[names], ...]} or {"0": [names], ...} / {"fold0": ...};
@@ -37,6 +45,7 @@
 
 #include "base/error.h"
 #include "nails/nail_eval.h"
+#include "nails/outline.h"
 #include "nails/segment.h"
 #include "nails/segment_frame.h"
 #include "nails/segment_fuse.h"
@@ -64,10 +73,12 @@ enum nail_seg_eval_mode {
     NAIL_SEG_EVAL_SEGMENT = 1,
     NAIL_SEG_EVAL_FUSED = 2,
     NAIL_SEG_EVAL_SEGMENT_RAW = 3,
-    NAIL_SEG_EVAL_MODES = 4,
+    NAIL_SEG_EVAL_OUTLINED = 4,
+    NAIL_SEG_EVAL_LANDMARKS_OUTLINED = 5,
+    NAIL_SEG_EVAL_MODES = 6,
 };
 
-/* "landmarks", "segment", "fused", "segment_raw". */
+/* "landmarks", "segment", "fused", "segment_raw", "outlined", "landmarks_outlined". */
 const char *nail_seg_eval_mode_name(int mode);
 
 typedef struct nail_seg_eval_opts {
@@ -89,11 +100,15 @@ typedef struct nail_seg_eval_opts {
     int partial;                  /* 1: images in no fold yet are left out (counted in
                                      left_out) instead of failing: for folds still being
                                      trained; the means then cover fewer images */
+    int outline;                  /* 1: the outline modes run the outline network */
+    const char *outline_path;     /* with model_path: the outline model for every image */
+    nail_outline_opts outline_opts;
 } nail_seg_eval_opts;
 
 #define NAIL_SEG_EVAL_OPTS_DEFAULT                                             \
     {NULL, NULL, NULL, NULL, NULL, NAIL_LOCATE_OPTS_DEFAULT, NAIL_SEG_BLOB_OPTS_DEFAULT,      \
-     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, NAIL_SEG_ZOOM_EACH, 1.0f, 0, 1.5f, 0}
+     NAIL_SEG_FUSE_OPTS_DEFAULT, 1, NAIL_SEG_ZOOM_EACH, 1.0f, 0, 1.5f, 0, 1, NULL,         \
+     NAIL_OUTLINE_OPTS_DEFAULT}
 
 typedef struct nail_seg_eval_result {
     nail_eval_result mode[NAIL_SEG_EVAL_MODES];  /* per[i] rows line up across modes */
@@ -105,6 +120,11 @@ typedef struct nail_seg_eval_result {
     double seg_ms_max;
     double fused_ms_mean;                        /* FUSED's network passes, blobs and fusion */
     double fused_ms_max;
+    double outline_ms_mean;                      /* OUTLINED's outline stage per image */
+    double outline_ms_max;
+    int outline_nails;                           /* nails the outline stage fitted (OUTLINED) */
+    int outline_kept;                            /* visible nails it left as they were */
+    int outline_dropped;                         /* nails it hid (outline_opts.drop_unseen) */
     int fused_passes;                            /* network passes FUSED ran, all images */
     int fused_zoomed, fused_fell_back;           /* images FUSED zoomed on / fell back on */
     int in_w, in_h;                              /* the network's input size */

@@ -235,6 +235,7 @@ int ws_parse_session_config(const cJSON *config, const ws_limits *lim, ws_sessio
         .smoothing = 1,
         .overlay = 1,
         .segmentation = lim->segmentation,
+        .outline = lim->outline != 0,
         .unknown_keys = 0,
     };
     if (config && !cJSON_IsNull(config)) {
@@ -286,10 +287,13 @@ int ws_parse_session_config(const cJSON *config, const ws_limits *lim, ws_sessio
                     return fail(e, WS_ERR_INVALID_CONFIG,
                                 "config.segmentation must be one of off, always, untracked");
                 c.segmentation = found;
-            } else if (strcmp(k, "smoothing") == 0 || strcmp(k, "overlay") == 0) {
+            } else if (strcmp(k, "smoothing") == 0 || strcmp(k, "overlay") == 0 ||
+                       strcmp(k, "outline") == 0) {
                 if (!cJSON_IsBool(it))
                     return fail(e, WS_ERR_INVALID_CONFIG, "config.%s must be true or false", k);
-                *(strcmp(k, "smoothing") == 0 ? &c.smoothing : &c.overlay) = cJSON_IsTrue(it);
+                *(strcmp(k, "smoothing") == 0 ? &c.smoothing
+                  : strcmp(k, "overlay") == 0 ? &c.overlay
+                                              : &c.outline) = cJSON_IsTrue(it);
             } else {
                 c.unknown_keys++;
             }
@@ -743,6 +747,7 @@ ws_out *ws_build_session_ready(const char *session_id, int model_loaded,
                                 cfg->segmentation >= 0 && cfg->segmentation < 3
                                     ? segmentation_names[cfg->segmentation]
                                     : "off");
+        cJSON_AddBoolToObject(c, "outline", cfg->outline);
         cJSON_AddStringToObject(c, "model_variant",
                                 ws_quality_variant(cfg->quality) == LQ_MODEL_LITE ? "lite" : "full");
         if (cfg->unknown_keys)

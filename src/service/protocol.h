@@ -128,6 +128,7 @@ typedef struct ws_session_config {
     int smoothing;            /* bool, default 1 */
     int overlay;              /* bool, default 1: paint; 0: analyse only */
     int segmentation;         /* 0 off, 1 always, 2 untracked (frames without a tracked hand) */
+    int outline;              /* bool: the outline network on every frame's nails */
     int unknown_keys;         /* keys ignored */
 } ws_session_config;
 
@@ -138,6 +139,7 @@ typedef struct ws_limits {
     int default_fps, max_fps;
     int max_hands;
     int segmentation;               /* default config.segmentation (NAIL_SEGMENTATION) */
+    int outline;                    /* default config.outline (NAIL_OUTLINE) */
 } ws_limits;
 
 /* A parse failure: the code, a precise message, and what was known of the

@@ -281,6 +281,7 @@ static void handle_init(lq_server *srv, svc_conn *c, ws_request *rq)
     opts.smoothing = rq->config.smoothing;
     opts.paint = rq->config.overlay;
     opts.segmentation = rq->config.segmentation;
+    opts.outline = rq->config.outline ? 1 : 2; /* 2: static sessions only, i.e. not this one */
     opts.seed = seed_of(sid);
     lq_tryon_session *ts = NULL;
     int rc = lq_tryon_session_create(srv->engine, &design, &opts, &ts);

@@ -533,6 +533,7 @@ int lq_server_create(const lq_config *cfg, lq_server **out, char *err, size_t er
         .max_fps = cfg->target_fps,
         .max_hands = cfg->max_hands,
         .segmentation = cfg->nail_segmentation,
+        .outline = cfg->nail_outline,
     };
 
     /* Models: MODEL_PATH may name a file (as in the guide); use its folder. */

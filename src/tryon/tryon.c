@@ -22,6 +22,7 @@
 #include "nails/palette.h"
 #include "nails/reference.h"
 #include "nails/render.h"
+#include "nails/outline.h"
 #include "nails/segment.h"
 #include "nails/segment_frame.h"
 #include "nails/segment_fuse.h"
@@ -34,6 +35,7 @@ struct lq_tryon_engine {
     int worker_threads;
     int serial_detect;
     nail_seg_model *nailseg;        /* NULL: segmentation off */
+    nail_outline_model *outline;    /* NULL: the outline stage off */
 };
 
 struct lq_tryon_worker {
@@ -41,6 +43,7 @@ struct lq_tryon_worker {
     lq_hand_worker *hands;
     nail_renderer *renderer;
     nail_seg *seg;                  /* NULL when the engine has no segmentation model */
+    nail_outline *outline;          /* NULL when the engine has no outline model */
     lq_image quality;               /* LQ_TRYON_QUALITY_SIZE^2 scratch */
     const lq_tryon_session *ref_owner; /* whose reference texture the renderer holds */
     uint64_t ref_generation;
@@ -92,6 +95,32 @@ static void load_nailseg(lq_tryon_engine *e, const lq_tryon_engine_opts *opts)
     LQ_WARN(TAG, "no nail segmentation model (%s): nail segmentation off", path[n - 1]);
 }
 
+/* The nail outline model (engine opts' outline_path); missing = off. */
+static void load_outline(lq_tryon_engine *e, const lq_tryon_engine_opts *opts)
+{
+    char path[2][4200], err[512];
+    int n = 0;
+    if (opts->outline_path) {
+        if (!opts->outline_path[0])
+            return;
+        snprintf(path[n++], sizeof path[0], "%s", opts->outline_path);
+    } else {
+        snprintf(path[n++], sizeof path[0], "%s/outline.tflite", opts->models_dir);
+        snprintf(path[n++], sizeof path[0], "%s/../assets/nailseg/outline.tflite",
+                 opts->models_dir);
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = nail_outline_model_load(path[i], &e->outline, err, sizeof err);
+        if (rc == 0)
+            return;
+        if (rc != LQ_ENOENT || opts->outline_path) {
+            LQ_WARN(TAG, "%s: nail outline stage off", err);
+            return;
+        }
+    }
+    LQ_WARN(TAG, "no nail outline model (%s): nail outline stage off", path[n - 1]);
+}
+
 int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **out, char *err,
                            size_t errlen)
 {
@@ -118,6 +147,7 @@ int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **o
     e->worker_threads = opts->worker_threads > 0 ? opts->worker_threads : 1;
     e->serial_detect = opts->serial_detect != 0;
     load_nailseg(e, opts);
+    load_outline(e, opts);
     *out = e;
     return 0;
 }
@@ -128,6 +158,7 @@ void lq_tryon_engine_destroy(lq_tryon_engine *e)
         return;
     lq_hand_models_destroy(e->models);
     nail_seg_model_destroy(e->nailseg);
+    nail_outline_model_destroy(e->outline);
     free(e);
 }
 
@@ -156,6 +187,15 @@ int lq_tryon_worker_create(lq_tryon_engine *e, lq_tryon_worker **out)
         memset(w->quality.data, 0, (size_t)w->quality.stride * (size_t)w->quality.height);
         rc = nail_seg_run(w->seg, &w->quality);
     }
+    if (rc == 0 && e->outline)
+        rc = nail_outline_create(e->outline, &w->outline);
+    if (rc == 0 && w->outline) { /* the same warm-up for the outline network */
+        memset(w->quality.data, 0, (size_t)w->quality.stride * (size_t)w->quality.height);
+        nail_geom g = {.cx = 64.0f, .cy = 64.0f, .ay = -1.0f, .length = 40.0f, .width = 30.0f};
+        nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+        int frc = nail_outline_fit(w->outline, &w->quality, &g, &oo);
+        rc = frc < 0 ? frc : 0;
+    }
     if (rc < 0) {
         lq_tryon_worker_destroy(w);
         return rc;
@@ -177,6 +217,7 @@ void lq_tryon_worker_destroy(lq_tryon_worker *w)
     lq_hand_worker_destroy(w->hands);
     nail_renderer_destroy(w->renderer);
     nail_seg_destroy(w->seg);
+    nail_outline_destroy(w->outline);
     lq_image_free(&w->quality);
     free(w);
 }
@@ -198,6 +239,8 @@ int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err, si
         bad = "redetect_frames (1..100)";
     else if (o->segmentation < 0 || o->segmentation > 2)
         bad = "segmentation (0 off, 1 on, 2 only without a hand)";
+    else if (o->outline < 0 || o->outline > 2)
+        bad = "outline (0 off, 1 on every frame, 2 in static mode only)";
     if (!bad)
         return 0;
     if (err && errlen)
@@ -420,6 +463,8 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
     }
     nail_geom raw[NAIL_MAX], fused[NAIL_MAX];
     int nraw = 0, nhand = 0, nall = 0, rc = 0;
+    const int outline = w->outline && (s->opts.outline == 1 ||
+                                       (s->opts.outline == 2 && s->opts.static_mode));
     if (res->hands.count > 0 &&
         (rc = nail_locate(frame, &res->hands, &lo, raw, NAIL_MAX, &nraw)) < 0)
         return rc;
@@ -437,6 +482,21 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
             fo.fuse.distrust_min_blobs = 0;
         rc = nail_seg_find_nails(w->seg, frame, &res->hands, raw, nraw, &fo, fused, NAIL_MAX,
                                  &nall, &nhand, NULL);
+        if (rc == 0 && outline) { /* before the memory: it keeps the outlines steady too */
+            double to = lq_clock_ms();
+            nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+            int orc = nail_outline_fit_all(w->outline, frame, fused, nall, &oo, NULL);
+            if (orc < 0)
+                LQ_WARN(TAG, "nail outline stage failed (%s): outlines as found",
+                        lq_strerror(orc));
+            /* nails found by the network alone whose crop shows no nail are gone */
+            int k = nhand;
+            for (int i = nhand; i < nall; i++)
+                if (fused[i].visible)
+                    fused[k++] = fused[i];
+            nall = k;
+            res->t.outline_ms = lq_clock_ms() - to;
+        }
         if (rc == 0) {
             found = fused;
             if (s->fuse_mem) /* outlines change shape slowly, move with the landmarks */
@@ -458,7 +518,14 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
                     lq_strerror(rc));
             nhand = nall = nraw;
         }
-        res->t.seg_ms = lq_clock_ms() - t;
+        res->t.seg_ms = lq_clock_ms() - t - res->t.outline_ms;
+    } else if (outline && nraw > 0) { /* landmark nails alone */
+        double to = lq_clock_ms();
+        nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+        int orc = nail_outline_fit_all(w->outline, frame, raw, nraw, &oo, NULL);
+        if (orc < 0)
+            LQ_WARN(TAG, "nail outline stage failed (%s): outlines as found", lq_strerror(orc));
+        res->t.outline_ms = lq_clock_ms() - to;
     }
     if (s->nails) {
         if (res->hands.count == 0) /* every hand track is lost: so are their nails */

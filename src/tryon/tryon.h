@@ -45,6 +45,11 @@ typedef struct lq_tryon_engine_opts {
                                   <models_dir>/../assets/nailseg/nailseg.tflite;
                                   "" = none. A missing or unloadable file turns
                                   segmentation off with one warning, not an error. */
+    const char *outline_path;  /* nail outline model (nails/outline.h); NULL:
+                                  <models_dir>/outline.tflite, else
+                                  <models_dir>/../assets/nailseg/outline.tflite;
+                                  "" = none. Missing or unloadable: the outline
+                                  stage is off, with one warning. */
     int serial_detect;         /* 1: a worker never runs the second-hand palm
                                   search beside the tracked hands' landmarks
                                   (lq_hand_worker_set_concurrent; 0 = it does,
@@ -67,6 +72,10 @@ typedef struct lq_tryon_session_opts {
                                   engine has it (docs/segmentation.md): 1 on every
                                   frame, 2 only on frames without a tracked hand
                                   (no cost on tracked frames), 0 never */
+    int outline;               /* each visible nail's outline from the outline network
+                                  when the engine has it (nails/outline.h, about 1 ms a
+                                  nail): 1 on every frame, 2 in static mode (photos)
+                                  only, 0 never */
 } lq_tryon_session_opts;
 
 /* Hand region quality is measured on the hand's bounding box resampled to a
@@ -81,7 +90,7 @@ typedef struct lq_tryon_session_opts {
  * than the landmark model: every 5th frame cost a try-on session 1.2 ms per
  * frame on average, and a fifth of its frames were 11 ms slower). */
 #define LQ_TRYON_SESSION_OPTS_DEFAULT                                          \
-    {LQ_MODEL_FULL, 2, 1, 1, 0, 0u, 45.0f, 8.0f, 10, 1}
+    {LQ_MODEL_FULL, 2, 1, 1, 0, 0u, 45.0f, 8.0f, 10, 1, 2}
 
 /* 0, or LQ_EINVAL with the offending field named in err. */
 int lq_tryon_session_opts_validate(const lq_tryon_session_opts *o, char *err,
@@ -104,6 +113,7 @@ typedef struct lq_tryon_timings {
     double quality_ms;    /* low-light and blur checks */
     double paint_ms;      /* polish rendering */
     double seg_ms;        /* nail segmentation network + blobs + fusion (part of nails_ms) */
+    double outline_ms;    /* the outline network on every nail (part of nails_ms) */
     double total_ms;
 } lq_tryon_timings;
 

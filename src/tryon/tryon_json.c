@@ -63,6 +63,7 @@ void lq_tryon_json_add_stage_timings(cJSON *t, const lq_tryon_result *res)
     cJSON_AddNumberToObject(t, "landmark", r3(res->t.landmark_ms));
     cJSON_AddNumberToObject(t, "nails", r3(res->t.nails_ms));
     cJSON_AddNumberToObject(t, "segmentation", r3(res->t.seg_ms));
+    cJSON_AddNumberToObject(t, "outline", r3(res->t.outline_ms));
     cJSON_AddNumberToObject(t, "quality", r3(res->t.quality_ms));
     cJSON_AddNumberToObject(t, "paint", r3(res->t.paint_ms));
 }

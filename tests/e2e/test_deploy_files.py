@@ -187,6 +187,8 @@ def test_runtime_layout_serves_with_segmentation_and_passes_the_health_check():
     seg_dir = os.path.normpath(os.path.join(model_path, "..", "assets", "nailseg"))
     assert re.search(rf"install .*-t {re.escape(seg_dir)}\s+assets/nailseg/nailseg\.tflite",
                      build_runs), build_runs
+    assert re.search(rf"install .*-t {re.escape(seg_dir)}\s+.*assets/nailseg/outline\.tflite",
+                     build_runs), build_runs
     assert "EXPOSE" in words and env["WS_PORT"] in [r for w, r in instrs if w == "EXPOSE"]
     health = [r for w, r in instrs if w == "HEALTHCHECK"]
     assert len(health) == 1 and "/health" in health[0]
@@ -200,8 +202,9 @@ def test_runtime_layout_serves_with_segmentation_and_passes_the_health_check():
             if name.endswith(".tflite"):
                 os.symlink(os.path.join(MODELS, name), os.path.join(models, name))
         os.makedirs(os.path.join(root, "assets", "nailseg"))
-        shutil.copy(os.path.join(ROOT, "assets", "nailseg", "nailseg.tflite"),
-                    os.path.join(root, "assets", "nailseg"))
+        for name in ("nailseg.tflite", "outline.tflite"):
+            shutil.copy(os.path.join(ROOT, "assets", "nailseg", name),
+                        os.path.join(root, "assets", "nailseg"))
         image = dict(env, MODEL_PATH=models)
         image.pop("WS_PORT")
         image.pop("WS_HOST")
@@ -213,6 +216,7 @@ def test_runtime_layout_serves_with_segmentation_and_passes_the_health_check():
             assert p.returncode == 0, (check_cmd, p.stderr)
             logs = srv.logs()
             assert "nail segmentation off" not in logs, logs
+            assert "nail outline stage off" not in logs, logs
         finally:
             assert srv.close() == 0, srv.logs()
 

@@ -133,6 +133,35 @@ def test_quality_low_uses_the_lite_model(server):
     assert run(go()) >= 3
 
 
+def test_outline_config_refits_the_painted_nails(server):
+    """config.outline true runs the outline network on every frame's nails (its time is in
+    timings_ms.outline and the nails move); false (the default for streams) does not."""
+    frames = video_frames("asl_hand")[95:101]   # the back of the hand, nails in view
+
+    async def go(outline):
+        ws, ready = await open_session(server.url, config={"outline": outline})
+        assert ready["config"]["outline"] is outline
+        out = []
+        for seq, path in enumerate(frames, start=1):
+            await send_frame(ws, "s1", seq, read(path), 3)
+            meta, _ = await recv_reply(ws, 3)
+            assert meta["type"] == "processed_frame", meta
+            out.append(meta)
+        await ws.close()
+        return out
+
+    on, off = run(go(True)), run(go(False))
+    assert all(m["timings_ms"]["outline"] == 0 for m in off)
+    with_nails = [(a, b) for a, b in zip(on, off) if a["nails"] and b["nails"]]
+    assert len(with_nails) >= 3
+    assert all(a["timings_ms"]["outline"] > 0 for a, _ in with_nails)
+    moved = 0
+    for a, b in with_nails:
+        for na, nb in zip(a["nails"], b["nails"]):
+            moved += abs(na["width"] - nb["width"]) + abs(na["length"] - nb["length"]) > 0.5
+    assert moved > 0
+
+
 def test_reinit_same_session_restarts_it(server):
     async def go():
         ws, _ = await open_session(server.url)

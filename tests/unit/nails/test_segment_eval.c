@@ -30,6 +30,7 @@
  * trained on it; misses count 0. */
 #define FLOOR_CV_SEGMENT_IOU 0.56
 #define FLOOR_CV_FUSED_IOU 0.715
+#define FLOOR_CV_OUTLINED_IOU 0.77 /* 0.778 with the committed outline_fold<k> models */
 /* fused may lose this much against the landmarks on a photo with a hand
  * (float differences between machines; measured: no loss) */
 #define FUSED_VS_LANDMARKS_SLACK 0.002
@@ -138,7 +139,16 @@ static void kfold_plumbing_on_a_synthetic_set(void **state)
     o.zoom = NAIL_SEG_ZOOM_OFF;
     nail_seg_eval_result *r = calloc(1, sizeof *r);
     assert_non_null(r);
+    /* the outline stage needs outline_fold<k>.tflite beside the fold models */
+    assert_int_equal(nail_seg_eval_dataset(&o, NULL, NULL, r), LQ_ENOENT);
+    o.outline = 0; /* without it, the outline modes repeat fused and landmarks */
     assert_int_equal(nail_seg_eval_dataset(&o, NULL, NULL, r), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_float_equal(r->mode[NAIL_SEG_EVAL_OUTLINED].per[i].iou,
+                           r->mode[NAIL_SEG_EVAL_FUSED].per[i].iou, 0.0);
+        assert_float_equal(r->mode[NAIL_SEG_EVAL_LANDMARKS_OUTLINED].per[i].iou,
+                           r->mode[NAIL_SEG_EVAL_LANDMARKS].per[i].iou, 0.0);
+    }
     assert_int_equal(r->folds, 2);
     assert_int_equal(r->fold_images[0], 2);
     assert_int_equal(r->fold_images[1], 1);
@@ -255,6 +265,23 @@ static void cross_validated_iou_of_committed_models(void **state)
     assert_int_equal(worse, 0);
     print_message("fused: %d network passes for 40 images, %.2f ms per image (max %.2f)\n",
                   r->fused_passes, r->fused_ms_mean, r->fused_ms_max);
+    /* the outline stage (outline_fold<k>.tflite): above the fused figure, and no
+     * worse than the landmarks on any photo with a hand either */
+    const nail_eval_result *ol = &r->mode[NAIL_SEG_EVAL_OUTLINED];
+    print_message("outline stage: %d nails fitted, %d kept, %d dropped; %.2f ms per image (max "
+                  "%.2f)\n",
+                  r->outline_nails, r->outline_kept, r->outline_dropped, r->outline_ms_mean,
+                  r->outline_ms_max);
+    assert_true(ol->mean_iou >= FLOOR_CV_OUTLINED_IOU);
+    assert_true(ol->mean_iou > fu->mean_iou);
+    assert_true(r->outline_nails > 150);
+    for (int i = 0; i < ol->images; i++)
+        if (ol->per[i].hands > 0 && ol->per[i].iou < la->per[i].iou - FUSED_VS_LANDMARKS_SLACK) {
+            print_message("%s: outlined %.3f < landmarks %.3f\n", ol->per[i].file,
+                          ol->per[i].iou, la->per[i].iou);
+            worse++;
+        }
+    assert_int_equal(worse, 0);
     free(r);
     lq_tracker_destroy(t);
     lq_hand_models_destroy(m);

@@ -128,6 +128,23 @@ static void session_config_values(void **state)
         assert_int_equal(c.segmentation, m);
         cJSON_Delete(j);
     }
+    /* config.outline: the server's default (NAIL_OUTLINE), or a bool */
+    assert_int_equal(ws_parse_session_config(NULL, &lim, &c, &e), 0);
+    assert_int_equal(c.outline, 0);
+    ws_limits lim_on = lim;
+    lim_on.outline = 1;
+    assert_int_equal(ws_parse_session_config(NULL, &lim_on, &c, &e), 0);
+    assert_int_equal(c.outline, 1);
+    j = cJSON_Parse("{\"outline\":false}");
+    assert_int_equal(ws_parse_session_config(j, &lim_on, &c, &e), 0);
+    assert_int_equal(c.outline, 0);
+    assert_int_equal(c.smoothing, 1);
+    assert_int_equal(c.overlay, 1);
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"outline\":true}");
+    assert_int_equal(ws_parse_session_config(j, &lim, &c, &e), 0);
+    assert_int_equal(c.outline, 1);
+    cJSON_Delete(j);
     assert_int_equal(ws_quality_variant(WS_QUALITY_HIGH), LQ_MODEL_FULL);
     assert_true(ws_quality_effort(WS_QUALITY_LOW) <= ws_quality_effort(WS_QUALITY_BALANCED));
     assert_true(ws_quality_effort(WS_QUALITY_BALANCED) <= ws_quality_effort(WS_QUALITY_HIGH));
@@ -143,6 +160,8 @@ static void session_config_values(void **state)
         {"{\"smoothing\":\"yes\"}", "true or false"},
         {"{\"segmentation\":true}", "off, always, untracked"},
         {"{\"segmentation\":\"sometimes\"}", "off, always, untracked"},
+        {"{\"outline\":\"always\"}", "config.outline must be true or false"},
+        {"{\"outline\":1}", "config.outline must be true or false"},
         {"[1]", "must be an object"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -581,6 +600,7 @@ static void other_replies(void **state)
     assert_string_equal(cJSON_GetObjectItem(j, "reference")->valuestring, "fetched");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "model_variant")->valuestring,
                         "full");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "outline")));
     cJSON_Delete(j);
     ws_out_free(m);
 

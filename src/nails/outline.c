@@ -1,0 +1,393 @@
+/* outline.c - see outline.h. */
+#include "nails/outline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/log.h"
+#include "image/warp.h"
+#include "model/tflite.h"
+#include "model/xgraph.h"
+#include "nails/segment.h"
+
+#define TAG "outline"
+#define OUTLINE_MAX_BLOBS 8
+
+struct nail_outline_model {
+    xg_net *net;
+    int size; /* S */
+};
+
+struct nail_outline {
+    const nail_outline_model *model;
+    xg_runner *r;
+    float *rgb;   /* S * S * 3: one sub-sample pass */
+    float *acc;   /* S * S * 3: their sum */
+    float *prior; /* S * S */
+    float *avg;   /* S * S: the averaged output (mirror) */
+    int *labels;  /* S * S */
+    int *queue;   /* S * S */
+    int ran;
+};
+
+int nail_outline_model_load(const char *path, nail_outline_model **out, char *err, size_t errlen)
+{
+    if (!path || !out)
+        return LQ_EINVAL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "nail outline model %s: no such file", path);
+        return LQ_ENOENT;
+    }
+    if (xg_init() < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "nail outline model: XNNPACK initialisation failed");
+        return LQ_EMODEL;
+    }
+    tfl_model *tm = NULL;
+    char why[256] = "";
+    int rc = tfl_model_load_file(path, &tm, why, sizeof why);
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "nail outline model %s: %s", path, why);
+        return rc;
+    }
+    nail_outline_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        tfl_model_destroy(tm);
+        return LQ_ENOMEM;
+    }
+    rc = xg_net_create(tm, &m->net, why, sizeof why);
+    tfl_model_destroy(tm);
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "nail outline model %s: %s", path, why);
+        free(m);
+        return rc;
+    }
+    int in[TFL_MAX_DIMS], o[TFL_MAX_DIMS];
+    int ni = xg_net_num_inputs(m->net) == 1 ? xg_net_input_shape(m->net, 0, in) : 0;
+    int no = xg_net_num_outputs(m->net) >= 1 ? xg_net_output_shape(m->net, 0, o) : 0;
+    if (ni != 4 || in[0] != 1 || in[3] != 4 || in[1] != in[2] || in[1] < 8 ||
+        in[1] > NAIL_OUTLINE_MAX_INPUT || no != 4 || o[0] != 1 || o[1] != in[1] || o[2] != in[2] ||
+        o[3] != 1) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "nail outline model %s: needs one float input [1,S,S,4] with 8 <= S <= %d "
+                     "and a first output [1,S,S,1] (input has %d dims [%d,%d,%d,%d], output "
+                     "%d dims [%d,%d,%d,%d])",
+                     path, NAIL_OUTLINE_MAX_INPUT, ni, ni > 0 ? in[0] : 0, ni > 1 ? in[1] : 0,
+                     ni > 2 ? in[2] : 0, ni > 3 ? in[3] : 0, no, no > 0 ? o[0] : 0,
+                     no > 1 ? o[1] : 0, no > 2 ? o[2] : 0, no > 3 ? o[3] : 0);
+        xg_net_destroy(m->net);
+        free(m);
+        return LQ_EFORMAT;
+    }
+    m->size = in[1];
+    LQ_INFO(TAG, "model %s: crop %dx%d", path, m->size, m->size);
+    *out = m;
+    return 0;
+}
+
+void nail_outline_model_destroy(nail_outline_model *m)
+{
+    if (!m)
+        return;
+    xg_net_destroy(m->net);
+    free(m);
+}
+
+int nail_outline_model_size(const nail_outline_model *m)
+{
+    return m ? m->size : 0;
+}
+
+int nail_outline_create(const nail_outline_model *m, nail_outline **out)
+{
+    if (!m || !out)
+        return LQ_EINVAL;
+    nail_outline *o = calloc(1, sizeof *o);
+    if (!o)
+        return LQ_ENOMEM;
+    o->model = m;
+    size_t px = (size_t)m->size * (size_t)m->size;
+    int rc = xg_runner_create(m->net, 1, &o->r);
+    if (rc == 0) {
+        o->rgb = malloc(px * 3 * sizeof *o->rgb);
+        o->acc = malloc(px * 3 * sizeof *o->acc);
+        o->prior = malloc(px * sizeof *o->prior);
+        o->avg = malloc(px * sizeof *o->avg);
+        o->labels = malloc(px * sizeof *o->labels);
+        o->queue = malloc(px * sizeof *o->queue);
+        if (!o->rgb || !o->acc || !o->prior || !o->avg || !o->labels || !o->queue)
+            rc = LQ_ENOMEM;
+    }
+    if (rc < 0) {
+        nail_outline_destroy(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+void nail_outline_destroy(nail_outline *o)
+{
+    if (!o)
+        return;
+    xg_runner_destroy(o->r);
+    free(o->rgb);
+    free(o->acc);
+    free(o->prior);
+    free(o->avg);
+    free(o->labels);
+    free(o->queue);
+    free(o);
+}
+
+int nail_outline_opts_validate(const nail_outline_opts *o)
+{
+    const char *bad = NULL;
+    if (!o)
+        return LQ_EINVAL;
+    if (!(o->threshold >= 0.05f && o->threshold <= 0.95f))
+        bad = "threshold (0.05..0.95)";
+    else if (!(o->min_area >= 0.0f && o->min_area <= 1.0f))
+        bad = "min_area (0..1)";
+    else if (!(o->max_area >= 1.0f && o->max_area <= 16.0f))
+        bad = "max_area (1..16)";
+    else if (!(o->max_shift >= 0.0f && o->max_shift <= 4.0f))
+        bad = "max_shift (0..4)";
+    else if (!(o->min_size_px >= 1.0f && o->min_size_px <= 64.0f))
+        bad = "min_size_px (1..64)";
+    else if (o->iterations < 1 || o->iterations > 4)
+        bad = "iterations (1..4)";
+    else if (o->mirror != 0 && o->mirror != 1)
+        bad = "mirror (0 or 1)";
+    else if (o->drop_unseen != 0 && o->drop_unseen != 1)
+        bad = "drop_unseen (0 or 1)";
+    if (!bad)
+        return 0;
+    LQ_WARN(TAG, "invalid outline option: %s", bad);
+    return LQ_EINVAL;
+}
+
+/* The estimate's plate in crop pixels (1 inside): both ends rounded by
+ * NAIL_OUTLINE_PRIOR_ROUND x half the smaller side; rows run along the
+ * axis. Returns its area in crop pixels. */
+static int draw_prior(float *p, int S, float length, float width, float s)
+{
+    const float hl = 0.5f * length, hw = 0.5f * width;
+    const float r = NAIL_OUTLINE_PRIOR_ROUND * fminf(hl, hw);
+    int area = 0;
+    for (int y = 0; y < S; y++) {
+        float v = ((float)y + 0.5f - 0.5f * (float)S) * s;
+        float qx = fabsf(v) - (hl - r);
+        for (int x = 0; x < S; x++) {
+            float u = ((float)x + 0.5f - 0.5f * (float)S) * s;
+            float qy = fabsf(u) - (hw - r);
+            float d = hypotf(fmaxf(qx, 0.0f), fmaxf(qy, 0.0f)) + fminf(fmaxf(qx, qy), 0.0f) - r;
+            float in = d <= 0.0f ? 1.0f : 0.0f;
+            p[y * S + x] = in;
+            area += in > 0.0f;
+        }
+    }
+    return area;
+}
+
+/* One fit of g; the limits are checked against first. */
+static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
+                    const nail_outline_opts *opts, const nail_geom *first);
+
+int nail_outline_fit(nail_outline *o, const lq_image *frame, nail_geom *g,
+                     const nail_outline_opts *opts)
+{
+    if (!o || !frame || !frame->data || frame->width < 1 || frame->height < 1 || !g)
+        return LQ_EINVAL;
+    if (nail_outline_opts_validate(opts) < 0)
+        return LQ_EINVAL;
+    const nail_geom first = *g;
+    nail_geom cur = *g;
+    int any = 0;
+    for (int it = 0; it < opts->iterations; it++) {
+        int rc = fit_once(o, frame, &cur, opts, &first);
+        if (rc < 0 || (rc == NAIL_OUTLINE_NO_NAIL && it == 0))
+            return rc;
+        if (rc != 1)
+            break;
+        any = 1;
+    }
+    if (any)
+        *g = cur;
+    return any;
+}
+
+static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
+                    const nail_outline_opts *opts, const nail_geom *first)
+{
+    const float an = hypotf(g->ax, g->ay);
+    if (!isfinite(g->cx) || !isfinite(g->cy) || !isfinite(an) || an < 1e-6f ||
+        !isfinite(g->length) || !isfinite(g->width) || g->length <= 0.0f || g->width <= 0.0f)
+        return LQ_EINVAL;
+    if (g->length < opts->min_size_px || g->width < opts->min_size_px)
+        return 0;
+    const int S = o->model->size;
+    const size_t px = (size_t)S * (size_t)S;
+    const float ax = g->ax / an, ay = g->ay / an, px_ = -ay, py_ = ax;
+    const float side = NAIL_OUTLINE_CROP_EXT * fmaxf(g->length, NAIL_OUTLINE_WIDTH_K * g->width);
+    const float s = side / (float)S;
+    /* crop continuous (x, y) -> frame continuous */
+    const float m0 = s * px_, m1 = s * ax, m3 = s * py_, m4 = s * ay;
+    const float m2 = g->cx - 0.5f * (float)S * (m0 + m1);
+    const float m5 = g->cy - 0.5f * (float)S * (m3 + m4);
+
+    int k = (int)ceilf(s - 1e-6f);
+    k = k < 1 ? 1 : k > NAIL_OUTLINE_MAX_SUB ? NAIL_OUTLINE_MAX_SUB : k;
+    memset(o->acc, 0, px * 3 * sizeof *o->acc);
+    for (int j = 0; j < k; j++) {
+        for (int i = 0; i < k; i++) {
+            /* lq_warp samples output pixel (x, y) at M (x + 0.5, y + 0.5): shift
+             * by the sub-pixel centre's offset from the pixel centre */
+            float dx = ((float)i + 0.5f) / (float)k - 0.5f;
+            float dy = ((float)j + 0.5f) / (float)k - 0.5f;
+            lq_affine M = {{m0, m1, m2 + m0 * dx + m1 * dy, m3, m4, m5 + m3 * dx + m4 * dy}};
+            lq_warp_affine_to_tensor(frame, &M, S, S, 1.0f / 255.0f, 0.0f, LQ_BORDER_REPLICATE,
+                                     o->rgb);
+            for (size_t q = 0; q < px * 3; q++)
+                o->acc[q] += o->rgb[q];
+        }
+    }
+    const int prior_area = draw_prior(o->prior, S, g->length, g->width, s);
+    float *in = xg_runner_input(o->r, 0);
+    const float inv = 1.0f / (float)(k * k);
+    for (size_t q = 0; q < px; q++) {
+        in[4 * q + 0] = o->acc[3 * q + 0] * inv;
+        in[4 * q + 1] = o->acc[3 * q + 1] * inv;
+        in[4 * q + 2] = o->acc[3 * q + 2] * inv;
+        in[4 * q + 3] = o->prior[q];
+    }
+    if (xg_runner_invoke(o->r) < 0)
+        return LQ_EMODEL;
+    o->ran = 1;
+    const float *prob = xg_runner_output(o->r, 0);
+    if (opts->mirror) { /* the crop mirrored across the axis (x -> S-1-x; the prior is symmetric) */
+        memcpy(o->avg, prob, px * sizeof *o->avg);
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S / 2; x++)
+                for (int c = 0; c < 4; c++) {
+                    float *a = &in[4 * ((size_t)y * S + (size_t)x) + (size_t)c];
+                    float *b = &in[4 * ((size_t)y * S + (size_t)(S - 1 - x)) + (size_t)c];
+                    float t = *a;
+                    *a = *b;
+                    *b = t;
+                }
+        if (xg_runner_invoke(o->r) < 0)
+            return LQ_EMODEL;
+        const float *p2 = xg_runner_output(o->r, 0);
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                o->avg[y * S + x] = 0.5f * (o->avg[y * S + x] + p2[y * S + (S - 1 - x)]);
+        prob = o->avg;
+    }
+
+    nail_seg_blob_opts bo = NAIL_SEG_BLOB_OPTS_DEFAULT;
+    bo.threshold = opts->threshold;
+    bo.min_area_px = 4.0f;
+    bo.max_blobs = OUTLINE_MAX_BLOBS;
+    bo.min_rel_area = 0.0f;
+    nail_seg_blob b[OUTLINE_MAX_BLOBS];
+    int nb = 0;
+    int rc = nail_seg_find_blobs(prob, S, S, 1.0f, 1.0f, 0.0f, 0.0f, &bo, o->labels, o->queue, b,
+                                 OUTLINE_MAX_BLOBS, &nb);
+    if (rc < 0)
+        return rc;
+    /* the blob covering most of the estimate's plate */
+    int cover[OUTLINE_MAX_BLOBS + 1] = {0};
+    for (size_t q = 0; q < px; q++) {
+        int l = o->labels[q];
+        if (o->prior[q] > 0.0f && l > 0 && l <= OUTLINE_MAX_BLOBS)
+            cover[l]++;
+    }
+    int best = -1;
+    for (int i = 0; i < nb; i++)
+        if (b[i].label >= 1 && b[i].label <= OUTLINE_MAX_BLOBS && cover[b[i].label] > 0 &&
+            (best < 0 || cover[b[i].label] > cover[b[best].label]))
+            best = i;
+    if (best < 0 || prior_area <= 0)
+        return NAIL_OUTLINE_NO_NAIL;
+    const nail_seg_blob *bb = &b[best];
+    /* the limits, against the first estimate's plate (in this crop's cells) */
+    const float first_area =
+        (float)prior_area * (first->length * first->width) / (g->length * g->width);
+    const float ratio = bb->area / first_area;
+    if (ratio < opts->min_area || ratio > opts->max_area)
+        return 0;
+    /* back to the frame */
+    float cx = m0 * bb->cx + m1 * bb->cy + m2;
+    float cy = m3 * bb->cx + m4 * bb->cy + m5;
+    if (hypotf(cx - first->cx, cy - first->cy) > opts->max_shift * first->length)
+        return 0;
+    float bx = (m0 * bb->ax + m1 * bb->ay) / s, by = (m3 * bb->ax + m4 * bb->ay) / s;
+    float len = bb->length * s, wid = bb->width * s;
+    float dot = bx * ax + by * ay;
+    if (fabsf(dot) < 0.70710678f) { /* the minor direction is nearer the estimate's axis */
+        float t = bx;
+        bx = -by;
+        by = t;
+        dot = bx * ax + by * ay;
+        float u = len;
+        len = wid;
+        wid = u;
+    }
+    if (dot < 0.0f) {
+        bx = -bx;
+        by = -by;
+    }
+    float bn = hypotf(bx, by);
+    if (!(bn > 1e-6f) || !isfinite(cx) || !isfinite(cy) || !(len > 0.0f) || !(wid > 0.0f))
+        return 0;
+    g->cx = cx;
+    g->cy = cy;
+    g->ax = bx / bn;
+    g->ay = by / bn;
+    g->length = len;
+    g->width = wid;
+    return 1;
+}
+
+int nail_outline_fit_all(nail_outline *o, const lq_image *frame, nail_geom *nails, int n,
+                         const nail_outline_opts *opts, int *changed)
+{
+    if (!o || !frame || (n > 0 && !nails) || n < 0)
+        return LQ_EINVAL;
+    int c = 0;
+    for (int i = 0; i < n; i++) {
+        if (!nails[i].visible)
+            continue;
+        int rc = nail_outline_fit(o, frame, &nails[i], opts);
+        if (rc < 0) {
+            if (changed)
+                *changed = c;
+            return rc;
+        }
+        if (rc == NAIL_OUTLINE_NO_NAIL && opts->drop_unseen && nails[i].hand < 0)
+            nails[i].visible = 0;
+        c += rc == 1;
+    }
+    if (changed)
+        *changed = c;
+    return 0;
+}
+
+const float *nail_outline_last_input(const nail_outline *o)
+{
+    return o && o->ran ? xg_runner_input(o->r, 0) : NULL;
+}
+
+const float *nail_outline_last_output(const nail_outline *o)
+{
+    return o && o->ran ? xg_runner_output(o->r, 0) : NULL;
+}

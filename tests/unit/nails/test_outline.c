@@ -1,0 +1,398 @@
+/*
+ * test_outline.c - the nail outline stage (src/nails/outline.c) and its
+ * trained model (assets/nailseg/outline.tflite, scripts/train/train_outline.py).
+ *
+ * assets/nailseg/check/outline.json names three photos and one nail's
+ * estimate in each (its true moments); outline_in<k>.f32 is the crop the
+ * trainer built for it (S x S x 4) and outline_out<k>.f32 torch's output.
+ * The C stage must build the same crop from the same estimate (the contract
+ * between trainer and pipeline) and the exported network must compute
+ * torch's output. LQ_NAILSEG_DIR overrides the folder (a fresh export).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/clock.h"
+#include "image/codec.h"
+#include "lq_test.h"
+#include "model/tflite.h"
+#include "model/xgraph.h"
+#include "nails/geometry.h"
+#include "nails/outline.h"
+#include "ref_exec.h"
+
+static const char *asset(const char *rel)
+{
+    static char buf[1024];
+    const char *dir = getenv("LQ_NAILSEG_DIR");
+    if (dir && *dir)
+        snprintf(buf, sizeof buf, "%s/%s", dir, rel);
+    else
+        snprintf(buf, sizeof buf, "%s/assets/nailseg/%s", LQ_SOURCE_DIR, rel);
+    return buf;
+}
+
+static float *read_f32(const char *path, size_t count)
+{
+    size_t len = 0;
+    uint8_t *b = lq_test_read_file(path, &len);
+    if (!b)
+        fail_msg("cannot read %s", path);
+    assert_int_equal(len, count * sizeof(float));
+    float *f = malloc(len);
+    assert_non_null(f);
+    for (size_t i = 0; i < count; i++) {
+        uint32_t u = (uint32_t)b[4 * i] | ((uint32_t)b[4 * i + 1] << 8) |
+                     ((uint32_t)b[4 * i + 2] << 16) | ((uint32_t)b[4 * i + 3] << 24);
+        memcpy(&f[i], &u, sizeof u);
+    }
+    free(b);
+    return f;
+}
+
+static nail_outline_model *load_model(void)
+{
+    char err[512];
+    nail_outline_model *m = NULL;
+    if (nail_outline_model_load(asset("outline.tflite"), &m, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    return m;
+}
+
+static nail_geom estimate(float cx, float cy, float ax, float ay, float length, float width)
+{
+    nail_geom g;
+    memset(&g, 0, sizeof g);
+    g.cx = cx;
+    g.cy = cy;
+    g.ax = ax;
+    g.ay = ay;
+    g.length = length;
+    g.width = width;
+    g.visible = 1;
+    g.confidence = 1.0f;
+    g.facing = 1.0f;
+    g.cuticle_round = 0.8f;
+    g.tip_round = 1.0f;
+    g.fit = -1.0f;
+    return g;
+}
+
+static void options_are_validated(void **state)
+{
+    (void)state;
+    nail_outline_opts o = NAIL_OUTLINE_OPTS_DEFAULT;
+    assert_int_equal(nail_outline_opts_validate(&o), 0);
+    o.threshold = 1.0f;
+    assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
+    o = (nail_outline_opts)NAIL_OUTLINE_OPTS_DEFAULT;
+    o.max_area = 0.5f;
+    assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
+    o = (nail_outline_opts)NAIL_OUTLINE_OPTS_DEFAULT;
+    o.max_shift = NAN;
+    assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
+    assert_int_equal(nail_outline_opts_validate(NULL), LQ_EINVAL);
+}
+
+static void bad_models_are_refused_by_name(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    nail_outline_model *m = (nail_outline_model *)(uintptr_t)1;
+    assert_int_equal(nail_outline_model_load("/nonexistent/outline.tflite", &m, err, sizeof err),
+                     LQ_ENOENT);
+    assert_ptr_equal(m, (nail_outline_model *)(uintptr_t)1);
+    assert_non_null(strstr(err, "no such file"));
+    /* the whole-frame network: [1,240,320,3] */
+    char seg[1024];
+    snprintf(seg, sizeof seg, "%s/assets/nailseg/nailseg.tflite", LQ_SOURCE_DIR);
+    assert_int_equal(nail_outline_model_load(seg, &m, err, sizeof err), LQ_EFORMAT);
+    assert_non_null(strstr(err, "[1,S,S,4]"));
+    assert_non_null(strstr(err, "[1,240,320,3]"));
+}
+
+/* The crop and the network against the trainer's own, on three photos. */
+static void crop_and_network_match_the_trainer(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
+    assert_non_null(js);
+    cJSON *root = cJSON_ParseWithLength(js, len);
+    assert_non_null(root);
+    const int S = cJSON_GetObjectItem(root, "size")->valueint;
+    nail_outline_model *m = load_model();
+    assert_int_equal(nail_outline_model_size(m), S);
+    nail_outline *o = NULL;
+    assert_int_equal(nail_outline_create(m, &o), 0);
+    assert_null(nail_outline_last_input(o));
+    const cJSON *c;
+    int ncase = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        char path[1024], rel[512];
+        snprintf(rel, sizeof rel, "nails/images/%s", cJSON_GetObjectItem(c, "image")->valuestring);
+        snprintf(path, sizeof path, "%s", lq_test_data(rel));
+        lq_image img;
+        char err[256];
+        if (lq_image_load(path, NULL, &img, err, sizeof err) < 0)
+            fail_msg("%s: %s", path, err);
+        nail_geom g = estimate((float)cJSON_GetObjectItem(c, "cx")->valuedouble,
+                               (float)cJSON_GetObjectItem(c, "cy")->valuedouble,
+                               (float)cJSON_GetObjectItem(c, "ax")->valuedouble,
+                               (float)cJSON_GetObjectItem(c, "ay")->valuedouble,
+                               (float)cJSON_GetObjectItem(c, "length")->valuedouble,
+                               (float)cJSON_GetObjectItem(c, "width")->valuedouble);
+        nail_geom before = g;
+        nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+        double t0 = lq_clock_ms();
+        int rc = nail_outline_fit(o, &img, &g, &oo);
+        double ms = lq_clock_ms() - t0;
+        assert_true(rc == 0 || rc == 1);
+        snprintf(rel, sizeof rel, "check/%s", cJSON_GetObjectItem(c, "input_f32")->valuestring);
+        float *want_in = read_f32(asset(rel), (size_t)S * S * 4);
+        const float *in = nail_outline_last_input(o);
+        assert_non_null(in);
+        float dmax_rgb = 0.0f, dmean = 0.0f;
+        int prior_diff = 0;
+        for (size_t i = 0; i < (size_t)S * S * 4; i++) {
+            float d = fabsf(in[i] - want_in[i]);
+            if (i % 4 == 3)
+                prior_diff += d > 0.5f;
+            else {
+                dmax_rgb = d > dmax_rgb ? d : dmax_rgb;
+                dmean += d;
+            }
+        }
+        dmean /= (float)S * S * 3;
+        /* the trainer samples with torch's grid_sample in float: the same
+         * bilinear samples up to rounding */
+        printf("case %d (%s): crop max |C - trainer| %.2e (mean %.2e), prior cells differing %d, "
+               "fit %d in %.2f ms\n",
+               ncase, cJSON_GetObjectItem(c, "image")->valuestring, (double)dmax_rgb, (double)dmean,
+               prior_diff, rc, ms);
+        assert_true(dmax_rgb < 2e-3f);
+        assert_true(prior_diff <= S / 8); /* cells on the plate's edge may round either way */
+        free(want_in);
+        if (rc == 1) { /* a true nail's estimate moves little */
+            assert_true(hypotf(g.cx - before.cx, g.cy - before.cy) < 0.25f * before.length);
+            assert_true(g.length > 0.6f * before.length && g.length < 1.6f * before.length);
+            assert_true(g.ax * before.ax + g.ay * before.ay > 0.9f);
+        }
+        lq_image_free(&img);
+        ncase++;
+    }
+    assert_int_equal(ncase, 3);
+    nail_outline_destroy(o);
+    nail_outline_model_destroy(m);
+    cJSON_Delete(root);
+    free(js);
+}
+
+/* The exported network computes torch's output on the trainer's inputs, and
+ * agrees with the plain C reference executor. */
+static void network_matches_torch_and_reference(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(xg_init(), 0);
+    tfl_model *tm = NULL;
+    if (tfl_model_load_file(asset("outline.tflite"), &tm, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    for (int i = 0; i < tfl_model_num_ops(tm); i++) {
+        int b = tfl_model_op(tm, i)->builtin;
+        assert_true(b == TFL_OP_CONV_2D || b == TFL_OP_DEPTHWISE_CONV_2D || b == TFL_OP_ADD ||
+                    b == TFL_OP_RESIZE_BILINEAR || b == TFL_OP_LOGISTIC);
+    }
+    xg_net *net = NULL;
+    assert_int_equal(xg_net_create(tm, &net, err, sizeof err), 0);
+    int d[TFL_MAX_DIMS];
+    assert_int_equal(xg_net_input_shape(net, 0, d), 4);
+    const int S = d[1];
+    xg_runner *r = NULL;
+    assert_int_equal(xg_runner_create(net, 1, &r), 0);
+    ref_exec *ref = NULL;
+    if (ref_exec_create(tm, &ref, err, sizeof err) < 0)
+        fail_msg("ref_exec_create: %s", err);
+    const size_t nin = (size_t)S * S * 4, nout = (size_t)S * S;
+    for (int k = 0; k < 3; k++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "check/outline_in%d.f32", k);
+        float *x = read_f32(asset(rel), nin);
+        snprintf(rel, sizeof rel, "check/outline_out%d.f32", k);
+        float *want = read_f32(asset(rel), nout);
+        memcpy(xg_runner_input(r, 0), x, nin * sizeof *x);
+        memcpy(ref_exec_tensor(ref, tfl_model_input(tm, 0)), x, nin * sizeof *x);
+        double t0 = lq_clock_ms();
+        assert_int_equal(xg_runner_invoke(r), 0);
+        double ms = lq_clock_ms() - t0;
+        assert_int_equal(ref_exec_run(ref, err, sizeof err), 0);
+        const float *got = xg_runner_output(r, 0);
+        const float *rx = ref_exec_tensor(ref, tfl_model_output(tm, 0));
+        float dt = 0.0f, dr = 0.0f;
+        size_t over = 0;
+        for (size_t i = 0; i < nout; i++) {
+            dt = fmaxf(dt, fabsf(got[i] - want[i]));
+            dr = fmaxf(dr, fabsf(got[i] - rx[i]));
+            over += want[i] > 0.5f;
+        }
+        printf("outline check %d: max |xnnpack - torch| %.2e, |xnnpack - reference| %.2e, "
+               "nail cells %zu, %.3f ms\n",
+               k, (double)dt, (double)dr, over, ms);
+        assert_true(dt < 1e-4f);
+        assert_true(dr < 1e-4f);
+        /* a real nail in the middle of the crop: neither nothing nor everything */
+        assert_true(over > nout / 50 && over < nout / 2);
+        free(x);
+        free(want);
+    }
+    ref_exec_destroy(ref);
+    xg_runner_destroy(r);
+    xg_net_destroy(net);
+    tfl_model_destroy(tm);
+}
+
+/* The crop's geometry on a frame whose red channel is x and green is y:
+ * every crop pixel must hold the frame point the documented map gives. */
+static void crop_follows_the_documented_map(void **state)
+{
+    (void)state;
+    lq_image img;
+    assert_int_equal(lq_image_alloc(&img, 256, 256), 0);
+    for (int y = 0; y < 256; y++)
+        for (int x = 0; x < 256; x++) {
+            uint8_t *p = lq_image_px(&img, x, y);
+            p[0] = (uint8_t)x;
+            p[1] = (uint8_t)y;
+            p[2] = 128;
+        }
+    nail_outline_model *m = load_model();
+    nail_outline *o = NULL;
+    assert_int_equal(nail_outline_create(m, &o), 0);
+    const int S = nail_outline_model_size(m);
+    const float ang = 0.6f;
+    /* small enough (s < 1: one sample per pixel) and large (s > 1: box filter of a
+     * linear ramp = the ramp at the centre); both well inside the frame */
+    const float lengths[2] = {20.0f, 40.0f};
+    for (int t = 0; t < 2; t++) {
+        nail_geom g = estimate(128.3f, 121.7f, cosf(ang), sinf(ang), lengths[t], 14.0f);
+        nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+        int rc = nail_outline_fit(o, &img, &g, &oo);
+        assert_true(rc == 0 || rc == 1);
+        const float *in = nail_outline_last_input(o);
+        const float s = NAIL_OUTLINE_CROP_EXT * lengths[t] / (float)S;
+        const float ax = cosf(ang), ay = sinf(ang), px = -ay, py = ax;
+        float dmax = 0.0f;
+        int prior = 0;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                float u = ((float)x + 0.5f - 0.5f * (float)S) * s;
+                float v = ((float)y + 0.5f - 0.5f * (float)S) * s;
+                float fx = 128.3f + u * px + v * ax, fy = 121.7f + u * py + v * ay;
+                /* pixel i's value i sits at continuous i + 0.5 */
+                const float *q = in + 4 * ((size_t)y * S + (size_t)x);
+                dmax = fmaxf(dmax, fabsf(q[0] * 255.0f - (fx - 0.5f)));
+                dmax = fmaxf(dmax, fabsf(q[1] * 255.0f - (fy - 0.5f)));
+                assert_true(fabsf(q[2] - 128.0f / 255.0f) < 1e-5f);
+                prior += q[3] > 0.5f;
+            }
+        /* the prior: the rounded plate's area in cells, (L W - (4 - pi) r^2) / s^2 with
+         * r = 0.9 x 7; cell centres on a thin plate's edge round either way */
+        float r = NAIL_OUTLINE_PRIOR_ROUND * 7.0f;
+        float want = (lengths[t] * 14.0f - (4.0f - (float)M_PI) * r * r) / (s * s);
+        printf("length %.0f: s %.3f, max ramp error %.4f, prior cells %d (plate ~%.0f)\n",
+               (double)lengths[t], (double)s, (double)dmax, prior, (double)want);
+        assert_true(dmax < 0.02f);
+        assert_true(prior > 0.9f * want && prior < 1.1f * want);
+    }
+    nail_outline_destroy(o);
+    nail_outline_model_destroy(m);
+    lq_image_free(&img);
+}
+
+static void bad_estimates_are_refused_or_kept(void **state)
+{
+    (void)state;
+    lq_image img;
+    assert_int_equal(lq_image_alloc(&img, 64, 48), 0);
+    memset(img.data, 90, (size_t)img.stride * 48);
+    nail_outline_model *m = load_model();
+    nail_outline *o = NULL;
+    assert_int_equal(nail_outline_create(m, &o), 0);
+    nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+    nail_geom g = estimate(NAN, 10.0f, 0.0f, -1.0f, 20.0f, 10.0f);
+    assert_int_equal(nail_outline_fit(o, &img, &g, &oo), LQ_EINVAL);
+    g = estimate(10.0f, 10.0f, 0.0f, 0.0f, 20.0f, 10.0f); /* no axis */
+    assert_int_equal(nail_outline_fit(o, &img, &g, &oo), LQ_EINVAL);
+    g = estimate(10.0f, 10.0f, 0.0f, -1.0f, -3.0f, 10.0f);
+    assert_int_equal(nail_outline_fit(o, &img, &g, &oo), LQ_EINVAL);
+    /* too small to fit: kept, nothing run */
+    g = estimate(10.0f, 10.0f, 0.0f, -1.0f, 3.0f, 2.0f);
+    nail_geom before = g;
+    assert_int_equal(nail_outline_fit(o, &img, &g, &oo), 0);
+    assert_memory_equal(&g, &before, sizeof g);
+    assert_null(nail_outline_last_input(o));
+    /* a flat grey frame: whatever the network makes of the prior, the outline
+     * stays within the limits (centre, area) or the estimate is kept */
+    g = estimate(32.0f, 24.0f, 0.0f, -1.0f, 20.0f, 12.0f);
+    before = g;
+    int rc = nail_outline_fit(o, &img, &g, &oo);
+    assert_true(rc == 0 || rc == 1 || rc == NAIL_OUTLINE_NO_NAIL);
+    if (rc != 1)
+        assert_memory_equal(&g, &before, sizeof g);
+    assert_true(hypotf(g.cx - 32.0f, g.cy - 24.0f) <= oo.max_shift * 20.0f);
+    assert_true(g.visible == 1 && g.confidence == 1.0f && g.cuticle_round == 0.8f);
+    /* an estimate far outside the frame samples replicated edges, never outside memory */
+    g = estimate(5000.0f, -4000.0f, 1.0f, 0.0f, 300.0f, 200.0f);
+    rc = nail_outline_fit(o, &img, &g, &oo);
+    assert_true(rc == 0 || rc == 1 || rc == NAIL_OUTLINE_NO_NAIL);
+    /* fit_all skips invisible nails and counts */
+    nail_geom two[2] = {estimate(32.0f, 24.0f, 0.0f, -1.0f, 20.0f, 12.0f),
+                        estimate(NAN, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f)};
+    two[1].visible = 0;
+    nail_geom one = two[0];
+    int want = nail_outline_fit(o, &img, &one, &oo);
+    int changed = -1;
+    assert_int_equal(nail_outline_fit_all(o, &img, two, 2, &oo, &changed), 0);
+    assert_int_equal(changed, want == 1);
+    assert_true(isnan(two[1].cx)); /* invisible: not touched */
+    /* drop_unseen hides a nail the network found alone (hand -1) when its crop shows
+     * no nail, never a hand's nail */
+    nail_geom seg_only = estimate(32.0f, 24.0f, 0.0f, -1.0f, 20.0f, 12.0f), hand_nail = seg_only;
+    seg_only.hand = -1;
+    nail_geom pair[2] = {hand_nail, seg_only};
+    oo.drop_unseen = 1;
+    assert_int_equal(nail_outline_fit_all(o, &img, pair, 2, &oo, &changed), 0);
+    assert_int_equal(pair[0].visible, 1);
+    assert_int_equal(pair[1].visible, want == NAIL_OUTLINE_NO_NAIL ? 0 : 1);
+    oo.drop_unseen = 0;
+    assert_int_equal(nail_outline_fit_all(o, &img, NULL, 1, &oo, &changed), LQ_EINVAL);
+    assert_int_equal(nail_outline_fit(NULL, &img, &g, &oo), LQ_EINVAL);
+    nail_outline_destroy(o);
+    nail_outline_destroy(NULL);
+    nail_outline_model_destroy(m);
+    nail_outline_model_destroy(NULL);
+    lq_image_free(&img);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(options_are_validated),
+        cmocka_unit_test(bad_models_are_refused_by_name),
+        cmocka_unit_test(crop_follows_the_documented_map),
+        cmocka_unit_test(crop_and_network_match_the_trainer),
+        cmocka_unit_test(network_matches_torch_and_reference),
+        cmocka_unit_test(bad_estimates_are_refused_or_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

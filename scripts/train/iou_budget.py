@@ -33,29 +33,13 @@ import glob
 import os
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
+
+from nailseg_data import label
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.environ.get("LQ_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
 TINTS = [(0, 0), (255, 0), (0, 255), (255, 255)]  # none, prediction, mask, both
-
-
-def label(mask):
-    """8-neighbour connected components: (labels, count), 0 = background."""
-    t = torch.from_numpy(mask.astype(np.float32))[None, None]
-    ids = torch.arange(1, mask.size + 1, dtype=torch.float32).reshape(t.shape) * t
-    while True:
-        nxt = F.max_pool2d(ids, 3, 1, 1) * t
-        if torch.equal(nxt, ids):
-            break
-        ids = nxt
-    u, inv = np.unique(ids[0, 0].numpy().astype(np.int64), return_inverse=True)
-    lab = inv.reshape(mask.shape)
-    if u[0] != 0:
-        lab = lab + 1
-    return lab, len(u) - (1 if u[0] == 0 else 0)
 
 
 def decode(overlay, photo):

@@ -35,8 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-import tflite_write as tw
-from nailseg_model import Block, ConvBN, Down, Up
+from nailseg_data import label
+from nailseg_model import Block, ConvBN, Down, Up, export_unet
 
 S = 64
 CROP_EXT = 2.0
@@ -48,22 +48,6 @@ MIN_NAIL_PX = 20
 # Perturbation of the true nail (standard deviations): centre along / across
 # in lengths / widths, angle (degrees), log length, log width, log zoom.
 NOISE = dict(along=0.12, across=0.10, angle=10.0, length=0.20, width=0.15, zoom=0.15)
-
-
-def label(mask):
-    """8-neighbour connected components of a bool array: (labels, count)."""
-    t = torch.from_numpy(mask.astype(np.float32))[None, None]
-    ids = torch.arange(1, mask.size + 1, dtype=torch.float32).reshape(t.shape) * t
-    while True:
-        nxt = F.max_pool2d(ids, 3, 1, 1) * t
-        if torch.equal(nxt, ids):
-            break
-        ids = nxt
-    u, inv = np.unique(ids[0, 0].numpy().astype(np.int64), return_inverse=True)
-    lab = inv.reshape(mask.shape)
-    if u[0] != 0:
-        lab = lab + 1
-    return lab, len(u) - (1 if u[0] == 0 else 0)
 
 
 def moments(c):
@@ -267,30 +251,7 @@ class NailOutline(nn.Module):
     @torch.no_grad()
     def export_tflite(self):
         """Bytes of a TFLite flatbuffer: input [1,S,S,4] -> nail_prob [1,S,S,1]."""
-        g = tw.TfliteWriter()
-        x = g.tensor("input", [1, S, S, 4])
-        x1 = self.b1.export(g, self.stem.export(g, x, "stem"), "b1")
-        x2 = self.d2.export(g, x1, "d2")
-        for i, b in enumerate(self.b2):
-            x2 = b.export(g, x2, f"b2_{i}")
-        x3 = self.d3.export(g, x2, "d3")
-        for i, b in enumerate(self.b3):
-            x3 = b.export(g, x3, f"b3_{i}")
-        x4 = self.d4.export(g, x3, "d4")
-        for i, b in enumerate(self.b4):
-            x4 = b.export(g, x4, f"b4_{i}")
-        y = self.u3.export(g, x4, x3, "u3")
-        y = self.u2.export(g, y, x2, "u2")
-        y = self.u1.export(g, y, x1, "u1")
-        n, hh, ww, c = g.shape(y)
-        wt = g.tensor("head/weights", [1, 1, 1, c],
-                      self.head.weight.detach().numpy().transpose(0, 2, 3, 1))
-        bt = g.tensor("head/bias", [1], self.head.bias.detach().numpy())
-        lg = g.tensor("logits", [n, hh, ww, 1])
-        g.conv2d(y, wt, bt, lg, act="NONE")
-        prob = g.tensor("nail_prob", [n, hh, ww, 1])
-        g.logistic(lg, prob)
-        return g.finish(inputs=[x], outputs=[prob])
+        return export_unet(self, [1, S, S, 4])
 
 
 def loss_fn(logits, t):

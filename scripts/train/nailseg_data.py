@@ -328,3 +328,19 @@ def photometric(x, gen):
     x = x + torch.randn(x.shape, generator=gen) * sig
     # quantise like an 8-bit frame
     return (x.clamp(0, 1) * 255).round() / 255
+
+
+def label(mask):
+    """8-neighbour connected components: (labels, count), 0 = background."""
+    t = torch.from_numpy(mask.astype(np.float32))[None, None]
+    ids = torch.arange(1, mask.size + 1, dtype=torch.float32).reshape(t.shape) * t
+    while True:
+        nxt = F.max_pool2d(ids, 3, 1, 1) * t
+        if torch.equal(nxt, ids):
+            break
+        ids = nxt
+    u, inv = np.unique(ids[0, 0].numpy().astype(np.int64), return_inverse=True)
+    lab = inv.reshape(mask.shape)
+    if u[0] != 0:
+        lab = lab + 1
+    return lab, len(u) - (1 if u[0] == 0 else 0)

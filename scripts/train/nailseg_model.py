@@ -228,30 +228,40 @@ class NailSeg(nn.Module):
     def export_tflite(self, h=240, w=320):
         """Bytes of a TFLite flatbuffer for an input of [1, h, w, 3]."""
         assert h % 16 == 0 and w % 16 == 0
-        g = tw.TfliteWriter()
-        x = g.tensor("input", [1, h, w, 3])
-        x1 = self.b1.export(g, self.stem.export(g, x, "stem"), "b1")
-        x2 = self.d2.export(g, x1, "d2")
-        for i, b in enumerate(self.b2):
-            x2 = b.export(g, x2, f"b2_{i}")
-        x3 = self.d3.export(g, x2, "d3")
-        for i, b in enumerate(self.b3):
-            x3 = b.export(g, x3, f"b3_{i}")
-        x4 = self.d4.export(g, x3, "d4")
-        for i, b in enumerate(self.b4):
-            x4 = b.export(g, x4, f"b4_{i}")
-        y = self.u3.export(g, x4, x3, "u3")
-        y = self.u2.export(g, y, x2, "u2")
-        y = self.u1.export(g, y, x1, "u1")
-        n, hh, ww, c = g.shape(y)
-        wt = g.tensor("head/weights", [1, 1, 1, c],
-                      self.head.weight.detach().numpy().transpose(0, 2, 3, 1))
-        bt = g.tensor("head/bias", [1], self.head.bias.detach().numpy())
-        lg = g.tensor("logits", [n, hh, ww, 1])
-        g.conv2d(y, wt, bt, lg, act="NONE")
-        prob = g.tensor("nail_prob", [n, hh, ww, 1])
-        g.logistic(lg, prob)
-        return g.finish(inputs=[x], outputs=[prob])
+        return export_unet(self, [1, h, w, 3])
+
+
+
+@torch.no_grad()
+def export_unet(net, input_shape):
+    """TFLite bytes of a U-Net built from this file's blocks with the
+    attribute names NailSeg uses (stem, b1, d2, b2[], d3, b3[], d4, b4[], u3,
+    u2, u1, head; dropout is the identity at inference): input `input`,
+    output `nail_prob` (the head's LOGISTIC). nailoutline.NailOutline shares it."""
+    g = tw.TfliteWriter()
+    x = g.tensor("input", input_shape)
+    x1 = net.b1.export(g, net.stem.export(g, x, "stem"), "b1")
+    x2 = net.d2.export(g, x1, "d2")
+    for i, b in enumerate(net.b2):
+        x2 = b.export(g, x2, f"b2_{i}")
+    x3 = net.d3.export(g, x2, "d3")
+    for i, b in enumerate(net.b3):
+        x3 = b.export(g, x3, f"b3_{i}")
+    x4 = net.d4.export(g, x3, "d4")
+    for i, b in enumerate(net.b4):
+        x4 = b.export(g, x4, f"b4_{i}")
+    y = net.u3.export(g, x4, x3, "u3")
+    y = net.u2.export(g, y, x2, "u2")
+    y = net.u1.export(g, y, x1, "u1")
+    n, hh, ww, c = g.shape(y)
+    wt = g.tensor("head/weights", [1, 1, 1, c],
+                  net.head.weight.detach().numpy().transpose(0, 2, 3, 1))
+    bt = g.tensor("head/bias", [1], net.head.bias.detach().numpy())
+    lg = g.tensor("logits", [n, hh, ww, 1])
+    g.conv2d(y, wt, bt, lg, act="NONE")
+    prob = g.tensor("nail_prob", [n, hh, ww, 1])
+    g.logistic(lg, prob)
+    return g.finish(inputs=[x], outputs=[prob])
 
 
 def count_macs(model, h=240, w=320):

@@ -69,56 +69,46 @@ static uint64_t next_generation(void)
     return (uint64_t)++gen;
 }
 
-/* The nail segmentation model (engine opts' nailseg_path); missing = off. */
-static void load_nailseg(lq_tryon_engine *e, const lq_tryon_engine_opts *opts)
+/* Loads one of our own models (the segmentation or outline network) into
+ * *model: from `path` when it is set ("" = none), else <models_dir>/<file>,
+ * then <models_dir>/../assets/nailseg/<file> (the repository's layout). A
+ * missing or unloadable file leaves *model NULL with one warning naming
+ * `what`: the pipeline runs without that stage. */
+typedef int (*model_load_fn)(const char *path, void **model, char *err, size_t errlen);
+
+static void load_optional(const char *path, const char *models_dir, const char *file,
+                          const char *what, model_load_fn load, void **model)
 {
-    char path[2][4200], err[512];
+    char paths[2][4200], err[512];
     int n = 0;
-    if (opts->nailseg_path) {
-        if (!opts->nailseg_path[0])
+    if (path) {
+        if (!path[0])
             return;
-        snprintf(path[n++], sizeof path[0], "%s", opts->nailseg_path);
+        snprintf(paths[n++], sizeof paths[0], "%s", path);
     } else {
-        snprintf(path[n++], sizeof path[0], "%s/nailseg.tflite", opts->models_dir);
-        snprintf(path[n++], sizeof path[0], "%s/../assets/nailseg/nailseg.tflite",
-                 opts->models_dir);
+        snprintf(paths[n++], sizeof paths[0], "%s/%s", models_dir, file);
+        snprintf(paths[n++], sizeof paths[0], "%s/../assets/nailseg/%s", models_dir, file);
     }
     for (int i = 0; i < n; i++) {
-        int rc = nail_seg_model_load(path[i], &e->nailseg, err, sizeof err);
+        int rc = load(paths[i], model, err, sizeof err);
         if (rc == 0)
             return;
-        if (rc != LQ_ENOENT || opts->nailseg_path) {
-            LQ_WARN(TAG, "%s: nail segmentation off", err);
+        if (rc != LQ_ENOENT || path) {
+            LQ_WARN(TAG, "%s: %s off", err, what);
             return;
         }
     }
-    LQ_WARN(TAG, "no nail segmentation model (%s): nail segmentation off", path[n - 1]);
+    LQ_WARN(TAG, "no %s model (%s): %s off", what, paths[n - 1], what);
 }
 
-/* The nail outline model (engine opts' outline_path); missing = off. */
-static void load_outline(lq_tryon_engine *e, const lq_tryon_engine_opts *opts)
+static int load_nailseg(const char *path, void **model, char *err, size_t errlen)
 {
-    char path[2][4200], err[512];
-    int n = 0;
-    if (opts->outline_path) {
-        if (!opts->outline_path[0])
-            return;
-        snprintf(path[n++], sizeof path[0], "%s", opts->outline_path);
-    } else {
-        snprintf(path[n++], sizeof path[0], "%s/outline.tflite", opts->models_dir);
-        snprintf(path[n++], sizeof path[0], "%s/../assets/nailseg/outline.tflite",
-                 opts->models_dir);
-    }
-    for (int i = 0; i < n; i++) {
-        int rc = nail_outline_model_load(path[i], &e->outline, err, sizeof err);
-        if (rc == 0)
-            return;
-        if (rc != LQ_ENOENT || opts->outline_path) {
-            LQ_WARN(TAG, "%s: nail outline stage off", err);
-            return;
-        }
-    }
-    LQ_WARN(TAG, "no nail outline model (%s): nail outline stage off", path[n - 1]);
+    return nail_seg_model_load(path, (nail_seg_model **)model, err, errlen);
+}
+
+static int load_outline(const char *path, void **model, char *err, size_t errlen)
+{
+    return nail_outline_model_load(path, (nail_outline_model **)model, err, errlen);
 }
 
 int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **out, char *err,
@@ -146,8 +136,14 @@ int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **o
     e->variants = variants;
     e->worker_threads = opts->worker_threads > 0 ? opts->worker_threads : 1;
     e->serial_detect = opts->serial_detect != 0;
-    load_nailseg(e, opts);
-    load_outline(e, opts);
+    void *m = NULL;
+    load_optional(opts->nailseg_path, opts->models_dir, "nailseg.tflite", "nail segmentation",
+                  load_nailseg, &m);
+    e->nailseg = m;
+    m = NULL;
+    load_optional(opts->outline_path, opts->models_dir, "outline.tflite", "nail outline",
+                  load_outline, &m);
+    e->outline = m;
     *out = e;
     return 0;
 }

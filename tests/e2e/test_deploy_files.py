@@ -216,7 +216,7 @@ def test_runtime_layout_serves_with_segmentation_and_passes_the_health_check():
             assert p.returncode == 0, (check_cmd, p.stderr)
             logs = srv.logs()
             assert "nail segmentation off" not in logs, logs
-            assert "nail outline stage off" not in logs, logs
+            assert "nail outline off" not in logs, logs
         finally:
             assert srv.close() == 0, srv.logs()
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,24 @@ uint8_t *lq_test_read_file(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return buf;
+}
+
+float *lq_test_read_f32(const char *path, size_t count)
+{
+    size_t len = 0;
+    uint8_t *b = lq_test_read_file(path, &len);
+    if (!b || len != count * sizeof(float)) {
+        free(b);
+        return NULL;
+    }
+    float *f = malloc(len > 0 ? len : 1);
+    for (size_t i = 0; f && i < count; i++) {
+        uint32_t u = (uint32_t)b[4 * i] | ((uint32_t)b[4 * i + 1] << 8) |
+                     ((uint32_t)b[4 * i + 2] << 16) | ((uint32_t)b[4 * i + 3] << 24);
+        memcpy(&f[i], &u, sizeof u);
+    }
+    free(b);
+    return f;
 }
 
 int lq_test_write_artifact(const char *name, const void *buf, size_t len)

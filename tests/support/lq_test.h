@@ -13,6 +13,11 @@
  * Returns NULL (and *len untouched) if it cannot. */
 uint8_t *lq_test_read_file(const char *path, size_t *len);
 
+/* Reads exactly count little-endian float32 values (a torch reference
+ * output, say) into a malloc'd array the caller frees; NULL if the file is
+ * missing or not count * 4 bytes long. */
+float *lq_test_read_f32(const char *path, size_t count);
+
 /* Writes buf into "<build>/test-output/<name>" (creating the folder) and
  * returns 0; tests use it to keep artifacts a person can look at. */
 int lq_test_write_artifact(const char *name, const void *buf, size_t len);

@@ -98,19 +98,9 @@ static void fill_input(float *x, const char *png)
 
 static float *read_f32(const char *path, size_t count)
 {
-    size_t len = 0;
-    uint8_t *b = lq_test_read_file(path, &len);
-    if (!b)
-        fail_msg("cannot read %s", path);
-    assert_int_equal(len, count * sizeof(float));
-    float *f = malloc(len);
-    assert_non_null(f);
-    for (size_t i = 0; i < count; i++) {
-        uint32_t u = (uint32_t)b[4 * i] | ((uint32_t)b[4 * i + 1] << 8) |
-                     ((uint32_t)b[4 * i + 2] << 16) | ((uint32_t)b[4 * i + 3] << 24);
-        memcpy(&f[i], &u, sizeof u);
-    }
-    free(b);
+    float *f = lq_test_read_f32(path, count);
+    if (!f)
+        fail_msg("cannot read %zu floats from %s", count, path);
     return f;
 }
 

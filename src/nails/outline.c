@@ -361,13 +361,16 @@ static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
 int nail_outline_fit_all(nail_outline *o, const lq_image *frame, nail_geom *nails, int n,
                          const nail_outline_opts *opts, int *changed)
 {
-    if (!o || !frame || (n > 0 && !nails) || n < 0)
+    if (!o || !frame || !frame->data || frame->width < 1 || frame->height < 1 ||
+        (n > 0 && !nails) || n < 0 || nail_outline_opts_validate(opts) < 0)
         return LQ_EINVAL;
     int c = 0;
     for (int i = 0; i < n; i++) {
         if (!nails[i].visible)
             continue;
         int rc = nail_outline_fit(o, frame, &nails[i], opts);
+        if (rc == LQ_EINVAL) /* this nail's geometry is not finite: it stays as it is */
+            continue;
         if (rc < 0) {
             if (changed)
                 *changed = c;

@@ -116,8 +116,10 @@ int nail_outline_fit(nail_outline *o, const lq_image *frame, nail_geom *g,
 
 /* nail_outline_fit on every visible nail of nails[0..n-1]; *changed (may be
  * NULL) counts the nails written; with opts->drop_unseen, nails with
- * hand < 0 that come back NAIL_OUTLINE_NO_NAIL get visible = 0. Stops at the
- * first error (nails already fitted stay fitted). */
+ * hand < 0 that come back NAIL_OUTLINE_NO_NAIL get visible = 0. A nail whose
+ * geometry is not finite is skipped (left as it is). LQ_EINVAL for bad
+ * arguments or options; stops at the first inference error, LQ_EMODEL
+ * (nails already fitted stay fitted). */
 int nail_outline_fit_all(nail_outline *o, const lq_image *frame, nail_geom *nails, int n,
                          const nail_outline_opts *opts, int *changed) LQ_NODISCARD;
 

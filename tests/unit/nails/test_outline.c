@@ -355,6 +355,15 @@ static void bad_estimates_are_refused_or_kept(void **state)
     assert_int_equal(nail_outline_fit_all(o, &img, two, 2, &oo, &changed), 0);
     assert_int_equal(changed, want == 1);
     assert_true(isnan(two[1].cx)); /* invisible: not touched */
+    /* a visible nail with a broken geometry is skipped, the others are fitted */
+    nail_geom three[2] = {estimate(NAN, 0.0f, 0.0f, 1.0f, 20.0f, 12.0f),
+                          estimate(32.0f, 24.0f, 0.0f, -1.0f, 20.0f, 12.0f)};
+    assert_int_equal(nail_outline_fit_all(o, &img, three, 2, &oo, &changed), 0);
+    assert_int_equal(changed, want == 1);
+    assert_true(isnan(three[0].cx) && three[0].visible == 1);
+    oo.threshold = 2.0f;
+    assert_int_equal(nail_outline_fit_all(o, &img, three, 2, &oo, &changed), LQ_EINVAL);
+    oo.threshold = 0.5f;
     /* drop_unseen hides a nail the network found alone (hand -1) when its crop shows
      * no nail, never a hand's nail */
     nail_geom seg_only = estimate(32.0f, 24.0f, 0.0f, -1.0f, 20.0f, 12.0f), hand_nail = seg_only;

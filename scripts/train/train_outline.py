@@ -35,13 +35,14 @@ OUT = os.environ.get("LQ_NAILSEG_OUT", os.path.join(ROOT, "assets", "nailseg"))
 STEPS = 1200
 BATCH = 48
 NEG_FRAC = 0.0   # share of crops with no nail at the centre (target empty)
+CHANNELS = (16, 32, 48, 64)   # per resolution, 64 -> 8 px
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
 
 
-def train(photos, steps, seed, log, tag, neg_frac=NEG_FRAC):
+def train(photos, steps, seed, log, tag, neg_frac=NEG_FRAC, channels=CHANNELS):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = no.NailOutline()
+    model = no.NailOutline(channels)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
                                                 pct_start=0.1)
@@ -108,10 +109,15 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--neg-frac", type=float, default=NEG_FRAC,
                     help="share of crops with no nail at the centre")
+    ap.add_argument("--channels", default=",".join(map(str, CHANNELS)),
+                    help="channels at 64, 32, 16 and 8 px")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.quick:
         a.steps, a.only, a.jobs = 100, "final", 1
+    channels = tuple(int(c) for c in a.channels.split(","))
+    if len(channels) != 4 or min(channels) < 4:
+        ap.error("--channels needs four counts >= 4")
     jobs = [j for j in a.only.split(",") if j]
     for j in jobs:
         if j not in JOBS:
@@ -120,7 +126,7 @@ def main():
     if a.jobs > 1 and len(jobs) > 1:
         procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--steps",
                                    str(a.steps), "--seed", str(a.seed), "--jobs", "1",
-                                   "--neg-frac", str(a.neg_frac),
+                                   "--neg-frac", str(a.neg_frac), "--channels", a.channels,
                                    "--only", ",".join(jobs[w::a.jobs])])
                  for w in range(a.jobs) if jobs[w::a.jobs]]
         return max(p.wait() for p in procs)
@@ -132,16 +138,17 @@ def main():
     folds = split(names)
     photos = {n: no.Photo(*no.data_paths(nd.DATA, n)) for n in names}
     log(f"{len(names)} photos, {sum(len(p.nails) for p in photos.values())} nails; "
-        f"params {sum(p.numel() for p in no.NailOutline().parameters())}; jobs {jobs}")
+        f"params {sum(p.numel() for p in no.NailOutline(channels).parameters())}; jobs {jobs}")
     for job in jobs:
         if job == "final":
-            m = train([photos[n] for n in names], a.steps, a.seed + 100, log, job, a.neg_frac)
+            m = train([photos[n] for n in names], a.steps, a.seed + 100, log, job, a.neg_frac,
+                      channels)
             log(f"final: {write(m, os.path.join(OUT, 'outline.tflite'))} bytes")
             write_check(m, photos, os.path.join(OUT, "check"))
             continue
         k = int(job[4:])
         tr = [photos[n] for n in names if n not in folds[k]]
-        m = train(tr, a.steps, a.seed + k, log, job, a.neg_frac)
+        m = train(tr, a.steps, a.seed + k, log, job, a.neg_frac, channels)
         n = write(m, os.path.join(OUT, f"outline_fold{k}.tflite"))
         val = no.crop_iou(m, [photos[v] for v in folds[k]])
         fit = no.crop_iou(m, tr[:8])
@@ -153,7 +160,7 @@ def main():
             done = {f["fold"]: f for f in old["folds"]}
             done[k] = {"fold": k, "val": folds[k], "crop_iou_val": val,
                        "crop_iou_train8": fit, "steps": a.steps, "batch": BATCH,
-                       "neg_frac": a.neg_frac}
+                       "neg_frac": a.neg_frac, "channels": list(channels)}
             old["folds"] = [done[i] for i in sorted(done)]
             with open(path + ".tmp", "w") as f:
                 json.dump(old, f, indent=1)

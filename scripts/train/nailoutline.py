@@ -216,7 +216,7 @@ def batch(photos, rng, n, neg_frac=0.0):
 class NailOutline(nn.Module):
     """A small U-Net (ADD skips) at full crop resolution: 64 -> 8 and back."""
 
-    def __init__(self, c=(16, 32, 48, 64)):
+    def __init__(self, c=(24, 48, 72, 96)):
         super().__init__()
         c1, c2, c3, c4 = c
         self.stem = ConvBN(4, c1, 3)

@@ -188,6 +188,54 @@ static void crop_and_network_match_the_trainer(void **state)
     free(js);
 }
 
+/* The experiment options (a second fit, the mirrored crop averaged in) on a
+ * real nail: each still fits, and lands near the plain fit. */
+static void second_fit_and_mirror_stay_near_the_plain_fit(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
+    assert_non_null(js);
+    cJSON *root = cJSON_ParseWithLength(js, len);
+    assert_non_null(root);
+    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "cases"), 0);
+    char rel[512];
+    snprintf(rel, sizeof rel, "nails/images/%s", cJSON_GetObjectItem(c, "image")->valuestring);
+    lq_image img;
+    char err[256];
+    if (lq_image_load(lq_test_data(rel), NULL, &img, err, sizeof err) < 0)
+        fail_msg("%s: %s", rel, err);
+    const nail_geom g0 = estimate((float)cJSON_GetObjectItem(c, "cx")->valuedouble,
+                                  (float)cJSON_GetObjectItem(c, "cy")->valuedouble,
+                                  (float)cJSON_GetObjectItem(c, "ax")->valuedouble,
+                                  (float)cJSON_GetObjectItem(c, "ay")->valuedouble,
+                                  (float)cJSON_GetObjectItem(c, "length")->valuedouble,
+                                  (float)cJSON_GetObjectItem(c, "width")->valuedouble);
+    nail_outline_model *m = load_model();
+    nail_outline *o = NULL;
+    assert_int_equal(nail_outline_create(m, &o), 0);
+    nail_geom fit[3] = {g0, g0, g0};
+    nail_outline_opts oo[3] = {NAIL_OUTLINE_OPTS_DEFAULT, NAIL_OUTLINE_OPTS_DEFAULT,
+                               NAIL_OUTLINE_OPTS_DEFAULT};
+    oo[1].iterations = 2;
+    oo[2].mirror = 1;
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(nail_outline_fit(o, &img, &fit[k], &oo[k]), 1);
+    for (int k = 1; k < 3; k++) {
+        print_message("variant %d: centre moved %.2f px from the plain fit, length %.1f vs %.1f\n",
+                      k, (double)hypotf(fit[k].cx - fit[0].cx, fit[k].cy - fit[0].cy),
+                      (double)fit[k].length, (double)fit[0].length);
+        assert_true(hypotf(fit[k].cx - fit[0].cx, fit[k].cy - fit[0].cy) < 0.1f * g0.length);
+        assert_true(fabsf(fit[k].length - fit[0].length) < 0.15f * g0.length);
+        assert_true(fabsf(fit[k].width - fit[0].width) < 0.15f * g0.width);
+    }
+    nail_outline_destroy(o);
+    nail_outline_model_destroy(m);
+    lq_image_free(&img);
+    cJSON_Delete(root);
+    free(js);
+}
+
 /* The exported network computes torch's output on the trainer's inputs, and
  * agrees with the plain C reference executor. */
 static void network_matches_torch_and_reference(void **state)
@@ -391,6 +439,7 @@ int main(void)
         cmocka_unit_test(crop_follows_the_documented_map),
         cmocka_unit_test(crop_and_network_match_the_trainer),
         cmocka_unit_test(network_matches_torch_and_reference),
+        cmocka_unit_test(second_fit_and_mirror_stay_near_the_plain_fit),
         cmocka_unit_test(bad_estimates_are_refused_or_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from nailseg_data import label
-from nailseg_model import Block, ConvBN, Down, Up, export_unet
+from nailseg_model import Block, ConvBN, Down, Up, export_unet, unet_logits
 
 S = 64
 CROP_EXT = 2.0
@@ -233,17 +233,7 @@ class NailOutline(nn.Module):
         self.head = nn.Conv2d(c1, 1, 1)
 
     def logits(self, x):
-        x1 = self.b1(self.stem(x))
-        x2 = self.d2(x1)
-        for b in self.b2:
-            x2 = b(x2)
-        x3 = self.d3(x2)
-        for b in self.b3:
-            x3 = b(x3)
-        x4 = self.d4(x3)
-        for b in self.b4:
-            x4 = b(x4)
-        return self.head(self.u1(self.u2(self.u3(x4, x3), x2), x1))
+        return unet_logits(self, x)
 
     def forward(self, x):
         return torch.sigmoid(self.logits(x))

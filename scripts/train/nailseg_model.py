@@ -190,21 +190,7 @@ class NailSeg(nn.Module):
         self.channels = c
 
     def logits(self, x):
-        x1 = self.b1(self.stem(x))
-        x2 = self.d2(x1)
-        for b in self.b2:
-            x2 = b(x2)
-        x3 = self.d3(x2)
-        for b in self.b3:
-            x3 = b(x3)
-        x4 = self.d4(x3)
-        for b in self.b4:
-            x4 = b(x4)
-        x4 = self.drop(x4)
-        y = self.u3(x4, x3)
-        y = self.u2(y, x2)
-        y = self.u1(y, x1)
-        return self.head(y)
+        return unet_logits(self, x)
 
     def forward(self, x):
         return torch.sigmoid(self.logits(x))
@@ -230,6 +216,24 @@ class NailSeg(nn.Module):
         assert h % 16 == 0 and w % 16 == 0
         return export_unet(self, [1, h, w, 3])
 
+
+
+def unet_logits(net, x):
+    """Logits of a U-Net with NailSeg's attribute names (export_unet's);
+    `drop` (Dropout2d at the bottleneck) is applied when the net has one."""
+    x1 = net.b1(net.stem(x))
+    x2 = net.d2(x1)
+    for b in net.b2:
+        x2 = b(x2)
+    x3 = net.d3(x2)
+    for b in net.b3:
+        x3 = b(x3)
+    x4 = net.d4(x3)
+    for b in net.b4:
+        x4 = b(x4)
+    if getattr(net, "drop", None) is not None:
+        x4 = net.drop(x4)
+    return net.head(net.u1(net.u2(net.u3(x4, x3), x2), x1))
 
 
 @torch.no_grad()

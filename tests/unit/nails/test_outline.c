@@ -77,6 +77,21 @@ static nail_geom estimate(float cx, float cy, float ax, float ay, float length, 
     return g;
 }
 
+/* One case of check/outline.json: its photo (loaded into img) and its estimate. */
+static nail_geom check_case(const cJSON *c, lq_image *img)
+{
+    char rel[512], err[256];
+    snprintf(rel, sizeof rel, "nails/images/%s", cJSON_GetObjectItem(c, "image")->valuestring);
+    if (lq_image_load(lq_test_data(rel), NULL, img, err, sizeof err) < 0)
+        fail_msg("%s: %s", rel, err);
+    return estimate((float)cJSON_GetObjectItem(c, "cx")->valuedouble,
+                    (float)cJSON_GetObjectItem(c, "cy")->valuedouble,
+                    (float)cJSON_GetObjectItem(c, "ax")->valuedouble,
+                    (float)cJSON_GetObjectItem(c, "ay")->valuedouble,
+                    (float)cJSON_GetObjectItem(c, "length")->valuedouble,
+                    (float)cJSON_GetObjectItem(c, "width")->valuedouble);
+}
+
 static void options_are_validated(void **state)
 {
     (void)state;
@@ -129,19 +144,9 @@ static void crop_and_network_match_the_trainer(void **state)
     int ncase = 0;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
     {
-        char path[1024], rel[512];
-        snprintf(rel, sizeof rel, "nails/images/%s", cJSON_GetObjectItem(c, "image")->valuestring);
-        snprintf(path, sizeof path, "%s", lq_test_data(rel));
+        char rel[512];
         lq_image img;
-        char err[256];
-        if (lq_image_load(path, NULL, &img, err, sizeof err) < 0)
-            fail_msg("%s: %s", path, err);
-        nail_geom g = estimate((float)cJSON_GetObjectItem(c, "cx")->valuedouble,
-                               (float)cJSON_GetObjectItem(c, "cy")->valuedouble,
-                               (float)cJSON_GetObjectItem(c, "ax")->valuedouble,
-                               (float)cJSON_GetObjectItem(c, "ay")->valuedouble,
-                               (float)cJSON_GetObjectItem(c, "length")->valuedouble,
-                               (float)cJSON_GetObjectItem(c, "width")->valuedouble);
+        nail_geom g = check_case(c, &img);
         nail_geom before = g;
         nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
         double t0 = lq_clock_ms();
@@ -199,18 +204,8 @@ static void second_fit_and_mirror_stay_near_the_plain_fit(void **state)
     cJSON *root = cJSON_ParseWithLength(js, len);
     assert_non_null(root);
     const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "cases"), 0);
-    char rel[512];
-    snprintf(rel, sizeof rel, "nails/images/%s", cJSON_GetObjectItem(c, "image")->valuestring);
     lq_image img;
-    char err[256];
-    if (lq_image_load(lq_test_data(rel), NULL, &img, err, sizeof err) < 0)
-        fail_msg("%s: %s", rel, err);
-    const nail_geom g0 = estimate((float)cJSON_GetObjectItem(c, "cx")->valuedouble,
-                                  (float)cJSON_GetObjectItem(c, "cy")->valuedouble,
-                                  (float)cJSON_GetObjectItem(c, "ax")->valuedouble,
-                                  (float)cJSON_GetObjectItem(c, "ay")->valuedouble,
-                                  (float)cJSON_GetObjectItem(c, "length")->valuedouble,
-                                  (float)cJSON_GetObjectItem(c, "width")->valuedouble);
+    const nail_geom g0 = check_case(c, &img);
     nail_outline_model *m = load_model();
     nail_outline *o = NULL;
     assert_int_equal(nail_outline_create(m, &o), 0);

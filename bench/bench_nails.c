@@ -584,6 +584,9 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     const char *oth = getenv("LQ_OUTLINE_THRESHOLD"); /* likewise: the blob threshold */
     if (oth && *oth)
         o.outline_opts.threshold = (float)atof(oth);
+    const char *ofp = getenv("LQ_OUTLINE_FIT_PLATE"); /* likewise: 1 = fit_plate */
+    if (ofp && *ofp)
+        o.outline_opts.fit_plate = atoi(ofp);
     nail_seg_eval_result *r = calloc(1, sizeof *r);
     if (!r)
         return LQ_ENOMEM;

@@ -28,6 +28,7 @@ struct nail_outline {
     float *acc;   /* S * S * 3: their sum */
     float *prior; /* S * S */
     float *avg;   /* S * S: the averaged output (mirror) */
+    float *target; /* S * S: the chosen blob's probabilities (fit_plate) */
     int *labels;  /* S * S */
     int *queue;   /* S * S */
     int ran;
@@ -121,9 +122,10 @@ int nail_outline_create(const nail_outline_model *m, nail_outline **out)
         o->acc = malloc(px * 3 * sizeof *o->acc);
         o->prior = malloc(px * sizeof *o->prior);
         o->avg = malloc(px * sizeof *o->avg);
+        o->target = malloc(px * sizeof *o->target);
         o->labels = malloc(px * sizeof *o->labels);
         o->queue = malloc(px * sizeof *o->queue);
-        if (!o->rgb || !o->acc || !o->prior || !o->avg || !o->labels || !o->queue)
+        if (!o->rgb || !o->acc || !o->prior || !o->avg || !o->target || !o->labels || !o->queue)
             rc = LQ_ENOMEM;
     }
     if (rc < 0) {
@@ -143,6 +145,7 @@ void nail_outline_destroy(nail_outline *o)
     free(o->acc);
     free(o->prior);
     free(o->avg);
+    free(o->target);
     free(o->labels);
     free(o->queue);
     free(o);
@@ -169,6 +172,8 @@ int nail_outline_opts_validate(const nail_outline_opts *o)
         bad = "mirror (0 or 1)";
     else if (o->drop_unseen != 0 && o->drop_unseen != 1)
         bad = "drop_unseen (0 or 1)";
+    else if (o->fit_plate != 0 && o->fit_plate != 1)
+        bad = "fit_plate (0 or 1)";
     if (!bad)
         return 0;
     LQ_WARN(TAG, "invalid outline option: %s", bad);
@@ -196,6 +201,102 @@ static int draw_prior(float *p, int S, float length, float width, float s)
         }
     }
     return area;
+}
+
+/* Soft IoU of the plate g (crop cells) with the target t over the window
+ * [x0, x1) x [y0, y1): the plate's coverage of a cell is its signed distance
+ * clamped to a one-cell ramp, so the score moves smoothly with g. */
+static float plate_iou(const float *t, int S, const nail_geom *g, int x0, int y0, int x1, int y1)
+{
+    float inter = 0.0f, sum = 0.0f;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            float c = 0.5f - nail_geom_sdf(g, (float)x + 0.5f, (float)y + 0.5f);
+            c = c < 0.0f ? 0.0f : c > 1.0f ? 1.0f : c;
+            float v = t[y * S + x];
+            inter += c * v;
+            sum += c + v;
+        }
+    float uni = sum - inter;
+    return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+/* fit_plate: moves the plate g (crop cells, from the blob's moments) to the
+ * best soft IoU with t by coordinate search over its centre, angle, length,
+ * width and the two ends' roundness (steps halved when no move helps, at
+ * most PLATE_FIT_EVALS scores). The window is t's support grown by a
+ * quarter of the plate, so the plate can grow into it. */
+#define PLATE_FIT_EVALS 96
+static void fit_plate(const float *t, int S, nail_geom *g)
+{
+    int x0 = S, y0 = S, x1 = 0, y1 = 0;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+            if (t[y * S + x] > 0.0f) {
+                x0 = x < x0 ? x : x0;
+                x1 = x + 1 > x1 ? x + 1 : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y + 1 > y1 ? y + 1 : y1;
+            }
+    if (x1 <= x0 || y1 <= y0)
+        return;
+    int m = (int)ceilf(0.25f * fmaxf(g->length, g->width)) + 2;
+    x0 = x0 - m < 0 ? 0 : x0 - m;
+    y0 = y0 - m < 0 ? 0 : y0 - m;
+    x1 = x1 + m > S ? S : x1 + m;
+    y1 = y1 + m > S ? S : y1 + m;
+    /* p: cx, cy, angle of the axis, length, width, cuticle_round, tip_round */
+    const float ang0 = atan2f(g->ay, g->ax);
+    float p[7] = {g->cx, g->cy, ang0, g->length, g->width, g->cuticle_round, g->tip_round};
+    float step[7] = {0.1f * g->width, 0.1f * g->length, 0.08f, 0.08f * g->length,
+                     0.08f * g->width, 0.2f, 0.2f};
+    const float lo[7] = {g->cx - 0.3f * g->width, g->cy - 0.3f * g->length, ang0 - 0.35f,
+                         0.7f * g->length, 0.7f * g->width, 0.0f, 0.0f};
+    const float hi[7] = {g->cx + 0.3f * g->width, g->cy + 0.3f * g->length, ang0 + 0.35f,
+                         1.4f * g->length, 1.4f * g->width, 1.0f, 1.0f};
+    nail_geom c = *g;
+    float best = plate_iou(t, S, g, x0, y0, x1, y1);
+    int evals = 1;
+    for (int halvings = 0; halvings < 3 && evals < PLATE_FIT_EVALS;) {
+        int moved = 0;
+        for (int k = 0; k < 7 && evals < PLATE_FIT_EVALS; k++)
+            for (int sgn = -1; sgn <= 1 && evals < PLATE_FIT_EVALS; sgn += 2) {
+                float q[7];
+                memcpy(q, p, sizeof q);
+                q[k] = fminf(fmaxf(p[k] + (float)sgn * step[k], lo[k]), hi[k]);
+                if (q[k] == p[k])
+                    continue;
+                c.cx = q[0];
+                c.cy = q[1];
+                c.ax = cosf(q[2]);
+                c.ay = sinf(q[2]);
+                c.length = q[3];
+                c.width = q[4];
+                c.cuticle_round = q[5];
+                c.tip_round = q[6];
+                float v = plate_iou(t, S, &c, x0, y0, x1, y1);
+                evals++;
+                if (v > best) {
+                    best = v;
+                    memcpy(p, q, sizeof p);
+                    moved = 1;
+                    break; /* next parameter */
+                }
+            }
+        if (!moved) {
+            for (int k = 0; k < 7; k++)
+                step[k] *= 0.5f;
+            halvings++;
+        }
+    }
+    g->cx = p[0];
+    g->cy = p[1];
+    g->ax = cosf(p[2]);
+    g->ay = sinf(p[2]);
+    g->length = p[3];
+    g->width = p[4];
+    g->cuticle_round = p[5];
+    g->tip_round = p[6];
 }
 
 /* One fit of g; the limits are checked against first. */
@@ -325,27 +426,38 @@ static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
     const float ratio = bb->area / first_area;
     if (ratio < opts->min_area || ratio > opts->max_area)
         return 0;
+    /* the blob's plate in crop cells: the estimate's axis is +y there, so of
+     * the blob's two principal directions the one nearer +y is the axis */
+    nail_geom c = *g;
+    c.cx = bb->cx;
+    c.cy = bb->cy;
+    c.ax = bb->ax;
+    c.ay = bb->ay;
+    c.length = bb->length;
+    c.width = bb->width;
+    if (fabsf(c.ay) < 0.70710678f) {
+        float t = c.ax;
+        c.ax = -c.ay;
+        c.ay = t;
+        c.length = bb->width;
+        c.width = bb->length;
+    }
+    if (c.ay < 0.0f) {
+        c.ax = -c.ax;
+        c.ay = -c.ay;
+    }
+    if (opts->fit_plate) {
+        for (size_t q = 0; q < px; q++)
+            o->target[q] = o->labels[q] == bb->label ? 1.0f : 0.0f;
+        fit_plate(o->target, S, &c);
+    }
     /* back to the frame */
-    float cx = m0 * bb->cx + m1 * bb->cy + m2;
-    float cy = m3 * bb->cx + m4 * bb->cy + m5;
+    float cx = m0 * c.cx + m1 * c.cy + m2;
+    float cy = m3 * c.cx + m4 * c.cy + m5;
     if (hypotf(cx - first->cx, cy - first->cy) > opts->max_shift * first->length)
         return 0;
-    float bx = (m0 * bb->ax + m1 * bb->ay) / s, by = (m3 * bb->ax + m4 * bb->ay) / s;
-    float len = bb->length * s, wid = bb->width * s;
-    float dot = bx * ax + by * ay;
-    if (fabsf(dot) < 0.70710678f) { /* the minor direction is nearer the estimate's axis */
-        float t = bx;
-        bx = -by;
-        by = t;
-        dot = bx * ax + by * ay;
-        float u = len;
-        len = wid;
-        wid = u;
-    }
-    if (dot < 0.0f) {
-        bx = -bx;
-        by = -by;
-    }
+    float bx = (m0 * c.ax + m1 * c.ay) / s, by = (m3 * c.ax + m4 * c.ay) / s;
+    float len = c.length * s, wid = c.width * s;
     float bn = hypotf(bx, by);
     if (!(bn > 1e-6f) || !isfinite(cx) || !isfinite(cy) || !(len > 0.0f) || !(wid > 0.0f))
         return 0;
@@ -355,6 +467,8 @@ static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
     g->ay = by / bn;
     g->length = len;
     g->width = wid;
+    g->cuticle_round = c.cuticle_round;
+    g->tip_round = c.tip_round;
     return 1;
 }
 

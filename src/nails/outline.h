@@ -32,7 +32,10 @@
  * length and width of the rounded plate with the blob's area), mapped back
  * to the frame. Of the blob's two principal directions the one nearer the
  * estimate's axis becomes the axis (its sign kept), so a nail wider than
- * long keeps its direction. The estimate is kept (nothing written) when no
+ * long keeps its direction. With fit_plate (the default) that plate is then
+ * moved, in the crop, to the best soft IoU with the blob: centre, angle,
+ * length, width and both ends' roundness by coordinate search (the moments
+ * assume one fixed roundness; real plates are not ellipses). The estimate is kept (nothing written) when no
  * blob covers it, or when the blob's area is outside [min_area, max_area]
  * x the estimate's plate or its centre is more than max_shift lengths away.
  *
@@ -91,11 +94,14 @@ typedef struct nail_outline_opts {
     int drop_unseen;   /* 1: nail_outline_fit_all hides (visible = 0) nails found by the
                           segmentation network alone (hand < 0) whose crop shows no nail
                           (NAIL_OUTLINE_NO_NAIL): a false blob on skin or background */
+    int fit_plate;     /* 1: after the moments, move the plate (centre, axis, length, width,
+                          both ends' roundness) to the best soft IoU with the blob's
+                          probabilities (a search of at most 96 plate scores per nail) */
 } nail_outline_opts;
 
 #define NAIL_OUTLINE_OPTS_DEFAULT                                                                  \
     {                                                                                              \
-        0.5f, 0.25f, 4.0f, 1.0f, 4.0f, 1, 0, 0                                                     \
+        0.5f, 0.25f, 4.0f, 1.0f, 4.0f, 1, 0, 0, 1                                                    \
     }
 
 #define NAIL_OUTLINE_NO_NAIL 2 /* nail_outline_fit: no blob covers the estimate */
@@ -105,7 +111,8 @@ int nail_outline_opts_validate(const nail_outline_opts *o) LQ_NODISCARD;
 
 /* Fits one nail (opts->iterations times, each from the last outline, the
  * limits always against the first estimate): on success with a usable
- * blob, writes g's cx, cy, ax, ay, length and width (nothing else) and
+ * blob, writes g's cx, cy, ax, ay, length and width (and with fit_plate
+ * cuticle_round and tip_round; nothing else) and
  * returns 1; returns NAIL_OUTLINE_NO_NAIL when no blob of the first fit
  * covers the estimate, 0 when the estimate is kept for another reason (see
  * above); g is untouched in both cases; LQ_EINVAL (bad arguments or options, an

@@ -105,6 +105,9 @@ static void options_are_validated(void **state)
     o = (nail_outline_opts)NAIL_OUTLINE_OPTS_DEFAULT;
     o.max_shift = NAN;
     assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
+    o = (nail_outline_opts)NAIL_OUTLINE_OPTS_DEFAULT;
+    o.fit_plate = 2;
+    assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
     assert_int_equal(nail_outline_opts_validate(NULL), LQ_EINVAL);
 }
 
@@ -227,6 +230,81 @@ static void second_fit_and_mirror_stay_near_the_plain_fit(void **state)
     nail_outline_destroy(o);
     nail_outline_model_destroy(m);
     lq_image_free(&img);
+    cJSON_Delete(root);
+    free(js);
+}
+
+/* IoU, over the crop's cells, of the plate g (frame pixels) with the
+ * network's thresholded output; the crop is the one built from the estimate
+ * e by the map outline.h documents. */
+static float crop_plate_iou(const float *prob, int S, const nail_geom *e, const nail_geom *g)
+{
+    const float an = hypotf(e->ax, e->ay), ax = e->ax / an, ay = e->ay / an;
+    const float s = NAIL_OUTLINE_CROP_EXT * fmaxf(e->length, NAIL_OUTLINE_WIDTH_K * e->width) /
+                    (float)S;
+    int inter = 0, uni = 0;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            float u = s * ((float)x + 0.5f - 0.5f * (float)S);
+            float v = s * ((float)y + 0.5f - 0.5f * (float)S);
+            float fx = e->cx - u * ay + v * ax, fy = e->cy + u * ax + v * ay;
+            int a = nail_geom_sdf(g, fx, fy) <= 0.0f, b = prob[y * S + x] >= 0.5f;
+            inter += a && b;
+            uni += a || b;
+        }
+    return uni ? (float)inter / (float)uni : 0.0f;
+}
+
+/* fit_plate moves each check case's plate to a better match of the
+ * network's own mask than the blob's moments give (the same crop: the
+ * output is the same network run on the same estimate). */
+static void fitted_plate_matches_the_mask_better(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
+    assert_non_null(js);
+    cJSON *root = cJSON_ParseWithLength(js, len);
+    assert_non_null(root);
+    nail_outline_model *m = load_model();
+    const int S = nail_outline_model_size(m);
+    nail_outline *o = NULL;
+    assert_int_equal(nail_outline_create(m, &o), 0);
+    float *prob = malloc((size_t)S * S * sizeof *prob);
+    assert_non_null(prob);
+    const cJSON *c;
+    int ncase = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        lq_image img;
+        const nail_geom e = check_case(c, &img);
+        nail_geom plain = e, fitted = e;
+        nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+        oo.fit_plate = 0;
+        assert_int_equal(nail_outline_fit(o, &img, &plain, &oo), 1);
+        memcpy(prob, nail_outline_last_output(o), (size_t)S * S * sizeof *prob);
+        oo.fit_plate = 1;
+        assert_int_equal(nail_outline_fit(o, &img, &fitted, &oo), 1);
+        assert_memory_equal(prob, nail_outline_last_output(o), (size_t)S * S * sizeof *prob);
+        float i0 = crop_plate_iou(prob, S, &e, &plain), i1 = crop_plate_iou(prob, S, &e, &fitted);
+        print_message("case %d: plate vs network mask IoU %.3f (moments) -> %.3f (fitted); "
+                      "ends rounded %.2f / %.2f\n",
+                      ncase, (double)i0, (double)i1, (double)fitted.cuticle_round,
+                      (double)fitted.tip_round);
+        assert_true(i1 > i0);
+        assert_true(i1 > 0.85f);
+        assert_true(fitted.cuticle_round >= 0.0f && fitted.cuticle_round <= 1.0f);
+        assert_true(fitted.tip_round >= 0.0f && fitted.tip_round <= 1.0f);
+        assert_true(fabsf(hypotf(fitted.ax, fitted.ay) - 1.0f) < 1e-4f);
+        assert_true(fitted.ax * plain.ax + fitted.ay * plain.ay > 0.9f);
+        assert_true(hypotf(fitted.cx - plain.cx, fitted.cy - plain.cy) < 0.2f * plain.length);
+        lq_image_free(&img);
+        ncase++;
+    }
+    assert_int_equal(ncase, 3);
+    free(prob);
+    nail_outline_destroy(o);
+    nail_outline_model_destroy(m);
     cJSON_Delete(root);
     free(js);
 }
@@ -383,7 +461,10 @@ static void bad_estimates_are_refused_or_kept(void **state)
     if (rc != 1)
         assert_memory_equal(&g, &before, sizeof g);
     assert_true(hypotf(g.cx - 32.0f, g.cy - 24.0f) <= oo.max_shift * 20.0f);
-    assert_true(g.visible == 1 && g.confidence == 1.0f && g.cuticle_round == 0.8f);
+    /* fields the stage does not own are left alone; the ends' roundness stays in range */
+    assert_true(g.visible == 1 && g.confidence == 1.0f && g.fit == -1.0f);
+    assert_true(g.cuticle_round >= 0.0f && g.cuticle_round <= 1.0f);
+    assert_true(g.tip_round >= 0.0f && g.tip_round <= 1.0f);
     /* an estimate far outside the frame samples replicated edges, never outside memory */
     g = estimate(5000.0f, -4000.0f, 1.0f, 0.0f, 300.0f, 200.0f);
     rc = nail_outline_fit(o, &img, &g, &oo);
@@ -435,6 +516,7 @@ int main(void)
         cmocka_unit_test(crop_and_network_match_the_trainer),
         cmocka_unit_test(network_matches_torch_and_reference),
         cmocka_unit_test(second_fit_and_mirror_stay_near_the_plain_fit),
+        cmocka_unit_test(fitted_plate_matches_the_mask_better),
         cmocka_unit_test(bad_estimates_are_refused_or_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,7 @@ struct nail_outline {
     float *acc;   /* S * S * 3: their sum */
     float *prior; /* S * S */
     float *avg;   /* S * S: the averaged output (mirror) */
-    float *target; /* S * S: the chosen blob's probabilities (fit_plate) */
+    float *cells;  /* 2 * S * S: the chosen blob's cell centres, x then y (fit_plate) */
     int *labels;  /* S * S */
     int *queue;   /* S * S */
     int ran;
@@ -122,10 +122,10 @@ int nail_outline_create(const nail_outline_model *m, nail_outline **out)
         o->acc = malloc(px * 3 * sizeof *o->acc);
         o->prior = malloc(px * sizeof *o->prior);
         o->avg = malloc(px * sizeof *o->avg);
-        o->target = malloc(px * sizeof *o->target);
+        o->cells = malloc(2 * px * sizeof *o->cells);
         o->labels = malloc(px * sizeof *o->labels);
         o->queue = malloc(px * sizeof *o->queue);
-        if (!o->rgb || !o->acc || !o->prior || !o->avg || !o->target || !o->labels || !o->queue)
+        if (!o->rgb || !o->acc || !o->prior || !o->avg || !o->cells || !o->labels || !o->queue)
             rc = LQ_ENOMEM;
     }
     if (rc < 0) {
@@ -145,7 +145,7 @@ void nail_outline_destroy(nail_outline *o)
     free(o->acc);
     free(o->prior);
     free(o->avg);
-    free(o->target);
+    free(o->cells);
     free(o->labels);
     free(o->queue);
     free(o);
@@ -203,49 +203,54 @@ static int draw_prior(float *p, int S, float length, float width, float s)
     return area;
 }
 
-/* Soft IoU of the plate g (crop cells) with the target t over the window
- * [x0, x1) x [y0, y1): the plate's coverage of a cell is its signed distance
- * clamped to a one-cell ramp, so the score moves smoothly with g. */
-static float plate_iou(const float *t, int S, const nail_geom *g, int x0, int y0, int x1, int y1)
+/* A rounded plate as nail_geom_sdf draws it (crop cells): centre, unit
+ * axis (c, s), half length and width, the cuticle and tip ends' corner radii. */
+typedef struct plate {
+    float cx, cy, c, s, hl, hw, rc, rt;
+} plate;
+
+/* p[7] = cx, cy, axis angle, length, width, cuticle_round, tip_round */
+static plate plate_of(const float p[7])
 {
-    float inter = 0.0f, sum = 0.0f;
-    for (int y = y0; y < y1; y++)
-        for (int x = x0; x < x1; x++) {
-            float c = 0.5f - nail_geom_sdf(g, (float)x + 0.5f, (float)y + 0.5f);
-            c = c < 0.0f ? 0.0f : c > 1.0f ? 1.0f : c;
-            float v = t[y * S + x];
-            inter += c * v;
-            sum += c + v;
-        }
-    float uni = sum - inter;
+    plate q = {p[0], p[1], cosf(p[2]), sinf(p[2]), 0.5f * p[3], 0.5f * p[4], 0.0f, 0.0f};
+    const float r = fminf(q.hl, q.hw);
+    q.rc = p[5] * r;
+    q.rt = p[6] * r;
+    return q;
+}
+
+/* Soft IoU of the plate with a blob given as its n cell centres (xs, ys):
+ * the plate covers a cell by its signed distance (nail_geom_sdf's) on a
+ * one-cell ramp, so the score moves smoothly with the plate; the plate's
+ * own area is exact (each corner of radius r takes (1 - pi/4) r^2 off the
+ * rectangle), so only the blob's cells are visited. */
+static float plate_iou(const float *xs, const float *ys, int n, const plate *q)
+{
+    const float cx = q->cx, cy = q->cy, ca = q->c, sa = q->s, hl = q->hl, hw = q->hw;
+    const float rc = q->rc, rt = q->rt;
+    float inter = 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float dx = xs[i] - cx, dy = ys[i] - cy;
+        const float u = dx * ca + dy * sa, v = dy * ca - dx * sa;
+        const float r = u < 0.0f ? rc : rt;
+        const float qx = fabsf(u) - hl + r, qy = fabsf(v) - hw + r;
+        /* nail_geom_sdf's distance; the square root only in the corners */
+        const float d = (qx > 0.0f && qy > 0.0f ? sqrtf(qx * qx + qy * qy) : fmaxf(qx, qy)) - r;
+        inter += fminf(fmaxf(0.5f - d, 0.0f), 1.0f);
+    }
+    const float area = 4.0f * hl * hw - 2.0f * (1.0f - 0.78539816f) * (rc * rc + rt * rt);
+    const float uni = (float)n + area - inter;
     return uni > 0.0f ? inter / uni : 0.0f;
 }
 
 /* fit_plate: moves the plate g (crop cells, from the blob's moments) to the
- * best soft IoU with t by coordinate search over its centre, angle, length,
- * width and the two ends' roundness (steps halved when no move helps, at
- * most PLATE_FIT_EVALS scores). The window is t's support grown by a
- * quarter of the plate, so the plate can grow into it. */
+ * best soft IoU with the blob's n cells (xs, ys) by coordinate search over its
+ * centre, angle, length, width and the two ends' roundness (steps halved
+ * when no move helps, at most PLATE_FIT_EVALS scores), within bounds
+ * around the moments' plate. */
 #define PLATE_FIT_EVALS 96
-static void fit_plate(const float *t, int S, nail_geom *g)
+static void fit_plate(const float *xs, const float *ys, int n, nail_geom *g)
 {
-    int x0 = S, y0 = S, x1 = 0, y1 = 0;
-    for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++)
-            if (t[y * S + x] > 0.0f) {
-                x0 = x < x0 ? x : x0;
-                x1 = x + 1 > x1 ? x + 1 : x1;
-                y0 = y < y0 ? y : y0;
-                y1 = y + 1 > y1 ? y + 1 : y1;
-            }
-    if (x1 <= x0 || y1 <= y0)
-        return;
-    int m = (int)ceilf(0.25f * fmaxf(g->length, g->width)) + 2;
-    x0 = x0 - m < 0 ? 0 : x0 - m;
-    y0 = y0 - m < 0 ? 0 : y0 - m;
-    x1 = x1 + m > S ? S : x1 + m;
-    y1 = y1 + m > S ? S : y1 + m;
-    /* p: cx, cy, angle of the axis, length, width, cuticle_round, tip_round */
     const float ang0 = atan2f(g->ay, g->ax);
     float p[7] = {g->cx, g->cy, ang0, g->length, g->width, g->cuticle_round, g->tip_round};
     float step[7] = {0.1f * g->width, 0.1f * g->length, 0.08f, 0.08f * g->length,
@@ -254,31 +259,26 @@ static void fit_plate(const float *t, int S, nail_geom *g)
                          0.7f * g->length, 0.7f * g->width, 0.0f, 0.0f};
     const float hi[7] = {g->cx + 0.3f * g->width, g->cy + 0.3f * g->length, ang0 + 0.35f,
                          1.4f * g->length, 1.4f * g->width, 1.0f, 1.0f};
-    nail_geom c = *g;
-    float best = plate_iou(t, S, g, x0, y0, x1, y1);
+    for (int k = 5; k < 7; k++)
+        p[k] = fminf(fmaxf(p[k], 0.0f), 1.0f);
+    plate q = plate_of(p);
+    float best = plate_iou(xs, ys, n, &q);
     int evals = 1;
     for (int halvings = 0; halvings < 3 && evals < PLATE_FIT_EVALS;) {
         int moved = 0;
         for (int k = 0; k < 7 && evals < PLATE_FIT_EVALS; k++)
             for (int sgn = -1; sgn <= 1 && evals < PLATE_FIT_EVALS; sgn += 2) {
-                float q[7];
-                memcpy(q, p, sizeof q);
-                q[k] = fminf(fmaxf(p[k] + (float)sgn * step[k], lo[k]), hi[k]);
-                if (q[k] == p[k])
+                float t[7];
+                memcpy(t, p, sizeof t);
+                t[k] = fminf(fmaxf(p[k] + (float)sgn * step[k], lo[k]), hi[k]);
+                if (t[k] == p[k])
                     continue;
-                c.cx = q[0];
-                c.cy = q[1];
-                c.ax = cosf(q[2]);
-                c.ay = sinf(q[2]);
-                c.length = q[3];
-                c.width = q[4];
-                c.cuticle_round = q[5];
-                c.tip_round = q[6];
-                float v = plate_iou(t, S, &c, x0, y0, x1, y1);
+                q = plate_of(t);
+                float v = plate_iou(xs, ys, n, &q);
                 evals++;
                 if (v > best) {
                     best = v;
-                    memcpy(p, q, sizeof p);
+                    memcpy(p, t, sizeof p);
                     moved = 1;
                     break; /* next parameter */
                 }
@@ -447,9 +447,16 @@ static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
         c.ay = -c.ay;
     }
     if (opts->fit_plate) {
-        for (size_t q = 0; q < px; q++)
-            o->target[q] = o->labels[q] == bb->label ? 1.0f : 0.0f;
-        fit_plate(o->target, S, &c);
+        float *xs = o->cells, *ys = o->cells + px;
+        int n = 0;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                if (o->labels[y * S + x] == bb->label) {
+                    xs[n] = (float)x + 0.5f;
+                    ys[n] = (float)y + 0.5f;
+                    n++;
+                }
+        fit_plate(xs, ys, n, &c);
     }
     /* back to the frame */
     float cx = m0 * c.cx + m1 * c.cy + m2;

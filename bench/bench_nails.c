@@ -433,10 +433,11 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, const ch
     char err[512], outline[4200];
     snprintf(outline, sizeof outline, "%s", model);
     char *slash = strrchr(outline, '/');
-    snprintf(slash ? slash + 1 : outline, sizeof outline - (size_t)(slash ? slash + 1 - outline : 0),
-             "outline.tflite");
+    snprintf(slash ? slash + 1 : outline,
+             sizeof outline - (size_t)(slash ? slash + 1 - outline : 0), "outline.tflite");
     const int with_outline = access(outline, R_OK) == 0;
-    lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir, .nailseg_path = model,
+    lq_tryon_engine_opts eo = {.models_dir = ctx->models_dir,
+                               .nailseg_path = model,
                                .outline_path = with_outline ? outline : ""};
     lq_tryon_engine *e = NULL;
     lq_tryon_worker *w = NULL;
@@ -472,8 +473,7 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, const ch
             rc = lq_image_copy(&img[v], &img[0]);
         for (int v = 0; rc == 0 && v < V; v++) {
             double c0 = lq_bench_thread_cpu_ms();
-            rc = lq_tryon_process(w, s[v], &img[v], (int64_t)(i - JITTER_FIRST + 1) * 40000,
-                                  &res);
+            rc = lq_tryon_process(w, s[v], &img[v], (int64_t)(i - JITTER_FIRST + 1) * 40000, &res);
             cpu[v][frames] = lq_bench_thread_cpu_ms() - c0;
             total[v][frames] = res.t.total_ms;
             jitter_add(&jit[v], res.nails, res.nnails);
@@ -530,8 +530,8 @@ static int seg_time_tracked(const lq_bench_ctx *ctx, const char *model, const ch
                "%.2f px, width RMS %.2f / %.2f / %.2f px\n",
                clip, JITTER_FIRST, JITTER_FIRST + frames - 1, tot[0].median, tc[0].median,
                tot[1].median, tc[1].median, sg.median, tot[2].median, tc[2].median, os.median,
-               js[0].rms_px, js[1].rms_px, js[2].rms_px, ac[0], ac[1], ac[2],
-               js[0].rms_width_px, js[1].rms_width_px, js[2].rms_width_px);
+               js[0].rms_px, js[1].rms_px, js[2].rms_px, ac[0], ac[1], ac[2], js[0].rms_width_px,
+               js[1].rms_width_px, js[2].rms_width_px);
     }
     for (int v = 0; v < V; v++)
         lq_tryon_session_destroy(s[v]);
@@ -557,8 +557,7 @@ static cJSON *modes_json(const nail_seg_eval_result *r, int what)
 }
 
 /* Cross-validated IoU of the fold models. */
-static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_tracker *trk,
-                              cJSON *out)
+static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_tracker *trk, cJSON *out)
 {
     char images[4096], masks[4096];
     snprintf(images, sizeof images, "%s/nails/images", ctx->data_dir);
@@ -571,7 +570,7 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     o.partial = 1; /* folds still being trained: score what is there, say so */
     char opath[4200];
     snprintf(opath, sizeof opath, "%s/outline_fold0.tflite", dir);
-    o.outline = access(opath, R_OK) == 0; /* the outline stage's fold models */
+    o.outline = access(opath, R_OK) == 0;              /* the outline stage's fold models */
     const char *oit = getenv("LQ_OUTLINE_ITERATIONS"); /* an experiment knob: fits per nail */
     if (oit && *oit)
         o.outline_opts.iterations = atoi(oit);
@@ -727,8 +726,8 @@ static int seg_cross_validate(const lq_bench_ctx *ctx, const char *dir, lq_track
     cJSON_AddNumberToObject(ocmp, "same", osame);
     cJSON_AddNumberToObject(ocmp, "worse", oworse);
     cJSON_AddNumberToObject(ocmp, "largest_drop", -oworst);
-    printf("  outlined better on %d, same on %d, worse on %d (largest drop %.3f)\n", obetter,
-           osame, oworse, -oworst);
+    printf("  outlined better on %d, same on %d, worse on %d (largest drop %.3f)\n", obetter, osame,
+           oworse, -oworst);
     free(r);
     return 0;
 }

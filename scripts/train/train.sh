@@ -3,8 +3,8 @@
 # reproduces assets/nailseg/*: the segmentation network (5 cross-validation models,
 # folds.json, the final model, the export check; 6 models x 3400 steps, about 45 min on
 # two free cores) and then the outline network (outline_fold0..4, outline.tflite,
-# outline_folds.json, check/outline*; 6 models x 1200 steps, about 40 min). CPU only,
-# 2 processes of 1 thread; up to 3 h on a busy machine.
+# outline_folds.json, check/outline*; 6 models x 1200 steps, about 80 min). CPU only,
+# 2 processes of 1 thread; up to 4 h on a busy machine.
 # LQ_TRAIN_WHAT=nailseg or outline trains one of the two; arguments go to
 # train_nailseg.py (see its --help).
 set -euo pipefail

@@ -35,7 +35,7 @@ OUT = os.environ.get("LQ_NAILSEG_OUT", os.path.join(ROOT, "assets", "nailseg"))
 STEPS = 1200
 BATCH = 48
 NEG_FRAC = 0.0   # share of crops with no nail at the centre (target empty)
-CHANNELS = (24, 48, 72, 96)   # per resolution, 64 -> 8 px (16, 32, 48, 64 until 2026-11-26: see the model card)
+CHANNELS = (32, 64, 96, 128)  # per resolution, 64 -> 8 px (16/32/48/64, then 24/48/72/96 until 2026-11-26: see the model card)
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
 
 

@@ -28,7 +28,7 @@ struct nail_outline {
     float *acc;   /* S * S * 3: their sum */
     float *prior; /* S * S */
     float *avg;   /* S * S: the averaged output (mirror) */
-    float *cells;  /* 2 * S * S: the chosen blob's cell centres, x then y (fit_plate) */
+    float *cells; /* 2 * S * S: the chosen blob's cell centres, x then y (fit_plate) */
     int *labels;  /* S * S */
     int *queue;   /* S * S */
     int ran;
@@ -253,12 +253,22 @@ static void fit_plate(const float *xs, const float *ys, int n, nail_geom *g)
 {
     const float ang0 = atan2f(g->ay, g->ax);
     float p[7] = {g->cx, g->cy, ang0, g->length, g->width, g->cuticle_round, g->tip_round};
-    float step[7] = {0.1f * g->width, 0.1f * g->length, 0.08f, 0.08f * g->length,
-                     0.08f * g->width, 0.2f, 0.2f};
-    const float lo[7] = {g->cx - 0.3f * g->width, g->cy - 0.3f * g->length, ang0 - 0.35f,
-                         0.7f * g->length, 0.7f * g->width, 0.0f, 0.0f};
-    const float hi[7] = {g->cx + 0.3f * g->width, g->cy + 0.3f * g->length, ang0 + 0.35f,
-                         1.4f * g->length, 1.4f * g->width, 1.0f, 1.0f};
+    float step[7] = {
+        0.1f * g->width, 0.1f * g->length, 0.08f, 0.08f * g->length, 0.08f * g->width, 0.2f, 0.2f};
+    const float lo[7] = {g->cx - 0.3f * g->width,
+                         g->cy - 0.3f * g->length,
+                         ang0 - 0.35f,
+                         0.7f * g->length,
+                         0.7f * g->width,
+                         0.0f,
+                         0.0f};
+    const float hi[7] = {g->cx + 0.3f * g->width,
+                         g->cy + 0.3f * g->length,
+                         ang0 + 0.35f,
+                         1.4f * g->length,
+                         1.4f * g->width,
+                         1.0f,
+                         1.0f};
     for (int k = 5; k < 7; k++)
         p[k] = fminf(fmaxf(p[k], 0.0f), 1.0f);
     plate q = plate_of(p);

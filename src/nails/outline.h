@@ -35,9 +35,9 @@
  * long keeps its direction. With fit_plate (the default) that plate is then
  * moved, in the crop, to the best soft IoU with the blob: centre, angle,
  * length, width and both ends' roundness by coordinate search (the moments
- * assume one fixed roundness; real plates are not ellipses). The estimate is kept (nothing written) when no
- * blob covers it, or when the blob's area is outside [min_area, max_area]
- * x the estimate's plate or its centre is more than max_shift lengths away.
+ * assume one fixed roundness; real plates are not ellipses). The estimate is kept (nothing written)
+ * when no blob covers it, or when the blob's area is outside [min_area, max_area] x the estimate's
+ * plate or its centre is more than max_shift lengths away.
  *
  * Memory: every buffer is allocated by nail_outline_create; fitting never
  * allocates. Thread-safety: a model is immutable and shared; a nail_outline
@@ -101,7 +101,7 @@ typedef struct nail_outline_opts {
 
 #define NAIL_OUTLINE_OPTS_DEFAULT                                                                  \
     {                                                                                              \
-        0.5f, 0.25f, 4.0f, 1.0f, 4.0f, 1, 0, 0, 1                                                    \
+        0.5f, 0.25f, 4.0f, 1.0f, 4.0f, 1, 0, 0, 1                                                  \
     }
 
 #define NAIL_OUTLINE_NO_NAIL 2 /* nail_outline_fit: no blob covers the estimate */

@@ -240,8 +240,8 @@ static void second_fit_and_mirror_stay_near_the_plain_fit(void **state)
 static float crop_plate_iou(const float *prob, int S, const nail_geom *e, const nail_geom *g)
 {
     const float an = hypotf(e->ax, e->ay), ax = e->ax / an, ay = e->ay / an;
-    const float s = NAIL_OUTLINE_CROP_EXT * fmaxf(e->length, NAIL_OUTLINE_WIDTH_K * e->width) /
-                    (float)S;
+    const float s =
+        NAIL_OUTLINE_CROP_EXT * fmaxf(e->length, NAIL_OUTLINE_WIDTH_K * e->width) / (float)S;
     int inter = 0, uni = 0;
     for (int y = 0; y < S; y++)
         for (int x = 0; x < S; x++) {

@@ -4,7 +4,13 @@ same 5-fold split as the segmentation network, and writes assets/nailseg/
 outline.tflite (all 40 photos) and outline_fold<k>.tflite (photos of fold k
 held out), plus outline_folds.json.
 
-    /usr/bin/python3 scripts/train/train_outline.py              # 5 folds + final
+The committed stage is an ensemble of two members whose outputs the C side
+averages (src/nails/outline.h): member a (the files above, 24/48/72/96
+channels) and member b (--member b: outline_b.tflite, outline_fold<k>_b.tflite
+and outline_b_folds.json, 32/64/96/128 channels, no check files).
+
+    /usr/bin/python3 scripts/train/train_outline.py              # member a: 5 folds + final
+    /usr/bin/python3 scripts/train/train_outline.py --member b   # member b
     /usr/bin/python3 scripts/train/train_outline.py --only fold2 --jobs 1
     /usr/bin/python3 scripts/train/train_outline.py --quick      # 100 steps, final only
 
@@ -35,7 +41,10 @@ OUT = os.environ.get("LQ_NAILSEG_OUT", os.path.join(ROOT, "assets", "nailseg"))
 STEPS = 1200
 BATCH = 48
 NEG_FRAC = 0.0   # share of crops with no nail at the centre (target empty)
-CHANNELS = (32, 64, 96, 128)  # per resolution, 64 -> 8 px (16/32/48/64, then 24/48/72/96 until 2026-11-26: see the model card)
+# channels per resolution, 64 -> 8 px, and the file suffix of each ensemble member
+# (member a alone, 16/32/48/64 and then 24/48/72/96, until 2026-11-26: see the model card)
+MEMBERS = {"a": ((24, 48, 72, 96), ""), "b": ((32, 64, 96, 128), "_b")}
+CHANNELS = MEMBERS["a"][0]
 JOBS = ["final", "fold0", "fold1", "fold2", "fold3", "fold4"]
 
 
@@ -109,12 +118,17 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--neg-frac", type=float, default=NEG_FRAC,
                     help="share of crops with no nail at the centre")
-    ap.add_argument("--channels", default=",".join(map(str, CHANNELS)),
-                    help="channels at 64, 32, 16 and 8 px")
+    ap.add_argument("--member", default="a", choices=sorted(MEMBERS),
+                    help="ensemble member: its channels and file names")
+    ap.add_argument("--channels", default=None,
+                    help="channels at 64, 32, 16 and 8 px (default: the member's)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.quick:
         a.steps, a.only, a.jobs = 100, "final", 1
+    if a.channels is None:
+        a.channels = ",".join(map(str, MEMBERS[a.member][0]))
+    sfx = MEMBERS[a.member][1]
     channels = tuple(int(c) for c in a.channels.split(","))
     if len(channels) != 4 or min(channels) < 4:
         ap.error("--channels needs four counts >= 4")
@@ -127,6 +141,7 @@ def main():
         procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--steps",
                                    str(a.steps), "--seed", str(a.seed), "--jobs", "1",
                                    "--neg-frac", str(a.neg_frac), "--channels", a.channels,
+                                   "--member", a.member,
                                    "--only", ",".join(jobs[w::a.jobs])])
                  for w in range(a.jobs) if jobs[w::a.jobs]]
         return max(p.wait() for p in procs)
@@ -143,18 +158,19 @@ def main():
         if job == "final":
             m = train([photos[n] for n in names], a.steps, a.seed + 100, log, job, a.neg_frac,
                       channels)
-            log(f"final: {write(m, os.path.join(OUT, 'outline.tflite'))} bytes")
-            write_check(m, photos, os.path.join(OUT, "check"))
+            log(f"final: {write(m, os.path.join(OUT, f'outline{sfx}.tflite'))} bytes")
+            if a.member == "a":
+                write_check(m, photos, os.path.join(OUT, "check"))
             continue
         k = int(job[4:])
         tr = [photos[n] for n in names if n not in folds[k]]
         m = train(tr, a.steps, a.seed + k, log, job, a.neg_frac, channels)
-        n = write(m, os.path.join(OUT, f"outline_fold{k}.tflite"))
+        n = write(m, os.path.join(OUT, f"outline_fold{k}{sfx}.tflite"))
         val = no.crop_iou(m, [photos[v] for v in folds[k]])
         fit = no.crop_iou(m, tr[:8])
         log(f"fold {k}: {n} bytes; crop IoU held-out {val:.4f}, training photos {fit:.4f}")
-        path = os.path.join(OUT, "outline_folds.json")
-        with open(os.path.join("/tmp", "lq_outline_folds.lock"), "w") as lk:
+        path = os.path.join(OUT, f"outline{sfx}_folds.json")
+        with open(os.path.join("/tmp", f"lq_outline{sfx}_folds.lock"), "w") as lk:
             fcntl.flock(lk, fcntl.LOCK_EX)
             old = json.load(open(path)) if os.path.exists(path) else {"folds": []}
             done = {f["fold"]: f for f in old["folds"]}

@@ -17,27 +17,30 @@
 #define OUTLINE_MAX_BLOBS 8
 
 struct nail_outline_model {
-    xg_net *net;
+    xg_net *net[NAIL_OUTLINE_MAX_MEMBERS];
+    int members;
     int size; /* S */
 };
 
 struct nail_outline {
     const nail_outline_model *model;
-    xg_runner *r;
-    float *rgb;   /* S * S * 3: one sub-sample pass */
-    float *acc;   /* S * S * 3: their sum */
-    float *prior; /* S * S */
-    float *avg;   /* S * S: the averaged output (mirror) */
-    float *cells; /* 2 * S * S: the chosen blob's cell centres, x then y (fit_plate) */
-    int *labels;  /* S * S */
-    int *queue;   /* S * S */
+    xg_runner *r[NAIL_OUTLINE_MAX_MEMBERS];
+    int members;
+    float *rgb;        /* S * S * 3: one sub-sample pass */
+    float *acc;        /* S * S * 3: their sum */
+    float *prior;      /* S * S */
+    float *avg;        /* S * S: the members' mean output */
+    float *mir;        /* S * S: with the mirrored crop's averaged in (mirror) */
+    const float *last; /* the map the last fit found its blob in */
+    float *cells;      /* 2 * S * S: the chosen blob's cell centres, x then y (fit_plate) */
+    int *labels;       /* S * S */
+    int *queue;        /* S * S */
     int ran;
 };
 
-int nail_outline_model_load(const char *path, nail_outline_model **out, char *err, size_t errlen)
+/* Loads and compiles one network file and checks its contract; *size gets S. */
+static int load_net(const char *path, xg_net **out, int *size, char *err, size_t errlen)
 {
-    if (!path || !out)
-        return LQ_EINVAL;
     struct stat st;
     if (stat(path, &st) != 0) {
         if (err && errlen)
@@ -57,22 +60,17 @@ int nail_outline_model_load(const char *path, nail_outline_model **out, char *er
             snprintf(err, errlen, "nail outline model %s: %s", path, why);
         return rc;
     }
-    nail_outline_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        tfl_model_destroy(tm);
-        return LQ_ENOMEM;
-    }
-    rc = xg_net_create(tm, &m->net, why, sizeof why);
+    xg_net *net = NULL;
+    rc = xg_net_create(tm, &net, why, sizeof why);
     tfl_model_destroy(tm);
     if (rc < 0) {
         if (err && errlen)
             snprintf(err, errlen, "nail outline model %s: %s", path, why);
-        free(m);
         return rc;
     }
     int in[TFL_MAX_DIMS], o[TFL_MAX_DIMS];
-    int ni = xg_net_num_inputs(m->net) == 1 ? xg_net_input_shape(m->net, 0, in) : 0;
-    int no = xg_net_num_outputs(m->net) >= 1 ? xg_net_output_shape(m->net, 0, o) : 0;
+    int ni = xg_net_num_inputs(net) == 1 ? xg_net_input_shape(net, 0, in) : 0;
+    int no = xg_net_num_outputs(net) >= 1 ? xg_net_output_shape(net, 0, o) : 0;
     if (ni != 4 || in[0] != 1 || in[3] != 4 || in[1] != in[2] || in[1] < 8 ||
         in[1] > NAIL_OUTLINE_MAX_INPUT || no != 4 || o[0] != 1 || o[1] != in[1] || o[2] != in[2] ||
         o[3] != 1) {
@@ -84,21 +82,95 @@ int nail_outline_model_load(const char *path, nail_outline_model **out, char *er
                      path, NAIL_OUTLINE_MAX_INPUT, ni, ni > 0 ? in[0] : 0, ni > 1 ? in[1] : 0,
                      ni > 2 ? in[2] : 0, ni > 3 ? in[3] : 0, no, no > 0 ? o[0] : 0,
                      no > 1 ? o[1] : 0, no > 2 ? o[2] : 0, no > 3 ? o[3] : 0);
-        xg_net_destroy(m->net);
-        free(m);
+        xg_net_destroy(net);
         return LQ_EFORMAT;
     }
-    m->size = in[1];
+    *size = in[1];
+    *out = net;
+    return 0;
+}
+
+int nail_outline_model_load(const char *path, nail_outline_model **out, char *err, size_t errlen)
+{
+    if (!path || !out)
+        return LQ_EINVAL;
+    nail_outline_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return LQ_ENOMEM;
+    int rc = load_net(path, &m->net[0], &m->size, err, errlen);
+    if (rc < 0) {
+        free(m);
+        return rc;
+    }
+    m->members = 1;
     LQ_INFO(TAG, "model %s: crop %dx%d", path, m->size, m->size);
     *out = m;
     return 0;
+}
+
+int nail_outline_model_add(nail_outline_model *m, const char *path, char *err, size_t errlen)
+{
+    if (!m || !path)
+        return LQ_EINVAL;
+    if (m->members >= NAIL_OUTLINE_MAX_MEMBERS) {
+        if (err && errlen)
+            snprintf(err, errlen, "nail outline model %s: already %d members (the most)", path,
+                     m->members);
+        return LQ_EINVAL;
+    }
+    xg_net *net = NULL;
+    int size = 0;
+    int rc = load_net(path, &net, &size, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (size != m->size) {
+        if (err && errlen)
+            snprintf(err, errlen, "nail outline model %s: crop %d, the first member's is %d", path,
+                     size, m->size);
+        xg_net_destroy(net);
+        return LQ_EFORMAT;
+    }
+    m->net[m->members++] = net;
+    LQ_INFO(TAG, "model %s: ensemble member %d", path, m->members);
+    return 0;
+}
+
+int nail_outline_model_load_set(const char *path, nail_outline_model **out, char *err,
+                                size_t errlen)
+{
+    nail_outline_model *m = NULL;
+    int rc = nail_outline_model_load(path, &m, err, errlen);
+    if (rc < 0)
+        return rc;
+    const char *dot = strrchr(path, '.');
+    const size_t stem = dot && !strchr(dot, '/') ? (size_t)(dot - path) : strlen(path);
+    for (char c = 'b'; c < 'a' + NAIL_OUTLINE_MAX_MEMBERS; c++) {
+        char sib[4096];
+        struct stat st;
+        if ((size_t)snprintf(sib, sizeof sib, "%.*s_%c%s", (int)stem, path, c, path + stem) >=
+                sizeof sib ||
+            stat(sib, &st) != 0)
+            break;
+        if ((rc = nail_outline_model_add(m, sib, err, errlen)) < 0) {
+            nail_outline_model_destroy(m);
+            return rc;
+        }
+    }
+    *out = m;
+    return 0;
+}
+
+int nail_outline_model_members(const nail_outline_model *m)
+{
+    return m ? m->members : 0;
 }
 
 void nail_outline_model_destroy(nail_outline_model *m)
 {
     if (!m)
         return;
-    xg_net_destroy(m->net);
+    for (int k = 0; k < m->members; k++)
+        xg_net_destroy(m->net[k]);
     free(m);
 }
 
@@ -116,16 +188,21 @@ int nail_outline_create(const nail_outline_model *m, nail_outline **out)
         return LQ_ENOMEM;
     o->model = m;
     size_t px = (size_t)m->size * (size_t)m->size;
-    int rc = xg_runner_create(m->net, 1, &o->r);
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < m->members; k++)
+        if ((rc = xg_runner_create(m->net[k], 1, &o->r[k])) == 0)
+            o->members = k + 1;
     if (rc == 0) {
         o->rgb = malloc(px * 3 * sizeof *o->rgb);
         o->acc = malloc(px * 3 * sizeof *o->acc);
         o->prior = malloc(px * sizeof *o->prior);
         o->avg = malloc(px * sizeof *o->avg);
+        o->mir = malloc(px * sizeof *o->mir);
         o->cells = malloc(2 * px * sizeof *o->cells);
         o->labels = malloc(px * sizeof *o->labels);
         o->queue = malloc(px * sizeof *o->queue);
-        if (!o->rgb || !o->acc || !o->prior || !o->avg || !o->cells || !o->labels || !o->queue)
+        if (!o->rgb || !o->acc || !o->prior || !o->avg || !o->mir || !o->cells || !o->labels ||
+            !o->queue)
             rc = LQ_ENOMEM;
     }
     if (rc < 0) {
@@ -140,11 +217,13 @@ void nail_outline_destroy(nail_outline *o)
 {
     if (!o)
         return;
-    xg_runner_destroy(o->r);
+    for (int k = 0; k < o->members; k++)
+        xg_runner_destroy(o->r[k]);
     free(o->rgb);
     free(o->acc);
     free(o->prior);
     free(o->avg);
+    free(o->mir);
     free(o->cells);
     free(o->labels);
     free(o->queue);
@@ -174,6 +253,8 @@ int nail_outline_opts_validate(const nail_outline_opts *o)
         bad = "drop_unseen (0 or 1)";
     else if (o->fit_plate != 0 && o->fit_plate != 1)
         bad = "fit_plate (0 or 1)";
+    else if (o->max_members < 0 || o->max_members > NAIL_OUTLINE_MAX_MEMBERS)
+        bad = "max_members (0 = all, else 1..NAIL_OUTLINE_MAX_MEMBERS)";
     if (!bad)
         return 0;
     LQ_WARN(TAG, "invalid outline option: %s", bad);
@@ -309,6 +390,31 @@ static void fit_plate(const float *xs, const float *ys, int n, nail_geom *g)
     g->tip_round = p[6];
 }
 
+/* Runs the first n members on the crop in the first runner's input;
+ * returns their mean output (one member: its own output buffer), NULL if
+ * one failed. */
+static const float *infer(nail_outline *o, int n, size_t px)
+{
+    const float *in = xg_runner_input(o->r[0], 0);
+    for (int k = 1; k < n; k++)
+        memcpy(xg_runner_input(o->r[k], 0), in, px * 4 * sizeof *in);
+    for (int k = 0; k < n; k++)
+        if (xg_runner_invoke(o->r[k]) < 0)
+            return NULL;
+    if (n == 1)
+        return xg_runner_output(o->r[0], 0);
+    memcpy(o->avg, xg_runner_output(o->r[0], 0), px * sizeof *o->avg);
+    for (int k = 1; k < n; k++) {
+        const float *p = xg_runner_output(o->r[k], 0);
+        for (size_t q = 0; q < px; q++)
+            o->avg[q] += p[q];
+    }
+    const float inv = 1.0f / (float)n;
+    for (size_t q = 0; q < px; q++)
+        o->avg[q] *= inv;
+    return o->avg;
+}
+
 /* One fit of g; the limits are checked against first. */
 static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
                     const nail_outline_opts *opts, const nail_geom *first);
@@ -372,7 +478,7 @@ static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
         }
     }
     const int prior_area = draw_prior(o->prior, S, g->length, g->width, s);
-    float *in = xg_runner_input(o->r, 0);
+    float *in = xg_runner_input(o->r[0], 0);
     const float inv = 1.0f / (float)(k * k);
     for (size_t q = 0; q < px; q++) {
         in[4 * q + 0] = o->acc[3 * q + 0] * inv;
@@ -380,12 +486,14 @@ static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
         in[4 * q + 2] = o->acc[3 * q + 2] * inv;
         in[4 * q + 3] = o->prior[q];
     }
-    if (xg_runner_invoke(o->r) < 0)
+    const int nm =
+        opts->max_members && opts->max_members < o->members ? opts->max_members : o->members;
+    const float *prob = infer(o, nm, px);
+    if (!prob)
         return LQ_EMODEL;
     o->ran = 1;
-    const float *prob = xg_runner_output(o->r, 0);
     if (opts->mirror) { /* the crop mirrored across the axis (x -> S-1-x; the prior is symmetric) */
-        memcpy(o->avg, prob, px * sizeof *o->avg);
+        memcpy(o->mir, prob, px * sizeof *o->mir);
         for (int y = 0; y < S; y++)
             for (int x = 0; x < S / 2; x++)
                 for (int c = 0; c < 4; c++) {
@@ -395,14 +503,15 @@ static int fit_once(nail_outline *o, const lq_image *frame, nail_geom *g,
                     *a = *b;
                     *b = t;
                 }
-        if (xg_runner_invoke(o->r) < 0)
+        const float *p2 = infer(o, nm, px);
+        if (!p2)
             return LQ_EMODEL;
-        const float *p2 = xg_runner_output(o->r, 0);
         for (int y = 0; y < S; y++)
             for (int x = 0; x < S; x++)
-                o->avg[y * S + x] = 0.5f * (o->avg[y * S + x] + p2[y * S + (S - 1 - x)]);
-        prob = o->avg;
+                o->mir[y * S + x] = 0.5f * (o->mir[y * S + x] + p2[y * S + (S - 1 - x)]);
+        prob = o->mir;
     }
+    o->last = prob;
 
     nail_seg_blob_opts bo = NAIL_SEG_BLOB_OPTS_DEFAULT;
     bo.threshold = opts->threshold;
@@ -518,10 +627,10 @@ int nail_outline_fit_all(nail_outline *o, const lq_image *frame, nail_geom *nail
 
 const float *nail_outline_last_input(const nail_outline *o)
 {
-    return o && o->ran ? xg_runner_input(o->r, 0) : NULL;
+    return o && o->ran ? xg_runner_input(o->r[0], 0) : NULL;
 }
 
 const float *nail_outline_last_output(const nail_outline *o)
 {
-    return o && o->ran ? xg_runner_output(o->r, 0) : NULL;
+    return o && o->ran ? o->last : NULL;
 }

@@ -59,6 +59,7 @@
 #define NAIL_OUTLINE_WIDTH_K 1.2f
 #define NAIL_OUTLINE_MAX_SUB 4 /* sub-samples per crop pixel and axis, at most */
 #define NAIL_OUTLINE_PRIOR_ROUND 0.9f
+#define NAIL_OUTLINE_MAX_MEMBERS 4 /* networks in one ensemble */
 
 typedef struct nail_outline_model nail_outline_model;
 typedef struct nail_outline nail_outline;
@@ -72,8 +73,26 @@ int nail_outline_model_load(const char *path, nail_outline_model **out, char *er
                             size_t errlen) LQ_NODISCARD;
 void nail_outline_model_destroy(nail_outline_model *m);
 
-/* The crop side S of the model. */
+/* Adds another network with the same contract and crop side to m (an
+ * ensemble: fits average the members' outputs before finding the blob).
+ * Call it before m is shared or runners are created from it (a runner keeps
+ * the members m had when it was created). Errors as nail_outline_model_load
+ * (message in err), LQ_EFORMAT for a different crop side, LQ_EINVAL when m
+ * already has NAIL_OUTLINE_MAX_MEMBERS; m is unchanged on failure. */
+int nail_outline_model_add(nail_outline_model *m, const char *path, char *err,
+                           size_t errlen) LQ_NODISCARD;
+
+/* nail_outline_model_load(path), then nail_outline_model_add for each of
+ * its siblings path_b, path_c, ... (the suffix before the extension:
+ * outline.tflite -> outline_b.tflite) that exist, in order, up to
+ * NAIL_OUTLINE_MAX_MEMBERS. A sibling that exists but does not load fails
+ * the whole load (a broken ensemble is not silently halved). */
+int nail_outline_model_load_set(const char *path, nail_outline_model **out, char *err,
+                                size_t errlen) LQ_NODISCARD;
+
+/* The crop side S of the model, and its number of networks. */
 int nail_outline_model_size(const nail_outline_model *m);
+int nail_outline_model_members(const nail_outline_model *m);
 
 /* A per-thread runner with its buffers; the model must outlive it.
  * LQ_EINVAL, LQ_ENOMEM, LQ_EMODEL. */
@@ -97,11 +116,14 @@ typedef struct nail_outline_opts {
     int fit_plate;     /* 1: after the moments, move the plate (centre, axis, length, width,
                           both ends' roundness) to the best soft IoU with the blob's
                           probabilities (a search of at most 96 plate scores per nail) */
+    int max_members;   /* 0: every network of the model's ensemble; else at most this
+                          many, the first ones (1..NAIL_OUTLINE_MAX_MEMBERS; streams
+                          use 1: the members' cost adds up) */
 } nail_outline_opts;
 
 #define NAIL_OUTLINE_OPTS_DEFAULT                                                                  \
     {                                                                                              \
-        0.5f, 0.25f, 4.0f, 1.0f, 4.0f, 1, 0, 0, 1                                                  \
+        0.5f, 0.25f, 4.0f, 1.0f, 4.0f, 1, 0, 0, 1, 0                                               \
     }
 
 #define NAIL_OUTLINE_NO_NAIL 2 /* nail_outline_fit: no blob covers the estimate */
@@ -130,8 +152,10 @@ int nail_outline_fit(nail_outline *o, const lq_image *frame, nail_geom *g,
 int nail_outline_fit_all(nail_outline *o, const lq_image *frame, nail_geom *nails, int n,
                          const nail_outline_opts *opts, int *changed) LQ_NODISCARD;
 
-/* The last fit's network input (S x S x 4 floats) and output (S x S), for
- * tests and tools; NULL before the first fit. */
+/* The last fit's network input (S x S x 4 floats; the first member's, after
+ * the mirror when opts->mirror) and the output its blob was found in (S x S:
+ * the members' mean, with the mirrored crop's averaged in when opts->mirror),
+ * for tests and tools; NULL before the first fit. */
 const float *nail_outline_last_input(const nail_outline *o);
 const float *nail_outline_last_output(const nail_outline *o);
 

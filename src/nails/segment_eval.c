@@ -334,7 +334,7 @@ static int load_models(eval_ctx *c, char *err, size_t errlen)
             snprintf(path, sizeof path, "%s", o->outline_path);
         else
             continue;
-        if ((rc = nail_outline_model_load(path, &c->omodel[k], err, errlen)) < 0) {
+        if ((rc = nail_outline_model_load_set(path, &c->omodel[k], err, errlen)) < 0) {
             LQ_ERROR(TAG, "%s", err);
             return rc;
         }

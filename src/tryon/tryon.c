@@ -34,17 +34,17 @@ struct lq_tryon_engine {
     unsigned variants;
     int worker_threads;
     int serial_detect;
-    nail_seg_model *nailseg;        /* NULL: segmentation off */
-    nail_outline_model *outline;    /* NULL: the outline stage off */
+    nail_seg_model *nailseg;     /* NULL: segmentation off */
+    nail_outline_model *outline; /* NULL: the outline stage off */
 };
 
 struct lq_tryon_worker {
     lq_tryon_engine *engine;
     lq_hand_worker *hands;
     nail_renderer *renderer;
-    nail_seg *seg;                  /* NULL when the engine has no segmentation model */
-    nail_outline *outline;          /* NULL when the engine has no outline model */
-    lq_image quality;               /* LQ_TRYON_QUALITY_SIZE^2 scratch */
+    nail_seg *seg;                     /* NULL when the engine has no segmentation model */
+    nail_outline *outline;             /* NULL when the engine has no outline model */
+    lq_image quality;                  /* LQ_TRYON_QUALITY_SIZE^2 scratch */
     const lq_tryon_session *ref_owner; /* whose reference texture the renderer holds */
     uint64_t ref_generation;
 };
@@ -57,8 +57,8 @@ struct lq_tryon_session {
     nail_seg_fuse_memory *fuse_mem; /* keeps landmark + blob fusion steady; same rule */
     lq_tryon_session_opts opts;
     nail_design design;
-    lq_image reference;             /* owned copy, or empty */
-    uint64_t ref_generation;        /* bumped whenever reference changes */
+    lq_image reference;      /* owned copy, or empty */
+    uint64_t ref_generation; /* bumped whenever reference changes */
 };
 
 /* Process-wide counter so a recycled session address never matches a stale
@@ -108,7 +108,7 @@ static int load_nailseg(const char *path, void **model, char *err, size_t errlen
 
 static int load_outline(const char *path, void **model, char *err, size_t errlen)
 {
-    return nail_outline_model_load(path, (nail_outline_model **)model, err, errlen);
+    return nail_outline_model_load_set(path, (nail_outline_model **)model, err, errlen);
 }
 
 int lq_tryon_engine_create(const lq_tryon_engine_opts *opts, lq_tryon_engine **out, char *err,
@@ -459,15 +459,15 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
     }
     nail_geom raw[NAIL_MAX], fused[NAIL_MAX];
     int nraw = 0, nhand = 0, nall = 0, rc = 0;
-    const int outline = w->outline && (s->opts.outline == 1 ||
-                                       (s->opts.outline == 2 && s->opts.static_mode));
+    const int outline =
+        w->outline && (s->opts.outline == 1 || (s->opts.outline == 2 && s->opts.static_mode));
     if (res->hands.count > 0 &&
         (rc = nail_locate(frame, &res->hands, &lo, raw, NAIL_MAX, &nraw)) < 0)
         return rc;
     const nail_geom *found = raw;
     nhand = nall = nraw;
-    if (w->seg && (s->opts.segmentation == 1 ||
-                   (s->opts.segmentation == 2 && res->hands.count == 0))) {
+    if (w->seg &&
+        (s->opts.segmentation == 1 || (s->opts.segmentation == 2 && res->hands.count == 0))) {
         double t = lq_clock_ms();
         /* with tracked hands, only their region: their nails get more of
          * the network's input (nails/segment_frame.h) */
@@ -476,15 +476,15 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
             fo.zoom = NAIL_SEG_ZOOM_EACH;
         else /* video: rule 5 fired on false blobs (a face behind a thumb-up) */
             fo.fuse.distrust_min_blobs = 0;
-        rc = nail_seg_find_nails(w->seg, frame, &res->hands, raw, nraw, &fo, fused, NAIL_MAX,
-                                 &nall, &nhand, NULL);
+        rc = nail_seg_find_nails(w->seg, frame, &res->hands, raw, nraw, &fo, fused, NAIL_MAX, &nall,
+                                 &nhand, NULL);
         if (rc == 0 && outline) { /* before the memory: it keeps the outlines steady too */
             double to = lq_clock_ms();
             nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+            oo.max_members = s->opts.static_mode ? 0 : 1; /* streams: the first network */
             int orc = nail_outline_fit_all(w->outline, frame, fused, nall, &oo, NULL);
             if (orc < 0)
-                LQ_WARN(TAG, "nail outline stage failed (%s): outlines as found",
-                        lq_strerror(orc));
+                LQ_WARN(TAG, "nail outline stage failed (%s): outlines as found", lq_strerror(orc));
             /* nails found by the network alone whose crop shows no nail are gone */
             int k = nhand;
             for (int i = nhand; i < nall; i++)
@@ -510,14 +510,14 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
                 nall = k;
             }
         } else {
-            LQ_WARN(TAG, "nail segmentation failed (%s): landmark nails only",
-                    lq_strerror(rc));
+            LQ_WARN(TAG, "nail segmentation failed (%s): landmark nails only", lq_strerror(rc));
             nhand = nall = nraw;
         }
         res->t.seg_ms = lq_clock_ms() - t - res->t.outline_ms;
     } else if (outline && nraw > 0) { /* landmark nails alone */
         double to = lq_clock_ms();
         nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+        oo.max_members = s->opts.static_mode ? 0 : 1;
         int orc = nail_outline_fit_all(w->outline, frame, raw, nraw, &oo, NULL);
         if (orc < 0)
             LQ_WARN(TAG, "nail outline stage failed (%s): outlines as found", lq_strerror(orc));
@@ -538,15 +538,15 @@ static int find_nails(lq_tryon_worker *w, lq_tryon_session *s, const lq_image *f
         rc = nail_seg_track_update(s->seg_nails, timestamp_us, found + nhand, nall - nhand,
                                    res->nails + res->nnails, NAIL_MAX - res->nnails, &nseg);
     else
-        keep_nails(found + nhand, nall - nhand, res->nails + res->nnails,
-                   NAIL_MAX - res->nnails, &nseg);
+        keep_nails(found + nhand, nall - nhand, res->nails + res->nnails, NAIL_MAX - res->nnails,
+                   &nseg);
     res->nnails += nseg;
     res->nails_segmented = nseg;
     return rc;
 }
 
-int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
-                     int64_t timestamp_us, lq_tryon_result *res)
+int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame, int64_t timestamp_us,
+                     lq_tryon_result *res)
 {
     if (!w || !s || !frame || !res || !frame->data || frame->width < 1 || frame->height < 1)
         return LQ_EINVAL;
@@ -565,7 +565,7 @@ int lq_tryon_process(lq_tryon_worker *w, lq_tryon_session *s, lq_image *frame,
     res->t.hands_ms = t1 - t0;
 
     if (res->hands.count == 0 && !(w->seg && s->opts.segmentation)) {
-        if (s->nails)   /* every hand track is lost: so are their nails */
+        if (s->nails) /* every hand track is lost: so are their nails */
             nail_track_reset(s->nails);
         res->problems |= LQ_PROBLEM_NO_HAND;
         measure_quality(w, frame, &res->hands, res);

@@ -48,8 +48,11 @@ typedef struct lq_tryon_engine_opts {
     const char *outline_path;  /* nail outline model (nails/outline.h); NULL:
                                   <models_dir>/outline.tflite, else
                                   <models_dir>/../assets/nailseg/outline.tflite;
-                                  "" = none. Missing or unloadable: the outline
-                                  stage is off, with one warning. */
+                                  "" = none. Its ensemble members beside it
+                                  (outline_b.tflite, ...) are loaded too
+                                  (nail_outline_model_load_set). Missing or
+                                  unloadable: the outline stage is off, with one
+                                  warning. */
     int serial_detect;         /* 1: a worker never runs the second-hand palm
                                   search beside the tracked hands' landmarks
                                   (lq_hand_worker_set_concurrent; 0 = it does,

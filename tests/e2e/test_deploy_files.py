@@ -189,6 +189,9 @@ def test_runtime_layout_serves_with_segmentation_and_passes_the_health_check():
                      build_runs), build_runs
     assert re.search(rf"install .*-t {re.escape(seg_dir)}\s+.*assets/nailseg/outline\.tflite",
                      build_runs), build_runs
+    # ...with the outline network's second ensemble member beside it
+    assert re.search(rf"install .*-t {re.escape(seg_dir)}\s+.*assets/nailseg/outline_b\.tflite",
+                     build_runs), build_runs
     assert "EXPOSE" in words and env["WS_PORT"] in [r for w, r in instrs if w == "EXPOSE"]
     health = [r for w, r in instrs if w == "HEALTHCHECK"]
     assert len(health) == 1 and "/health" in health[0]
@@ -202,7 +205,7 @@ def test_runtime_layout_serves_with_segmentation_and_passes_the_health_check():
             if name.endswith(".tflite"):
                 os.symlink(os.path.join(MODELS, name), os.path.join(models, name))
         os.makedirs(os.path.join(root, "assets", "nailseg"))
-        for name in ("nailseg.tflite", "outline.tflite"):
+        for name in ("nailseg.tflite", "outline.tflite", "outline_b.tflite"):
             shutil.copy(os.path.join(ROOT, "assets", "nailseg", name),
                         os.path.join(root, "assets", "nailseg"))
         image = dict(env, MODEL_PATH=models)
@@ -217,6 +220,7 @@ def test_runtime_layout_serves_with_segmentation_and_passes_the_health_check():
             logs = srv.logs()
             assert "nail segmentation off" not in logs, logs
             assert "nail outline off" not in logs, logs
+            assert "outline_b.tflite: ensemble member 2" in logs, logs
         finally:
             assert srv.close() == 0, srv.logs()
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -107,6 +108,11 @@ static void options_are_validated(void **state)
     assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
     o = (nail_outline_opts)NAIL_OUTLINE_OPTS_DEFAULT;
     o.fit_plate = 2;
+    assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
+    o = (nail_outline_opts)NAIL_OUTLINE_OPTS_DEFAULT;
+    o.max_members = NAIL_OUTLINE_MAX_MEMBERS + 1;
+    assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
+    o.max_members = -1;
     assert_int_equal(nail_outline_opts_validate(&o), LQ_EINVAL);
     assert_int_equal(nail_outline_opts_validate(NULL), LQ_EINVAL);
 }
@@ -307,6 +313,135 @@ static void fitted_plate_matches_the_mask_better(void **state)
     nail_outline_model_destroy(m);
     cJSON_Delete(root);
     free(js);
+}
+
+/* The last output of one fit of estimate g with model m, using at most
+ * max_members of its networks (S x S floats, malloc'd). */
+static float *fit_output(const nail_outline_model *m, const lq_image *img, nail_geom g,
+                         int max_members)
+{
+    nail_outline *o = NULL;
+    assert_int_equal(nail_outline_create(m, &o), 0);
+    nail_outline_opts oo = NAIL_OUTLINE_OPTS_DEFAULT;
+    oo.max_members = max_members;
+    assert_int_equal(nail_outline_fit(o, img, &g, &oo), 1);
+    const int S = nail_outline_model_size(m);
+    float *out = malloc((size_t)S * S * sizeof *out);
+    assert_non_null(out);
+    memcpy(out, nail_outline_last_output(o), (size_t)S * S * sizeof *out);
+    nail_outline_destroy(o);
+    return out;
+}
+
+/* The committed stage is two networks (outline.tflite and outline_b.tflite):
+ * an ensemble's fit finds its blob in the mean of its members' outputs, and
+ * load_set picks the member up beside the first file. */
+static void ensemble_averages_its_members(void **state)
+{
+    (void)state;
+    char err[512], a[1024], b[1024];
+    snprintf(a, sizeof a, "%s", asset("outline.tflite"));
+    snprintf(b, sizeof b, "%s", asset("outline_b.tflite"));
+    nail_outline_model *ma = NULL, *mb = NULL, *mab = NULL, *set = NULL;
+    assert_int_equal(nail_outline_model_load(a, &ma, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_load(b, &mb, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_load(a, &mab, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_members(mab), 1);
+    assert_int_equal(nail_outline_model_add(mab, b, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_members(mab), 2);
+    assert_int_equal(nail_outline_model_load_set(a, &set, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_members(set), 2);
+
+    size_t len = 0;
+    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
+    assert_non_null(js);
+    cJSON *root = cJSON_ParseWithLength(js, len);
+    assert_non_null(root);
+    lq_image img;
+    const nail_geom g0 =
+        check_case(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "cases"), 0), &img);
+    const int S = nail_outline_model_size(ma);
+    float *pa = fit_output(ma, &img, g0, 0), *pb = fit_output(mb, &img, g0, 0);
+    float *pab = fit_output(mab, &img, g0, 0), *pset = fit_output(set, &img, g0, 0);
+    float *pfirst = fit_output(set, &img, g0, 1); /* max_members 1: the first network alone */
+    float dmean = 0.0f, dmembers = 0.0f;
+    for (size_t q = 0; q < (size_t)S * S; q++) {
+        dmean = fmaxf(dmean, fabsf(pab[q] - 0.5f * (pa[q] + pb[q])));
+        dmembers = fmaxf(dmembers, fabsf(pa[q] - pb[q]));
+    }
+    print_message("members differ by up to %.3f; the ensemble is their mean within %.1e\n",
+                  (double)dmembers, (double)dmean);
+    assert_true(dmembers > 0.05f); /* two different networks: the mean is not either one */
+    assert_true(dmean < 1e-6f);
+    assert_memory_equal(pab, pset, (size_t)S * S * sizeof *pab);
+    assert_memory_equal(pa, pfirst, (size_t)S * S * sizeof *pa);
+    free(pfirst);
+    free(pa);
+    free(pb);
+    free(pab);
+    free(pset);
+    lq_image_free(&img);
+    cJSON_Delete(root);
+    free(js);
+    nail_outline_model_destroy(ma);
+    nail_outline_model_destroy(mb);
+    nail_outline_model_destroy(mab);
+    nail_outline_model_destroy(set);
+}
+
+/* Members must fit the contract and the first member's crop; at most
+ * NAIL_OUTLINE_MAX_MEMBERS; a sibling that exists but is broken fails
+ * load_set instead of leaving a smaller ensemble. */
+static void ensemble_members_are_checked(void **state)
+{
+    (void)state;
+    char err[512] = "", a[1024], seg[1024];
+    snprintf(a, sizeof a, "%s", asset("outline.tflite"));
+    snprintf(seg, sizeof seg, "%s/assets/nailseg/nailseg.tflite", LQ_SOURCE_DIR);
+    nail_outline_model *m = NULL;
+    assert_int_equal(nail_outline_model_load(a, &m, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_add(m, seg, err, sizeof err), LQ_EFORMAT);
+    assert_non_null(strstr(err, "[1,S,S,4]"));
+    assert_int_equal(nail_outline_model_add(m, "/nonexistent/x.tflite", err, sizeof err),
+                     LQ_ENOENT);
+    assert_int_equal(nail_outline_model_add(m, NULL, err, sizeof err), LQ_EINVAL);
+    assert_int_equal(nail_outline_model_members(m), 1);
+    for (int k = 1; k < NAIL_OUTLINE_MAX_MEMBERS; k++)
+        assert_int_equal(nail_outline_model_add(m, a, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_add(m, a, err, sizeof err), LQ_EINVAL);
+    assert_non_null(strstr(err, "already"));
+    assert_int_equal(nail_outline_model_members(m), NAIL_OUTLINE_MAX_MEMBERS);
+    nail_outline_model_destroy(m);
+
+    /* a folder with x.tflite alone, then with a broken x_b.tflite beside it */
+    char dir[] = "/tmp/lq_outline_XXXXXX", x[1100], xb[1100];
+    assert_non_null(mkdtemp(dir));
+    snprintf(x, sizeof x, "%s/x.tflite", dir);
+    snprintf(xb, sizeof xb, "%s/x_b.tflite", dir);
+    size_t len = 0;
+    uint8_t *bytes = lq_test_read_file(a, &len);
+    assert_non_null(bytes);
+    FILE *f = fopen(x, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    free(bytes);
+    m = NULL;
+    assert_int_equal(nail_outline_model_load_set(x, &m, err, sizeof err), 0);
+    assert_int_equal(nail_outline_model_members(m), 1);
+    nail_outline_model_destroy(m);
+    f = fopen(xb, "wb");
+    assert_non_null(f);
+    fputs("not a model", f);
+    fclose(f);
+    m = (nail_outline_model *)(uintptr_t)1;
+    int rc = nail_outline_model_load_set(x, &m, err, sizeof err);
+    assert_true(rc < 0);
+    assert_ptr_equal(m, (nail_outline_model *)(uintptr_t)1);
+    assert_non_null(strstr(err, "x_b.tflite"));
+    remove(xb);
+    remove(x);
+    rmdir(dir);
 }
 
 /* The exported network computes torch's output on the trainer's inputs, and
@@ -517,6 +652,8 @@ int main(void)
         cmocka_unit_test(network_matches_torch_and_reference),
         cmocka_unit_test(second_fit_and_mirror_stay_near_the_plain_fit),
         cmocka_unit_test(fitted_plate_matches_the_mask_better),
+        cmocka_unit_test(ensemble_averages_its_members),
+        cmocka_unit_test(ensemble_members_are_checked),
         cmocka_unit_test(bad_estimates_are_refused_or_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,6 +78,18 @@ static nail_geom estimate(float cx, float cy, float ax, float ay, float length, 
     return g;
 }
 
+/* check/outline.json, parsed (the caller deletes it). */
+static cJSON *check_json(void)
+{
+    size_t len = 0;
+    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
+    assert_non_null(js);
+    cJSON *root = cJSON_ParseWithLength(js, len);
+    free(js);
+    assert_non_null(root);
+    return root;
+}
+
 /* One case of check/outline.json: its photo (loaded into img) and its estimate. */
 static nail_geom check_case(const cJSON *c, lq_image *img)
 {
@@ -138,11 +150,7 @@ static void bad_models_are_refused_by_name(void **state)
 static void crop_and_network_match_the_trainer(void **state)
 {
     (void)state;
-    size_t len = 0;
-    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
-    assert_non_null(js);
-    cJSON *root = cJSON_ParseWithLength(js, len);
-    assert_non_null(root);
+    cJSON *root = check_json();
     const int S = cJSON_GetObjectItem(root, "size")->valueint;
     nail_outline_model *m = load_model();
     assert_int_equal(nail_outline_model_size(m), S);
@@ -199,7 +207,6 @@ static void crop_and_network_match_the_trainer(void **state)
     nail_outline_destroy(o);
     nail_outline_model_destroy(m);
     cJSON_Delete(root);
-    free(js);
 }
 
 /* The experiment options (a second fit, the mirrored crop averaged in) on a
@@ -207,11 +214,7 @@ static void crop_and_network_match_the_trainer(void **state)
 static void second_fit_and_mirror_stay_near_the_plain_fit(void **state)
 {
     (void)state;
-    size_t len = 0;
-    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
-    assert_non_null(js);
-    cJSON *root = cJSON_ParseWithLength(js, len);
-    assert_non_null(root);
+    cJSON *root = check_json();
     const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "cases"), 0);
     lq_image img;
     const nail_geom g0 = check_case(c, &img);
@@ -237,7 +240,6 @@ static void second_fit_and_mirror_stay_near_the_plain_fit(void **state)
     nail_outline_model_destroy(m);
     lq_image_free(&img);
     cJSON_Delete(root);
-    free(js);
 }
 
 /* IoU, over the crop's cells, of the plate g (frame pixels) with the
@@ -267,11 +269,7 @@ static float crop_plate_iou(const float *prob, int S, const nail_geom *e, const 
 static void fitted_plate_matches_the_mask_better(void **state)
 {
     (void)state;
-    size_t len = 0;
-    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
-    assert_non_null(js);
-    cJSON *root = cJSON_ParseWithLength(js, len);
-    assert_non_null(root);
+    cJSON *root = check_json();
     nail_outline_model *m = load_model();
     const int S = nail_outline_model_size(m);
     nail_outline *o = NULL;
@@ -312,7 +310,6 @@ static void fitted_plate_matches_the_mask_better(void **state)
     nail_outline_destroy(o);
     nail_outline_model_destroy(m);
     cJSON_Delete(root);
-    free(js);
 }
 
 /* The last output of one fit of estimate g with model m, using at most
@@ -352,11 +349,7 @@ static void ensemble_averages_its_members(void **state)
     assert_int_equal(nail_outline_model_load_set(a, &set, err, sizeof err), 0);
     assert_int_equal(nail_outline_model_members(set), 2);
 
-    size_t len = 0;
-    char *js = (char *)lq_test_read_file(asset("check/outline.json"), &len);
-    assert_non_null(js);
-    cJSON *root = cJSON_ParseWithLength(js, len);
-    assert_non_null(root);
+    cJSON *root = check_json();
     lq_image img;
     const nail_geom g0 =
         check_case(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "cases"), 0), &img);
@@ -382,7 +375,6 @@ static void ensemble_averages_its_members(void **state)
     free(pset);
     lq_image_free(&img);
     cJSON_Delete(root);
-    free(js);
     nail_outline_model_destroy(ma);
     nail_outline_model_destroy(mb);
     nail_outline_model_destroy(mab);

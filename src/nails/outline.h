@@ -33,17 +33,23 @@
  * to the frame. Of the blob's two principal directions the one nearer the
  * estimate's axis becomes the axis (its sign kept), so a nail wider than
  * long keeps its direction. With fit_plate (the default) that plate is then
- * moved, in the crop, to the best soft IoU with the blob: centre, angle,
- * length, width and both ends' roundness by coordinate search (the moments
- * assume one fixed roundness; real plates are not ellipses). The estimate is kept (nothing written)
- * when no blob covers it, or when the blob's area is outside [min_area, max_area] x the estimate's
- * plate or its centre is more than max_shift lengths away.
+ * moved, in the crop, to the best soft IoU with the blob's cells: centre,
+ * angle, length, width and both ends' roundness by coordinate search (the
+ * moments assume one fixed roundness; real plates are not ellipses). The
+ * estimate is kept (nothing written) when no blob covers it, or when the
+ * blob's area is outside [min_area, max_area] x the estimate's plate or its
+ * centre is more than max_shift lengths away.
+ *
+ * A model may be an ensemble of up to NAIL_OUTLINE_MAX_MEMBERS networks
+ * with the same contract (nail_outline_model_add, _load_set): every member
+ * sees the same crop and the blob is found in the mean of their outputs.
  *
  * Memory: every buffer is allocated by nail_outline_create; fitting never
- * allocates. Thread-safety: a model is immutable and shared; a nail_outline
- * is used by one thread at a time. Cost: one inference per nail (see
- * docs/segmentation.md for the measured figure) plus up to 16 bilinear
- * passes over the 64 x 64 crop.
+ * allocates. Thread-safety: a model, once its members are added, is
+ * immutable and shared; a nail_outline is used by one thread at a time.
+ * Cost: one inference per nail and member (see docs/segmentation.md for the
+ * measured figures), up to 16 bilinear passes over the 64 x 64 crop, and
+ * with fit_plate up to 96 plate scores over the blob's cells.
  */
 #ifndef LQ_NAILS_OUTLINE_H
 #define LQ_NAILS_OUTLINE_H
@@ -115,7 +121,7 @@ typedef struct nail_outline_opts {
                           (NAIL_OUTLINE_NO_NAIL): a false blob on skin or background */
     int fit_plate;     /* 1: after the moments, move the plate (centre, axis, length, width,
                           both ends' roundness) to the best soft IoU with the blob's
-                          probabilities (a search of at most 96 plate scores per nail) */
+                          cells (a search of at most 96 plate scores per nail) */
     int max_members;   /* 0: every network of the model's ensemble; else at most this
                           many, the first ones (1..NAIL_OUTLINE_MAX_MEMBERS; streams
                           use 1: the members' cost adds up) */
